@@ -1,0 +1,82 @@
+// procview's configuration file (/etc/procview/procview.json), shared by
+// procviewfs, procview-hook and procview-runtime. Every key is optional.
+//
+// {
+//   "mountpoint": "/var/lib/procview",
+//   "cgroup_root": "",            // "" = find the cgroup mounts in /proc/self/mountinfo
+//   "proc_root": "/proc",
+//   "sys_cpu_root": "/sys/devices/system/cpu",
+//   "swap": true,                 // false = --no-swap
+//   "loadavg": true,              // false = --no-loadavg
+//   "cpu_quota": true,            // false = CPU count from the cpuset only
+//   "threads": 0,                 // 0 = single-threaded FUSE loop
+//   "log_level": "info",          // trace|debug|info|warn|error|off
+//   "log_file": "",               // "" = stderr (daemon), syslog-free default
+//   "hook": {
+//     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","cpu_online"],
+//     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
+//     "health_timeout_ms": 50,
+//     "log_file": "/var/log/procview-hook.log"
+//   },
+//   "runtime": {
+//     "runtime": "",              // "" = first of runc, crun in PATH
+//     "enable_all": false,        // true = every container of this runtime (pouch --enableLxcfs)
+//     "mode": "hook",             // "hook" (add procview-hook) | "mounts" (config.json bind mounts)
+//     "hook_path": "/usr/local/libexec/procview/procview-hook",
+//     "fail_closed": false
+//   }
+// }
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.hpp"
+
+namespace procview {
+
+struct HookConfig {
+    // Names from the lxcfs-compatible tree: meminfo cpuinfo stat uptime loadavg
+    // diskstats swaps pressure (= proc/pressure/{cpu,memory,io}) cpu_online
+    // (= sys/devices/system/cpu/online) cpu (= the whole sys/devices/system/cpu directory).
+    std::vector<std::string> files{"meminfo", "cpuinfo", "stat", "uptime", "loadavg",
+                                   "diskstats", "swaps", "pressure", "cpu"};
+    bool fail_closed = false;
+    unsigned health_timeout_ms = 50;
+    std::string log_file;  // "" = stderr
+};
+
+struct RuntimeConfig {
+    std::string runtime;     // path or name of the real runtime; "" = search PATH for runc, crun
+    bool enable_all = false;
+    std::string mode = "hook";  // "hook" | "mounts"
+    std::string hook_path = "/usr/local/libexec/procview/procview-hook";
+    bool fail_closed = false;
+};
+
+struct Config {
+    std::string mountpoint = "/var/lib/procview";
+    std::string cgroup_root;  // "" = discover
+    std::string proc_root = "/proc";
+    std::string sys_cpu_root = "/sys/devices/system/cpu";
+    bool swap = true;
+    bool loadavg = true;
+    bool cpu_quota = true;
+    unsigned threads = 0;
+    std::string log_level = "info";
+    std::string log_file;
+    HookConfig hook;
+    RuntimeConfig runtime;
+};
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/procview/procview.json";
+
+// Parses the JSON text onto the defaults. Malformed JSON, a wrong type or an
+// unknown key is an error naming the key (a typo must not silently fall back).
+Result<Config> parse_config(std::string_view json_text);
+
+// The names accepted in HookConfig::files.
+bool is_known_view_name(std::string_view name);
+
+}  // namespace procview

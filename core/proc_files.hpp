@@ -1,0 +1,53 @@
+// Parsers for the host's procfs files that views are built on.
+// Pure: text in, values out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.hpp"
+
+namespace procview {
+
+// One line of /proc/meminfo: "MemTotal:       24539124 kB" or "HugePages_Total:       0".
+struct MeminfoLine {
+    std::string key;      // without the colon
+    uint64_t value = 0;   // as printed (kB when has_kb)
+    bool has_kb = false;  // the line ends in " kB"
+    friend bool operator==(const MeminfoLine&, const MeminfoLine&) = default;
+};
+Result<std::vector<MeminfoLine>> parse_meminfo(std::string_view text);
+// The value of `key` in kB-lines, or nullopt.
+std::optional<uint64_t> meminfo_value(const std::vector<MeminfoLine>& lines, std::string_view key);
+
+// /proc/cpuinfo split into per-processor blocks.
+struct HostCpuinfo {
+    // host processor number → its block, every line of it including the
+    // "processor" line, each line ending in '\n', no trailing blank line.
+    std::map<unsigned, std::string> blocks;
+    // Text after the last processor block that is not one (arm64's
+    // "Hardware"/"Revision" section), verbatim; usually empty.
+    std::string trailer;
+};
+Result<HostCpuinfo> parse_cpuinfo(std::string_view text);
+
+// /proc/stat, the parts that views keep from the host.
+struct HostStat {
+    uint64_t btime = 0;                  // seconds since the epoch
+    std::vector<std::string> kept_lines; // "intr …", "ctxt …", "processes …", "softirq …" in host order, without '\n'
+};
+Result<HostStat> parse_proc_stat(std::string_view text);
+
+// Device numbers and names from /proc/diskstats.
+struct DiskName {
+    unsigned major = 0;
+    unsigned minor = 0;
+    std::string name;
+    friend bool operator==(const DiskName&, const DiskName&) = default;
+};
+Result<std::vector<DiskName>> parse_diskstats_names(std::string_view text);
+
+}  // namespace procview

@@ -1,0 +1,182 @@
+// Renderers: what a container sees in each file, computed from its cgroup's
+// facts and the host's files. Pure: plain values in, text out.
+//
+// Semantics are documented in README.md ("How values are computed"); the
+// contracts below are what the tests hold them to.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cgroup_files.hpp"
+#include "cpuset.hpp"
+#include "proc_files.hpp"
+
+namespace procview {
+
+// The clock tick of /proc/stat and /proc/<pid>/stat (USER_HZ): 100 on every Linux ABI.
+inline constexpr uint64_t kUserHz = 100;
+
+// ---- memory ---------------------------------------------------------------
+
+// Raw texts gathered by the I/O edge for one cgroup; nullopt = unreadable.
+// Ancestor vectors hold the cgroup first, then its parent, … up to but not
+// including the hierarchy root.
+struct MemoryFiles {
+    CgroupVersion version = CgroupVersion::v2;
+    std::optional<std::string_view> stat;        // memory.stat
+    std::optional<std::string_view> usage;       // memory.current | memory.usage_in_bytes
+    std::optional<std::string_view> swap_usage;  // memory.swap.current | memory.memsw.usage_in_bytes (mem+swap on v1)
+    std::optional<std::string_view> swappiness;  // v1 memory.swappiness
+    std::vector<std::optional<std::string_view>> limits;       // memory.max | memory.limit_in_bytes
+    std::vector<std::optional<std::string_view>> swap_limits;  // memory.swap.max | memory.memsw.limit_in_bytes (mem+swap on v1)
+};
+
+// What the renderers need to know about a cgroup's memory, version-neutral.
+struct MemoryFacts {
+    std::optional<uint64_t> limit;       // effective memory limit in bytes; nullopt = unlimited
+    std::optional<uint64_t> swap_limit;  // effective swap limit in bytes (swap alone); nullopt = unlimited or unknown
+    uint64_t usage = 0;                  // bytes charged, page cache included
+    std::optional<uint64_t> swap_usage;  // bytes of swap used (swap alone)
+    std::optional<uint64_t> swappiness;  // v1 only
+    MemoryStat stat;
+};
+// Errors only when usage or memory.stat is missing or garbage (then the
+// caller shows the host's file). Unreadable limit files count as unlimited.
+Result<MemoryFacts> memory_facts(const MemoryFiles& files);
+
+struct MemoryOptions {
+    bool swap = true;  // false: SwapTotal/SwapFree 0 and no swap line (--no-swap)
+};
+
+// /proc/meminfo for the cgroup: every host line kept, in host order; the
+// cgroup's lines computed (MemTotal = min(limit, host), MemFree = MemTotal −
+// usage, MemAvailable = MemFree + file LRU + reclaimable slab ≤ MemTotal, …);
+// no kB line above MemTotal except SwapTotal/SwapFree; nothing negative.
+std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
+
+// /proc/swaps: the header, plus one "none virtual" line when the cgroup has swap.
+std::string render_swaps(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
+
+// ---- cpu ------------------------------------------------------------------
+
+struct CpuFiles {
+    CgroupVersion version = CgroupVersion::v2;
+    std::optional<std::string_view> effective_cpus;  // cpuset.cpus.effective | cpuset.effective_cpus
+    // Quota files, cgroup first then ancestors (excluding the root).
+    std::vector<std::optional<std::string_view>> cpu_max;  // v2 cpu.max
+    std::vector<std::optional<std::string_view>> cfs_quota;   // v1 cpu.cfs_quota_us
+    std::vector<std::optional<std::string_view>> cfs_period;  // v1 cpu.cfs_period_us
+};
+
+struct CpuView {
+    // The host CPUs shown, lowest first: view CPU i is host CPU host_cpus.cpus()[i].
+    CpuSet host_cpus;
+    // CPU-seconds per second the cgroup may use: min(quota/period over the
+    // cgroup and ancestors, host_cpus.size()).
+    double capacity = 0;
+    [[nodiscard]] std::size_t count() const { return host_cpus.size(); }
+};
+// N = min(ceil(min quota/period), |effective cpuset ∩ host online|), at least 1;
+// no quota (or use_quota false) → the cpuset's count. Unreadable or garbage
+// files count as "no limit" for that file.
+CpuView compute_cpu_view(const CpuFiles& files, const CpuSet& host_online, bool use_quota);
+
+// /proc/cpuinfo: the blocks of the view's host CPUs, renumbered 0..N-1, with
+// "siblings" and "cpu cores" set to N and "core id" to the view index.
+std::string render_cpuinfo(const HostCpuinfo& host, const CpuView& view);
+
+// ---- /proc/stat and /proc/uptime -------------------------------------------
+
+// Per-CPU counters in USER_HZ ticks, as /proc/stat prints them.
+struct CpuTimes {
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0;
+    uint64_t irq = 0, softirq = 0, steal = 0, guest = 0, guest_nice = 0;
+    [[nodiscard]] uint64_t total() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
+    friend bool operator==(const CpuTimes&, const CpuTimes&) = default;
+};
+
+struct CpuAccounting {
+    CpuUsage total;                                   // the cgroup's CPU time
+    std::optional<std::vector<CpuUsage>> per_host_cpu; // v1 cpuacct.usage_all, indexed by host CPU
+    double capacity_seconds = 0;                      // ∫ capacity dt over the container's life
+    double uptime_seconds = 0;                        // the container's uptime
+};
+// N entries. When the view is not narrowed by a quota (capacity == N) and
+// per-CPU usage is known, CPU i shows host CPU i's usage and idle = uptime −
+// busy; otherwise the usage is spread evenly and each CPU's idle is
+// capacity_seconds/N − busy/N. The sum of all fields advances at `capacity`
+// CPU-seconds per second. Never negative.
+std::vector<CpuTimes> compute_cpu_times(const CpuView& view, const CpuAccounting& accounting);
+
+// Keeps every counter of every CPU from ever going down between reads (after a
+// limit shrinks, a CPU disappears and comes back, or the daemon restarts).
+class MonotonicCpuTimes {
+public:
+    void apply(std::vector<CpuTimes>& times);
+private:
+    std::vector<CpuTimes> floor_;
+};
+
+// Integrates a piecewise-constant capacity over time, so that a quota change
+// at runtime changes the rate from then on without rewriting the past.
+class CapacityIntegral {
+public:
+    // First call: capacity × now (the container has had this capacity all its
+    // life as far as we know). Later calls: the previous total plus the
+    // previous capacity × elapsed.
+    double advance(double now_seconds, double capacity);
+private:
+    bool started_ = false;
+    double last_time_ = 0, last_capacity_ = 0, total_ = 0;
+};
+
+struct StatTail {
+    uint64_t btime = 0;
+    unsigned procs_running = 0;
+    unsigned procs_blocked = 0;
+};
+// "cpu" (the sum) and "cpu0".."cpuN-1", then the host's kept lines with
+// "btime" replaced and procs_running/procs_blocked the cgroup's, in the
+// kernel's order.
+std::string render_stat(const std::vector<CpuTimes>& cpus, const HostStat& host, const StatTail& tail);
+
+// "%.2f %.2f\n" of uptime and idle (idle: the sum over CPUs, as the kernel does).
+std::string render_uptime(double uptime_seconds, double idle_seconds);
+
+// ---- loadavg ----------------------------------------------------------------
+
+// The kernel's fixed-point exponential load average (kernel/sched/loadavg.c),
+// fed one sample of the cgroup's runnable + uninterruptible tasks every 5 s.
+class LoadAverage {
+public:
+    static constexpr unsigned kFracBits = 11;                 // FSHIFT
+    static constexpr uint64_t kFixed1 = 1ULL << kFracBits;    // FIXED_1
+    static constexpr std::array<uint64_t, 3> kExp{1884, 2014, 2037};  // EXP_1, EXP_5, EXP_15
+
+    // Starts all three averages at `active` (a container first seen with 3
+    // busy tasks reads 3.00, not a ramp from zero).
+    void seed(unsigned active);
+    void sample(unsigned active);
+    [[nodiscard]] const std::array<uint64_t, 3>& fixed() const { return avenrun_; }
+private:
+    std::array<uint64_t, 3> avenrun_{0, 0, 0};
+};
+// "0.52 0.31 0.20 1/123 4567\n", rounded as the kernel rounds.
+std::string render_loadavg(const std::array<uint64_t, 3>& avenrun, unsigned running, unsigned total, pid_t last_pid);
+
+// ---- diskstats ------------------------------------------------------------------
+
+// One line per device the cgroup used (any non-zero counter), with the host's
+// device name; devices without a host name are left out. 512-byte sectors;
+// time fields from DeviceIo where known, else 0.
+std::string render_diskstats(const std::vector<DiskName>& host_names, const std::vector<DeviceIo>& io);
+
+}  // namespace procview

@@ -1,0 +1,74 @@
+#include "platform/fs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace procview {
+
+Result<UniqueFd> open_at(int dir_fd, const std::string& name, int flags) {
+    int fd = ::openat(dir_fd, name.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) return make_error(errno, "open `" + name + "`");
+    return UniqueFd(fd);
+}
+
+Result<UniqueFd> open_directory(int dir_fd, const std::string& name) {
+    return open_at(dir_fd, name, O_PATH | O_DIRECTORY);
+}
+
+Result<void> pread_whole(int fd, std::string& out) {
+    constexpr std::size_t kChunk = 64 * 1024;
+    out.clear();
+    std::size_t used = 0;
+    for (;;) {
+        out.resize(used + kChunk);
+        ssize_t n = ::pread(fd, out.data() + used, kChunk, static_cast<off_t>(used));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int saved = errno;
+            out.clear();
+            return make_error(saved, "read");
+        }
+        used += static_cast<std::size_t>(n);
+        // procfs, sysfs and cgroupfs fill the buffer until their content
+        // ends, so a short read is the end: one more read would be a wasted
+        // syscall on the hot path.
+        if (static_cast<std::size_t>(n) < kChunk) break;
+    }
+    out.resize(used);
+    return {};
+}
+
+Result<std::string> read_file_at(int dir_fd, const std::string& name) {
+    auto fd = open_at(dir_fd, name, O_RDONLY);
+    if (!fd) return fd.error();
+    std::string out;
+    if (auto r = pread_whole(fd->get(), out); !r) return make_error(r.error().errnum, "read `" + name + "`");
+    return out;
+}
+
+Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+
+Result<std::string> read_link_at(int dir_fd, const std::string& name) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(dir_fd, name.c_str(), buf, sizeof buf);
+    if (n < 0) return make_error(errno, "readlink `" + name + "`");
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+Result<void> write_file_at(int dir_fd, const std::string& name, std::string_view content) {
+    auto fd = open_at(dir_fd, name, O_WRONLY | O_TRUNC);
+    if (!fd) return fd.error();
+    while (!content.empty()) {
+        ssize_t n = ::write(fd->get(), content.data(), content.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return make_error(errno, "write `" + name + "`");
+        }
+        content.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+}  // namespace procview
