@@ -59,7 +59,9 @@ struct MemoryOptions {
 // /proc/meminfo for the cgroup: every host line kept, in host order; the
 // cgroup's lines computed (MemTotal = min(limit, host), MemFree = MemTotal −
 // usage, MemAvailable = MemFree + file LRU + reclaimable slab ≤ MemTotal, …);
-// no kB line above MemTotal except SwapTotal/SwapFree; nothing negative.
+// no kB line above MemTotal except SwapTotal/SwapFree and Hugepagesize (a page
+// size, kept as the host's); nothing negative. Lines are laid out like the
+// kernel's (key padded to 16 columns, value to 8).
 std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
 
 // /proc/swaps: the header, plus one "none virtual" line when the cgroup has swap.
@@ -148,7 +150,8 @@ struct StatTail {
 // kernel's order.
 std::string render_stat(const std::vector<CpuTimes>& cpus, const HostStat& host, const StatTail& tail);
 
-// "%.2f %.2f\n" of uptime and idle (idle: the sum over CPUs, as the kernel does).
+// "%.2f %.2f\n" of uptime and idle (idle: the sum over CPUs, as the kernel does),
+// truncated to hundredths like the kernel's uptime_proc_show, not rounded.
 std::string render_uptime(double uptime_seconds, double idle_seconds);
 
 // ---- loadavg ----------------------------------------------------------------

@@ -1,0 +1,166 @@
+// parse_config: JSON text onto the defaults, every key checked.
+#include "core/config.hpp"
+
+#include <array>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace procview {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::array<std::string_view, 10> kViewNames{"meminfo", "cpuinfo", "stat",     "uptime",     "loadavg",
+                                                      "diskstats", "swaps", "pressure", "cpu_online", "cpu"};
+constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error", "off"};
+constexpr unsigned kMaxThreads = 1024;
+
+// Records the parser's message for malformed JSON (only run on that path,
+// so the config is parsed without exceptions).
+struct ErrorRecorder : nlohmann::json_sax<Json> {
+    std::string message;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+        message = ex.what();
+        return false;
+    }
+};
+
+Error key_error(std::string_view key, std::string_view what) {
+    return invalid("config: `" + std::string(key) + "` " + std::string(what));
+}
+
+Result<void> read_string(const Json& value, std::string_view key, std::string& out) {
+    if (!value.is_string()) return key_error(key, "must be a string");
+    out = value.get<std::string>();
+    return {};
+}
+
+Result<void> read_bool(const Json& value, std::string_view key, bool& out) {
+    if (!value.is_boolean()) return key_error(key, "must be true or false");
+    out = value.get<bool>();
+    return {};
+}
+
+Result<void> read_unsigned(const Json& value, std::string_view key, unsigned& out, unsigned max) {
+    // is_number_integer covers both signed and unsigned JSON integers; floats are rejected.
+    if (!value.is_number_integer()) return key_error(key, "must be a non-negative integer");
+    if (value.is_number_unsigned() ? value.get<uint64_t>() > max : value.get<int64_t>() < 0 || value.get<int64_t>() > max)
+        return key_error(key, "must be an integer from 0 to " + std::to_string(max));
+    out = static_cast<unsigned>(value.get<uint64_t>());
+    return {};
+}
+
+template <std::size_t N>
+bool one_of(std::string_view value, const std::array<std::string_view, N>& allowed) {
+    for (auto a : allowed)
+        if (a == value) return true;
+    return false;
+}
+
+Result<void> read_files(const Json& value, std::string_view key, std::vector<std::string>& out) {
+    if (!value.is_array()) return key_error(key, "must be an array of view names");
+    std::vector<std::string> files;
+    for (const auto& item : value) {
+        if (!item.is_string()) return key_error(key, "must hold only strings");
+        const auto& name = item.get_ref<const std::string&>();
+        if (!is_known_view_name(name))
+            return key_error(key, "holds unknown view `" + name +
+                                      "` (known: meminfo cpuinfo stat uptime loadavg diskstats swaps pressure "
+                                      "cpu_online cpu)");
+        files.push_back(name);
+    }
+    out = std::move(files);
+    return {};
+}
+
+Result<void> parse_hook(const Json& object, HookConfig& hook) {
+    if (!object.is_object()) return key_error("hook", "must be an object");
+    for (const auto& [key, value] : object.items()) {
+        Result<void> r;
+        if (key == "files") r = read_files(value, "hook.files", hook.files);
+        else if (key == "fail_closed") r = read_bool(value, "hook.fail_closed", hook.fail_closed);
+        else if (key == "health_timeout_ms")
+            r = read_unsigned(value, "hook.health_timeout_ms", hook.health_timeout_ms, 60'000);
+        else if (key == "log_file") r = read_string(value, "hook.log_file", hook.log_file);
+        else return invalid("config: unknown key `hook." + key + "`");
+        if (!r) return r;
+    }
+    return {};
+}
+
+Result<void> parse_runtime(const Json& object, RuntimeConfig& runtime) {
+    if (!object.is_object()) return key_error("runtime", "must be an object");
+    for (const auto& [key, value] : object.items()) {
+        Result<void> r;
+        if (key == "runtime") r = read_string(value, "runtime.runtime", runtime.runtime);
+        else if (key == "enable_all") r = read_bool(value, "runtime.enable_all", runtime.enable_all);
+        else if (key == "mode") {
+            r = read_string(value, "runtime.mode", runtime.mode);
+            if (r && runtime.mode != "hook" && runtime.mode != "mounts")
+                r = key_error("runtime.mode", "must be \"hook\" or \"mounts\", not \"" + runtime.mode + "\"");
+        } else if (key == "hook_path") r = read_string(value, "runtime.hook_path", runtime.hook_path);
+        else if (key == "fail_closed") r = read_bool(value, "runtime.fail_closed", runtime.fail_closed);
+        else return invalid("config: unknown key `runtime." + key + "`");
+        if (!r) return r;
+    }
+    return {};
+}
+
+Result<void> parse_top(const Json& object, Config& config) {
+    for (const auto& [key, value] : object.items()) {
+        Result<void> r;
+        if (key == "mountpoint") r = read_string(value, key, config.mountpoint);
+        else if (key == "cgroup_root") r = read_string(value, key, config.cgroup_root);
+        else if (key == "proc_root") r = read_string(value, key, config.proc_root);
+        else if (key == "sys_cpu_root") r = read_string(value, key, config.sys_cpu_root);
+        else if (key == "swap") r = read_bool(value, key, config.swap);
+        else if (key == "loadavg") r = read_bool(value, key, config.loadavg);
+        else if (key == "cpu_quota") r = read_bool(value, key, config.cpu_quota);
+        else if (key == "threads") r = read_unsigned(value, key, config.threads, kMaxThreads);
+        else if (key == "log_level") {
+            r = read_string(value, key, config.log_level);
+            if (r && !one_of(config.log_level, kLogLevels))
+                r = key_error(key, "must be one of trace debug info warn error off, not \"" + config.log_level + "\"");
+        } else if (key == "log_file") r = read_string(value, key, config.log_file);
+        else if (key == "hook") r = parse_hook(value, config.hook);
+        else if (key == "runtime") r = parse_runtime(value, config.runtime);
+        else return invalid("config: unknown key `" + key + "`");
+        if (!r) return r;
+    }
+    return {};
+}
+
+}  // namespace
+
+bool is_known_view_name(std::string_view name) { return one_of(name, kViewNames); }
+
+Result<Config> parse_config(std::string_view json_text) {
+    // Comments allowed: the documented example in config.hpp carries them.
+    Json root = Json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false,
+                            /*ignore_comments=*/true);
+    if (root.is_discarded()) {
+        ErrorRecorder recorder;
+        Json::sax_parse(json_text.begin(), json_text.end(), &recorder, nlohmann::detail::input_format_t::json,
+                        /*strict=*/true, /*ignore_comments=*/true);
+        return invalid("config: malformed JSON: " + recorder.message);
+    }
+    if (!root.is_object()) return invalid("config: the top level must be a JSON object");
+    Config config;
+    if (auto r = parse_top(root, config); !r) return r.error();
+    return config;
+}
+
+}  // namespace procview

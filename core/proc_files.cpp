@@ -1,0 +1,152 @@
+#include "core/proc_files.hpp"
+
+#include "core/text.hpp"
+
+namespace procview {
+
+namespace {
+
+std::string excerpt(std::string_view s) {
+    constexpr std::size_t kMax = 60;
+    std::string out = "`";
+    out.append(s.substr(0, kMax));
+    if (s.size() > kMax) out += "…";
+    out += "`";
+    return out;
+}
+
+std::string line_ref(std::string_view file, std::size_t line_no) {
+    std::string out(file);
+    out += " line ";
+    append_u64(out, line_no);
+    return out;
+}
+
+// "processor\t: 7" → 7; anything else → nullopt.
+std::optional<unsigned> processor_number(std::string_view first_line) {
+    constexpr std::string_view kKey = "processor";
+    if (first_line.substr(0, kKey.size()) != kKey) return std::nullopt;
+    std::string_view rest = first_line.substr(kKey.size());
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos || !trim(rest.substr(0, colon)).empty()) return std::nullopt;
+    auto n = parse_u64(rest.substr(colon + 1));
+    if (!n || *n > 65535) return std::nullopt;
+    return static_cast<unsigned>(*n);
+}
+
+}  // namespace
+
+Result<std::vector<MeminfoLine>> parse_meminfo(std::string_view text) {
+    std::vector<MeminfoLine> lines;
+    lines.reserve(64);
+    std::size_t line_no = 0;
+    std::optional<Error> error;
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        if (error || trim(line).empty()) return;
+        auto colon = line.find(':');
+        std::string_view value = colon == std::string_view::npos ? std::string_view{} : trim(line.substr(colon + 1));
+        bool has_kb = value.size() > 3 && value.substr(value.size() - 3) == " kB";
+        if (has_kb) value = trim(value.substr(0, value.size() - 3));
+        auto number = parse_u64(value);
+        std::string_view key = colon == std::string_view::npos ? std::string_view{} : line.substr(0, colon);
+        if (!number || key.empty() || key != trim(key)) {
+            error = invalid(line_ref("meminfo", line_no) + ": " + excerpt(line) + " is not `Key: N [kB]`");
+            return;
+        }
+        lines.push_back(MeminfoLine{std::string(key), *number, has_kb});
+    });
+    if (error) return *error;
+    if (lines.empty()) return invalid("meminfo is empty");
+    return lines;
+}
+
+std::optional<uint64_t> meminfo_value(const std::vector<MeminfoLine>& lines, std::string_view key) {
+    for (const auto& line : lines)
+        if (line.has_kb && line.key == key) return line.value;
+    return std::nullopt;
+}
+
+Result<HostCpuinfo> parse_cpuinfo(std::string_view text) {
+    HostCpuinfo info;
+    std::string block;
+    std::size_t line_no = 0, block_start = 0;
+    std::optional<Error> error;
+    auto finish_block = [&] {
+        if (block.empty()) return;
+        auto nl = block.find('\n');
+        if (auto n = processor_number(std::string_view(block).substr(0, nl))) {
+            if (!info.blocks.emplace(*n, std::move(block)).second)
+                error = invalid(line_ref("cpuinfo", block_start) + ": processor " + std::to_string(*n) + " appears twice");
+        } else {
+            // Not a processor block (arm's "Hardware" section): kept verbatim,
+            // blank-line separated like the kernel prints it.
+            if (!info.trailer.empty()) info.trailer += '\n';
+            info.trailer += block;
+        }
+        block.clear();
+    };
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        if (error) return;
+        if (trim(line).empty()) {
+            finish_block();
+            return;
+        }
+        if (block.empty()) block_start = line_no;
+        block.append(line);
+        block += '\n';
+    });
+    if (!error) finish_block();
+    if (error) return *error;
+    if (info.blocks.empty()) return invalid("cpuinfo has no `processor` block");
+    return info;
+}
+
+Result<HostStat> parse_proc_stat(std::string_view text) {
+    HostStat stat;
+    std::optional<uint64_t> btime;
+    std::size_t line_no = 0;
+    std::optional<Error> error;
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        if (error) return;
+        auto sp = line.find(' ');
+        std::string_view key = line.substr(0, sp);
+        if (key == "btime") {
+            btime = sp == std::string_view::npos ? std::nullopt : parse_u64(line.substr(sp + 1));
+            if (!btime) error = invalid(line_ref("stat", line_no) + ": " + excerpt(line) + " is not `btime N`");
+        } else if (key == "intr" || key == "ctxt" || key == "processes" || key == "softirq") {
+            stat.kept_lines.emplace_back(line);
+        }
+    });
+    if (error) return *error;
+    if (!btime) return invalid("stat has no btime line");
+    stat.btime = *btime;
+    return stat;
+}
+
+Result<std::vector<DiskName>> parse_diskstats_names(std::string_view text) {
+    std::vector<DiskName> names;
+    std::size_t line_no = 0;
+    std::optional<Error> error;
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        if (error || trim(line).empty()) return;
+        auto fields = split_fields(line);
+        std::optional<uint64_t> major, minor;
+        if (fields.size() >= 3) {
+            major = parse_u64(fields[0]);
+            minor = parse_u64(fields[1]);
+        }
+        if (!major || !minor || *major > 0xffffffffu || *minor > 0xffffffffu) {
+            error = invalid(line_ref("diskstats", line_no) + ": " + excerpt(line) + " is not `MAJ MIN NAME …`");
+            return;
+        }
+        names.push_back(DiskName{static_cast<unsigned>(*major), static_cast<unsigned>(*minor), std::string(fields[2])});
+    });
+    if (error) return *error;
+    return names;
+}
+
+}  // namespace procview
