@@ -1,0 +1,162 @@
+#include "hook/hook.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include <spdlog/sinks/syslog_sink.h>
+
+#include "hook/mount_plan.hpp"
+#include "hook/oci_state.hpp"
+#include "platform/fs.hpp"
+#include "platform/health.hpp"
+#include "platform/logging.hpp"
+
+namespace procview::hook {
+
+namespace {
+
+// The log plus one plain stderr line for problems: a runtime shows a failing
+// hook's stderr to the user, while the log may be a file or syslog.
+class HookLog {
+public:
+    HookLog(const std::string& log_file, bool debug, const std::string& container_id) {
+        const std::string level = debug ? "debug" : "warn";
+        const std::string prefix = container_id.empty() ? "" : "[" + container_id + "] ";
+        if (log_file == "syslog") {
+            logger_ = std::make_shared<spdlog::logger>(
+                "procview-hook", std::make_shared<spdlog::sinks::syslog_sink_mt>("procview-hook", LOG_PID, LOG_DAEMON, true));
+            logger_->set_pattern(prefix + "%v");
+            logger_->set_level(spdlog::level::from_str(level));
+        } else {
+            logger_ = make_logger("procview-hook", log_file, level, prefix);
+        }
+        also_stderr_ = !log_file.empty();
+        stderr_prefix_ = "procview-hook: " + (container_id.empty() ? "" : container_id + ": ");
+    }
+    ~HookLog() { logger_->flush(); }
+    HookLog(const HookLog&) = delete;
+    HookLog& operator=(const HookLog&) = delete;
+
+    spdlog::logger& log() { return *logger_; }
+
+    void warn(const std::string& message) { problem(spdlog::level::warn, "warning: " + message); }
+    void error(const std::string& message) { problem(spdlog::level::err, "error: " + message); }
+
+private:
+    void problem(spdlog::level::level_enum level, const std::string& line) {
+        logger_->log(level, "{}", line);
+        if (also_stderr_) std::fprintf(stderr, "%s%s\n", stderr_prefix_.c_str(), line.c_str());
+    }
+
+    std::shared_ptr<spdlog::logger> logger_;
+    bool also_stderr_ = false;
+    std::string stderr_prefix_;
+};
+
+double elapsed_ms(const RunOptions& options) {
+    auto d = std::chrono::steady_clock::now() - options.started;
+    return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// The container cannot get its views: refuse it under fail_closed, else let
+// it start with the host's files and say so.
+int cannot_serve(HookLog& log, const Config& config, const std::string& why) {
+    if (config.hook.fail_closed) {
+        log.error("refusing the container (hook.fail_closed): " + why);
+        return kExitRefused;
+    }
+    log.warn(why + "; the container starts with the host's views");
+    return kExitOk;
+}
+
+std::string outcome_line(const MountResult& r) {
+    switch (r.outcome) {
+    case Outcome::mounted: return "mounted /" + r.mount.target;
+    case Outcome::skipped: return "skipped /" + r.mount.target + ": " + r.reason;
+    case Outcome::failed: return "failed /" + r.mount.target + ": " + r.reason;
+    }
+    return {};
+}
+
+// A target the image simply lacks (no /proc/pressure, no swaps file) is
+// normal; anything else skipped is worth a warning (a symlink, a wrong type).
+bool ordinary_skip(const MountResult& r) {
+    return r.reason.find("does not exist in the container") != std::string::npos ||
+           r.reason.find("procviewfs serves no") != std::string::npos;
+}
+
+int serve(const OciState& state, const Config& config, const RunOptions& options, HookLog& log) {
+    const std::string config_path = state.bundle + "/config.json";
+    auto text = read_file(config_path);
+    if (!text) {
+        const int err = text.error().errnum;
+        std::string why = err == ENOENT ? "no config.json in the bundle `" + state.bundle + "`"
+                                        : "cannot read `" + config_path + "`: " + std::strerror(err);
+        log.error(why);
+        return kExitRefused;
+    }
+    auto bundle = parse_bundle_config(*text, state.bundle);
+    if (!bundle) {
+        log.error(bundle.error().describe());
+        return kExitRefused;
+    }
+    if (!opted_in(state.annotations, bundle->annotations)) {
+        log.log().debug("{} not set to \"true\": nothing to do", kEnabledAnnotation);
+        return kExitOk;
+    }
+
+    HostFacts host;
+    host.pure_cgroup_v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+    auto plan = plan_mounts(annotation(state.annotations, bundle->annotations, kFilesAnnotation), config.hook.files, host);
+    for (const auto& note : plan.notes) log.log().info("{}", note);
+    if (plan.mounts.empty()) {
+        log.log().info("no view to mount");
+        return kExitOk;
+    }
+
+    auto health = check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms));
+    if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + health.error().describe());
+
+    auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject);
+    if (!results) return cannot_serve(log, config, results.error().describe());
+
+    std::size_t mounted = 0, failed = 0;
+    for (const auto& r : *results) {
+        if (r.outcome == Outcome::mounted) {
+            ++mounted;
+            log.log().debug("{}", outcome_line(r));
+        } else if (r.outcome == Outcome::failed) {
+            ++failed;
+            log.error(outcome_line(r));
+        } else if (ordinary_skip(r)) {
+            log.log().info("{}", outcome_line(r));
+        } else {
+            log.warn(outcome_line(r));
+        }
+    }
+    log.log().info("{}: mounted {} of {} views into {} in {:.1f} ms", options.stage, mounted, results->size(),
+                   bundle->rootfs, elapsed_ms(options));
+    if (failed > 0 && config.hook.fail_closed) {
+        log.error("refusing the container (hook.fail_closed): " + std::to_string(failed) + " view(s) failed to mount");
+        return kExitRefused;
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+int run_hook(std::string_view state_text, const Config& config, const RunOptions& options) {
+    auto state = parse_oci_state(state_text);
+    if (!state) {
+        HookLog log(config.hook.log_file, options.debug, "");
+        log.error(state.error().describe());
+        return kExitRefused;
+    }
+    HookLog log(config.hook.log_file, options.debug, state->id);
+    log.log().debug("{} hook: status {}, pid {}, bundle {}", options.stage, state->status, state->pid, state->bundle);
+    return serve(*state, config, options, log);
+}
+
+}  // namespace procview::hook

@@ -1,0 +1,280 @@
+#include "hook/inject.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "platform/health.hpp"
+#include "platform/unique_fd.hpp"
+
+namespace procview::hook {
+
+namespace {
+
+// ---- thin syscall wrappers (glibc before 2.36 has none) ---------------------
+
+int sys_open_tree(int dfd, const char* path, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_open_tree, dfd, path, flags));
+}
+int sys_move_mount(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
+}
+int sys_mount_setattr(int dfd, const char* path, unsigned flags, struct mount_attr* attr) {
+    return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr));
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// ---- what the parent prepares in the host's namespace ----------------------
+
+struct PreparedSource {
+    UniqueFd tree;       // new API: a detached, read-only clone of the source
+    std::string path;    // legacy API: the source's path (valid in the container's namespace too)
+    std::string skip;    // non-empty: do not mount, and why
+};
+
+bool kind_matches(const struct stat& st, EntryKind kind) {
+    return kind == EntryKind::directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+// Clones `source` under the mountpoint into a detached mount with the
+// container's flags. ENOSYS comes back as an Error so the caller can fall
+// back to the legacy API; other problems become a skip reason.
+Result<PreparedSource> prepare_new_api(const std::string& mountpoint, const PlannedMount& m) {
+    PreparedSource out;
+    out.path = mountpoint + "/" + m.source;
+    int fd = sys_open_tree(AT_FDCWD, out.path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOSYS) return make_error(ENOSYS, "open_tree");
+        out.skip = errno == ENOENT ? "procviewfs serves no `" + m.source + "`"
+                                   : "open_tree `" + out.path + "`: " + errno_text(errno);
+        return out;
+    }
+    out.tree.reset(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        out.skip = "stat `" + out.path + "`: " + errno_text(errno);
+        return out;
+    }
+    if (!kind_matches(st, m.kind)) {
+        out.skip = "source `" + out.path + "` is not a " + (m.kind == EntryKind::file ? "file" : "directory");
+        return out;
+    }
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    attr.propagation = MS_PRIVATE;  // nothing mounted later on either side travels to the other
+    if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) != 0) {
+        if (errno == ENOSYS) return make_error(ENOSYS, "mount_setattr");
+        out.skip = "mount_setattr `" + out.path + "`: " + errno_text(errno);
+    }
+    return out;
+}
+
+// ---- what the child does inside the container's namespace -------------------
+
+struct ChildContext {
+    const std::string& rootfs;
+    const std::vector<PlannedMount>& plan;
+    std::vector<PreparedSource>& sources;
+    bool legacy = false;
+    ResolveMethod resolve = ResolveMethod::automatic;
+};
+
+// Legacy API: bind by path, then remount the new mount read-only. The
+// remount is done on a fresh resolution of the target, which now is the
+// bind mount's root.
+std::string mount_legacy(int root_fd, const PlannedMount& m, const PreparedSource& src, int target_fd,
+                         ResolveMethod resolve) {
+    UniqueFd source(::open(src.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!source) return "open source `" + src.path + "`: " + errno_text(errno);
+    struct statfs sfs {};
+    struct stat st {};
+    if (::fstatfs(source.get(), &sfs) != 0 || ::fstat(source.get(), &st) != 0)
+        return "stat source `" + src.path + "`: " + errno_text(errno);
+    if (static_cast<long>(sfs.f_type) != kFuseSuperMagic || !kind_matches(st, m.kind))
+        return "source `" + src.path + "` is not procviewfs's " + (m.kind == EntryKind::file ? "file" : "directory");
+    if (::mount(fd_path(source.get()).c_str(), fd_path(target_fd).c_str(), nullptr, MS_BIND, nullptr) != 0)
+        return "bind `" + src.path + "`: " + errno_text(errno);
+    auto top = open_in_root(root_fd, m.target, resolve);
+    if (!top) return "reopen after bind: " + top.error().describe();
+    const std::string top_path = fd_path(top->get());
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (::mount(nullptr, top_path.c_str(), nullptr, flags, nullptr) != 0 ||
+        ::mount(nullptr, top_path.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
+        int err = errno;
+        ::umount2(top_path.c_str(), MNT_DETACH);  // never leave a writable view behind
+        return "remount read-only: " + errno_text(err);
+    }
+    return {};
+}
+
+// One report line per plan entry: "<index> <M|S|F> <reason>".
+void report(std::string& out, std::size_t index, char kind, const std::string& reason) {
+    out += std::to_string(index);
+    out += ' ';
+    out += kind;
+    out += ' ';
+    for (char c : reason) out += c == '\n' ? ' ' : c;
+    out += '\n';
+}
+
+std::string run_child(int ns_fd, const ChildContext& ctx) {
+    std::string out;
+    if (::setns(ns_fd, CLONE_NEWNS) != 0) return "E setns into the container's mount namespace: " + errno_text(errno) + "\n";
+    // After setns the root and cwd are the namespace's: the rootfs path is
+    // the runtime's own (from config.json), not the image's, so it may be
+    // followed normally.
+    UniqueFd root(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return "E open rootfs `" + ctx.rootfs + "` in the container's namespace: " + errno_text(errno) + "\n";
+
+    for (std::size_t i = 0; i < ctx.plan.size(); ++i) {
+        const PlannedMount& m = ctx.plan[i];
+        const PreparedSource& src = ctx.sources[i];
+        if (!src.skip.empty()) {
+            report(out, i, 'S', src.skip);
+            continue;
+        }
+        auto target = open_in_root(root.get(), m.target, ctx.resolve);
+        if (!target) {
+            int err = target.error().errnum;
+            bool expected = err == ENOENT || err == ELOOP || err == ENOTDIR || err == EXDEV;
+            report(out, i, expected ? 'S' : 'F', target.error().describe());
+            continue;
+        }
+        struct stat st {};
+        struct statfs sfs {};
+        if (::fstat(target->get(), &st) != 0 || ::fstatfs(target->get(), &sfs) != 0) {
+            report(out, i, 'F', "stat `" + m.target + "`: " + errno_text(errno));
+            continue;
+        }
+        if (auto why = target_mismatch(st.st_mode, static_cast<long>(sfs.f_type), m.kind, m.fs)) {
+            report(out, i, 'S', "`" + m.target + "` " + *why);
+            continue;
+        }
+        if (ctx.legacy) {
+            auto failure = mount_legacy(root.get(), m, src, target->get(), ctx.resolve);
+            report(out, i, failure.empty() ? 'M' : 'F', failure);
+            continue;
+        }
+        if (sys_move_mount(src.tree.get(), "", target->get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+            report(out, i, 'F', "move_mount onto `" + m.target + "`: " + errno_text(errno));
+            continue;
+        }
+        report(out, i, 'M', "");
+    }
+    return out;
+}
+
+[[noreturn]] void child_main(int report_fd, int ns_fd, const ChildContext& ctx) {
+    std::string text = run_child(ns_fd, ctx);
+    std::string_view left = text;
+    while (!left.empty()) {
+        ssize_t n = ::write(report_fd, left.data(), left.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) ::_exit(1);
+        left.remove_prefix(static_cast<std::size_t>(n));
+    }
+    ::_exit(0);
+}
+
+// ---- the parent's side ----------------------------------------------------
+
+Result<void> check_not_own_namespace(int ns_fd, pid_t pid) {
+    struct stat theirs {}, ours {};
+    if (::fstat(ns_fd, &theirs) != 0) return make_error(errno, "stat mount namespace of pid " + std::to_string(pid));
+    if (::stat("/proc/self/ns/mnt", &ours) != 0) return make_error(errno, "stat /proc/self/ns/mnt");
+    if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
+        return make_error(0, "pid " + std::to_string(pid) +
+                                 " is in the hook's own mount namespace: mounting there would change the host");
+    return {};
+}
+
+Result<std::vector<MountResult>> parse_report(std::string_view text, const std::vector<PlannedMount>& plan) {
+    std::vector<MountResult> results;
+    results.reserve(plan.size());
+    for (const auto& m : plan) results.push_back(MountResult{m, Outcome::failed, "no report from the mount helper"});
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        if (line.starts_with("E ")) return make_error(0, std::string(line.substr(2)));
+        std::size_t index = 0;
+        auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), index);
+        std::size_t consumed = static_cast<std::size_t>(end - line.data());
+        if (ec != std::errc{} || index >= plan.size() || line.size() < consumed + 3) continue;
+        char kind = line[consumed + 1];
+        std::string reason(line.substr(consumed + 3));
+        results[index].outcome = kind == 'M' ? Outcome::mounted : kind == 'S' ? Outcome::skipped : Outcome::failed;
+        results[index].reason = std::move(reason);
+    }
+    return results;
+}
+
+}  // namespace
+
+Result<std::vector<MountResult>> inject_mounts(pid_t pid, const std::string& rootfs, const std::string& mountpoint,
+                                               const std::vector<PlannedMount>& plan, const InjectOptions& options) {
+    const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
+    UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
+    if (auto r = check_not_own_namespace(ns.get(), pid); !r) return r.error();
+
+    std::vector<PreparedSource> sources(plan.size());
+    bool legacy = options.api == MountApi::legacy;
+    if (!legacy) {
+        for (std::size_t i = 0; i < plan.size(); ++i) {
+            auto prepared = prepare_new_api(mountpoint, plan[i]);
+            if (prepared) {
+                sources[i] = std::move(*prepared);
+                continue;
+            }
+            if (options.api == MountApi::new_api)
+                return prepared.error().context("the new mount API is required but missing");
+            legacy = true;  // kernel before 5.12: no open_tree or mount_setattr
+            break;
+        }
+    }
+    if (legacy) {
+        sources.clear();
+        sources.resize(plan.size());
+        for (std::size_t i = 0; i < plan.size(); ++i) sources[i].path = mountpoint + "/" + plan[i].source;
+    }
+
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return make_error(errno, "pipe");
+    UniqueFd read_end(fds[0]);
+    UniqueFd write_end(fds[1]);
+    ChildContext ctx{rootfs, plan, sources, legacy, options.resolve};
+    pid_t child = ::fork();
+    if (child < 0) return make_error(errno, "fork the mount helper");
+    if (child == 0) child_main(write_end.get(), ns.get(), ctx);
+    write_end.reset();
+
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return make_error(0, "the mount helper died (status " + std::to_string(status) + ")");
+    return parse_report(text, plan);
+}
+
+}  // namespace procview::hook

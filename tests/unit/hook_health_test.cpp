@@ -1,0 +1,40 @@
+// check_procview_serving on things that are not procviewfs. The serving,
+// dead and hung cases need a FUSE server and run in tests/e2e/hook.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "platform/health.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("health: a plain directory is not a FUSE mount") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pvhook-health-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = procview::check_procview_serving(tmpl, 50ms);
+    const auto took = std::chrono::steady_clock::now() - started;
+    std::filesystem::remove(tmpl);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().errnum == 0);
+    CHECK(r.error().message.find("`" + tmpl + "` is not a FUSE mount (filesystem type 0x") == 0);
+    CHECK(r.error().message.find("procviewfs is not mounted there") != std::string::npos);
+    CHECK(took < 1s);
+}
+
+TEST_CASE("health: a missing mountpoint is ENOENT from statfs") {
+    auto r = procview::check_procview_serving("/nonexistent/pvhook-mountpoint", 50ms);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().errnum == ENOENT);
+    CHECK(r.error().describe() == "statfs `/nonexistent/pvhook-mountpoint`: No such file or directory");
+}
+
+TEST_CASE("health: procfs is not FUSE either") {
+    auto r = procview::check_procview_serving("/proc", 50ms);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "`/proc` is not a FUSE mount (filesystem type 0x9fa0): procviewfs is not mounted there");
+}
