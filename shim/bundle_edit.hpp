@@ -1,0 +1,31 @@
+// The shim's I/O edge for create/run/restore: read the bundle's spec, decide,
+// edit, and replace the file atomically. The decisions are spec_edit's.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/result.hpp"
+
+namespace procview::shim {
+
+struct BundleEditOutcome {
+    bool changed = false;
+    std::string summary;             // one line for the log: what was done and why
+    std::vector<std::string> notes;  // views left out, each with its reason
+};
+
+// `config_path` is the file the configuration came from ("" = built-in
+// defaults); it is passed to the hook as --config. An Error means nothing was
+// written: the spec is unreadable, not JSON, or procview cannot be set up for
+// it (the hook is not executable, procviewfs is not serving in mounts mode).
+Result<BundleEditOutcome> edit_bundle_spec(const std::string& spec_file, const Config& config,
+                                           const std::string& config_path);
+
+// Writes `content` to a temporary file next to `path` with `path`'s mode and
+// renames it over `path`, so a reader sees the old or the new spec, never half.
+Result<void> replace_file(const std::string& path, std::string_view content);
+
+}  // namespace procview::shim

@@ -1,0 +1,144 @@
+// procview-runtime: a drop-in runc/crun for containerd, Docker and BuildKit
+// that turns procview on for the containers it creates.
+//
+//   # containerd (ctr) for one container
+//   $ ctr run --rootfs --runc-binary /usr/local/bin/procview-runtime
+//       --annotation procview.io/enabled=true --memory-limit 268435456 /srv/rootfs web sh
+//   # Docker: daemon.json "runtimes": {"procview": {"path": "/usr/local/bin/procview-runtime",
+//   #                                   "runtimeArgs": ["--procview-config", "/etc/procview/procview.json"]}}
+//   $ docker run --runtime procview ...
+//   # directly, the way BuildKit calls runc
+//   $ procview-runtime --procview-config ./procview.json run --bundle /srv/bundle --keep web
+//
+// For create, run and restore it edits the bundle's config.json (adds
+// procview-hook, or bind mounts in "mounts" mode) when the container opted
+// in; then, for every call, it execve()s the real runtime with the same
+// arguments (minus --procview-config), environment and file descriptors, so
+// the exit status is the runtime's. A problem with procview's own setup is
+// logged to the runtime's --log and the container starts without procview,
+// unless runtime.fail_closed.
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "platform/fs.hpp"
+#include "shim/bundle_edit.hpp"
+#include "shim/real_runtime.hpp"
+#include "shim/runc_args.hpp"
+#include "shim/runtime_log.hpp"
+
+namespace {
+
+using namespace procview;
+using namespace procview::shim;
+
+constexpr int kExitSetupRefused = 1;    // fail_closed and procview could not be set up
+constexpr int kExitUsage = 2;           // our own options are wrong
+constexpr int kExitCannotExec = 126;    // the real runtime exists but execve failed
+constexpr int kExitNoRuntime = 127;     // no real runtime to hand over to
+
+struct LoadedConfig {
+    Config config;
+    std::string path;  // the file read, absolute; "" = built-in defaults
+};
+
+std::string current_dir() {
+    char buf[PATH_MAX];
+    if (::getcwd(buf, sizeof buf) == nullptr) return ".";
+    return buf;
+}
+
+std::string absolute(const std::string& path) {
+    if (path.starts_with('/')) return path;
+    return current_dir() + "/" + path;
+}
+
+// --procview-config, else $PROCVIEW_CONFIG, else /etc/procview/procview.json,
+// which may be absent (then the defaults apply). A named file must exist.
+Result<LoadedConfig> load_config(const RuncCommandLine& cmd) {
+    std::string path;
+    bool named = true;
+    if (cmd.procview_config) path = *cmd.procview_config;
+    else if (const char* env = std::getenv("PROCVIEW_CONFIG"); env && *env) path = env;
+    else path = std::string(kDefaultConfigPath), named = false;
+
+    auto text = read_file(path);
+    if (!text) {
+        if (!named && text.error().errnum == ENOENT) return LoadedConfig{Config{}, ""};
+        return text.error().context("config");
+    }
+    auto config = parse_config(*text);
+    if (!config) return config.error().context("config `" + path + "`");
+    return LoadedConfig{std::move(*config), absolute(path)};
+}
+
+std::string describe_call(const RuncCommandLine& cmd) {
+    std::string out = cmd.subcommand;
+    if (cmd.container_id) out += " " + *cmd.container_id;
+    return out;
+}
+
+// Edits the bundle for create/run/restore. Returns false when the call must be
+// refused (fail_closed); every other problem is logged and the container starts unchanged.
+bool prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& loaded, RuntimeLog& log) {
+    std::string cwd = current_dir();
+    std::string spec_file = spec_path(cmd, cwd);
+    std::string who = "procview: " + describe_call(cmd) + ": ";
+    auto outcome = edit_bundle_spec(spec_file, loaded.config, loaded.path);
+    if (!outcome) {
+        if (loaded.config.runtime.fail_closed) {
+            log.error(who + outcome.error().describe() + "; refusing the container (runtime.fail_closed)");
+            return false;
+        }
+        log.warning(who + outcome.error().describe() + "; starting the container without procview");
+        return true;
+    }
+    log.info(who + outcome->summary);
+    for (const auto& note : outcome->notes) log.info(who + note);
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto cmd = parse_runc_command_line(args);
+    if (!cmd) {
+        std::string msg = "procview-runtime: " + cmd.error().describe() + "\n";
+        (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+        return kExitUsage;
+    }
+    RuntimeLog log(cmd->log_path, parse_log_format(cmd->log_format), cmd->debug);
+
+    auto loaded = load_config(*cmd);
+    if (!loaded) log.warning("procview: " + loaded.error().describe() + "; procview is off for this call");
+
+    const char* path_env = std::getenv("PATH");
+    auto runtime = find_real_runtime(loaded ? loaded->config.runtime.runtime : "",
+                                     path_env ? path_env : kDefaultPath, "/proc/self/exe");
+    if (!runtime) {
+        log.error("procview: " + runtime.error().describe());
+        return kExitNoRuntime;
+    }
+
+    if (loaded && subcommand_reads_bundle(cmd->subcommand) && !prepare_bundle(*cmd, *loaded, log))
+        return kExitSetupRefused;
+    if (!subcommand_reads_bundle(cmd->subcommand))
+        log.debug("procview: " + describe_call(*cmd) + ": passed through to " + *runtime);
+
+    std::vector<char*> exec_argv;
+    exec_argv.push_back(runtime->data());
+    for (auto& arg : cmd->runtime_args) exec_argv.push_back(arg.data());
+    exec_argv.push_back(nullptr);
+    ::execve(runtime->c_str(), exec_argv.data(), environ);
+
+    int saved = errno;
+    log.error("procview: execve `" + *runtime + "`: " + std::strerror(saved));
+    return saved == ENOENT ? kExitNoRuntime : kExitCannotExec;
+}

@@ -1,0 +1,96 @@
+// The one change procview-runtime makes to a bundle's config.json: turn
+// procview on for a container that opted in.
+//
+// Pure: the spec's text and the decision inputs in, the new text out. The
+// spec is held as nlohmann::ordered_json, so every field the shim does not
+// own (unknown ones included) keeps its value and its place.
+//
+// Two modes (runtime.mode in the config):
+//   hook    append {"path": hook_path, "args": ["procview-hook", "--config", FILE, "createRuntime"], "timeout": 10}
+//           to hooks.createRuntime; the hook decides which files to mount.
+//   mounts  append read-only bind mounts of procviewfs's files (only those
+//           runc accepts under /proc, plus the sysfs CPU entries) to "mounts";
+//           used when the caller knows procviewfs is serving.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.hpp"
+
+namespace procview::shim {
+
+using Spec = nlohmann::ordered_json;
+
+inline constexpr std::string_view kEnabledAnnotation = "procview.io/enabled";
+inline constexpr std::string_view kFilesAnnotation = "procview.io/files";
+inline constexpr unsigned kHookTimeoutSeconds = 10;
+
+// Not JSON, not an object, or a field the edit touches with the wrong type
+// (`hooks` not an object, `hooks.createRuntime` or `mounts` not an array,
+// `annotations` not an object) is an error. Annotations that are not strings
+// are ignored (runc itself refuses them).
+Result<Spec> parse_spec(std::string_view text);
+// Compact JSON. Invalid UTF-8 from the input is replaced rather than thrown on.
+std::string dump_spec(const Spec& spec);
+
+// The spec's annotation `key` when it is a string.
+std::optional<std::string> spec_annotation(const Spec& spec, std::string_view key);
+
+enum class OptIn {
+    no,           // not enabled for this runtime and no annotation
+    annotation,   // procview.io/enabled: "true"
+    runtime,      // runtime.enable_all (pouch's --enableLxcfs for every container)
+    opted_out,    // procview.io/enabled: "false" overrides runtime.enable_all
+};
+// Exactly "true" opts in, as the hook reads it; exactly "false" opts out even
+// under enable_all; any other value leaves the runtime's default.
+OptIn decide_opt_in(const Spec& spec, bool enable_all);
+bool is_enabled(OptIn decision);
+std::string_view describe(OptIn decision);
+
+struct HookEntry {
+    std::string path;         // runtime.hook_path
+    std::string config_path;  // passed as --config; "" = the hook's default
+};
+// The hook object the shim adds.
+Spec make_hook(const HookEntry& hook);
+
+// True when a hook in any stage already runs procview-hook: its path equals
+// `hook_path`, or has the same file name (installed under another prefix, or
+// added by hooks.d).
+bool has_procview_hook(const Spec& spec, std::string_view hook_path);
+
+// Appends the hook to hooks.createRuntime unless has_procview_hook. Returns
+// whether the spec changed. The spec must have passed parse_spec.
+bool add_procview_hook(Spec& spec, const HookEntry& hook);
+
+// One bind mount in mounts mode.
+struct BindMount {
+    std::string view;         // "meminfo"
+    std::string source;       // absolute: MOUNTPOINT/proc/meminfo
+    std::string destination;  // "/proc/meminfo"
+    friend bool operator==(const BindMount&, const BindMount&) = default;
+};
+struct MountSelection {
+    std::vector<BindMount> mounts;
+    std::vector<std::string> notes;  // names left out and why
+};
+// The mounts for the chosen view names: the procview.io/files annotation when
+// set (comma-separated, spaces allowed), else `config_files`. Unknown names and
+// names that cannot be a config.json mount (pressure: runc refuses mounts
+// under /proc/pressure) are noted and left out; cpu_online is dropped when
+// cpu (the directory holding it) is chosen.
+MountSelection select_mounts(const std::optional<std::string>& files_annotation,
+                             const std::vector<std::string>& config_files, std::string_view mountpoint);
+
+// Appends each mount whose destination no mount in the spec covers yet (a
+// mount the user or an earlier run put there wins). Options: rbind, ro,
+// nosuid, nodev, noexec. Returns the views added.
+std::vector<std::string> add_procview_mounts(Spec& spec, const std::vector<BindMount>& mounts);
+
+}  // namespace procview::shim
