@@ -1,0 +1,156 @@
+#include "core/config.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace procview;
+
+namespace {
+Error config_error(std::string_view json) {
+    auto r = parse_config(json);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().errnum == EINVAL);
+    return r.error();
+}
+}  // namespace
+
+TEST_CASE("parse_config: an empty object gives the defaults") {
+    auto config = parse_config("{}");
+    REQUIRE(config);
+    CHECK(config->mountpoint == "/var/lib/procview");
+    CHECK(config->cgroup_root.empty());
+    CHECK(config->proc_root == "/proc");
+    CHECK(config->sys_cpu_root == "/sys/devices/system/cpu");
+    CHECK(config->swap);
+    CHECK(config->loadavg);
+    CHECK(config->cpu_quota);
+    CHECK(config->threads == 0);
+    CHECK(config->log_level == "info");
+    CHECK(config->log_file.empty());
+    CHECK(config->hook.files ==
+          std::vector<std::string>{"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure", "cpu"});
+    CHECK_FALSE(config->hook.fail_closed);
+    CHECK(config->hook.health_timeout_ms == 50);
+    CHECK(config->runtime.runtime.empty());
+    CHECK_FALSE(config->runtime.enable_all);
+    CHECK(config->runtime.mode == "hook");
+    CHECK(config->runtime.hook_path == "/usr/local/libexec/procview/procview-hook");
+    CHECK_FALSE(config->runtime.fail_closed);
+}
+
+TEST_CASE("parse_config: every key") {
+    auto config = parse_config(R"({
+      // comments are allowed, like in the documented example
+      "mountpoint": "/run/pv",
+      "cgroup_root": "/tmp/cg",
+      "proc_root": "/tmp/proc",
+      "sys_cpu_root": "/tmp/sys/cpu",
+      "swap": false,
+      "loadavg": false,
+      "cpu_quota": false,
+      "threads": 4,
+      "log_level": "debug",
+      "log_file": "/var/log/procview.log",
+      "hook": {
+        "files": ["meminfo", "cpu_online"],
+        "fail_closed": true,
+        "health_timeout_ms": 250,
+        "log_file": "/tmp/hook.log"
+      },
+      "runtime": {
+        "runtime": "/usr/bin/crun",
+        "enable_all": true,
+        "mode": "mounts",
+        "hook_path": "/opt/pv/hook",
+        "fail_closed": true
+      }
+    })");
+    REQUIRE_MESSAGE(config, (config ? "" : config.error().message));
+    CHECK(config->mountpoint == "/run/pv");
+    CHECK(config->cgroup_root == "/tmp/cg");
+    CHECK(config->proc_root == "/tmp/proc");
+    CHECK(config->sys_cpu_root == "/tmp/sys/cpu");
+    CHECK_FALSE(config->swap);
+    CHECK_FALSE(config->loadavg);
+    CHECK_FALSE(config->cpu_quota);
+    CHECK(config->threads == 4);
+    CHECK(config->log_level == "debug");
+    CHECK(config->log_file == "/var/log/procview.log");
+    CHECK(config->hook.files == std::vector<std::string>{"meminfo", "cpu_online"});
+    CHECK(config->hook.fail_closed);
+    CHECK(config->hook.health_timeout_ms == 250);
+    CHECK(config->hook.log_file == "/tmp/hook.log");
+    CHECK(config->runtime.runtime == "/usr/bin/crun");
+    CHECK(config->runtime.enable_all);
+    CHECK(config->runtime.mode == "mounts");
+    CHECK(config->runtime.hook_path == "/opt/pv/hook");
+    CHECK(config->runtime.fail_closed);
+}
+
+TEST_CASE("parse_config: partial sections keep the other defaults") {
+    auto config = parse_config(R"({"hook": {"fail_closed": true}, "threads": 2})");
+    REQUIRE(config);
+    CHECK(config->hook.fail_closed);
+    CHECK(config->hook.files.size() == 9);
+    CHECK(config->threads == 2);
+    CHECK(config->runtime.mode == "hook");
+}
+
+TEST_CASE("parse_config: malformed JSON") {
+    for (const char* bad : {"", "{", "{\"swap\": tru}", "{\"swap\": true,}", "not json", "{} {}"}) {
+        CAPTURE(bad);
+        Error e = config_error(bad);
+        CHECK(e.message.find("malformed JSON") != std::string::npos);
+    }
+    CHECK(config_error("[]").message.find("object") != std::string::npos);
+    CHECK(config_error("42").message.find("object") != std::string::npos);
+}
+
+TEST_CASE("parse_config: unknown keys are named") {
+    CHECK(config_error(R"({"swapp": true})").message.find("`swapp`") != std::string::npos);
+    CHECK(config_error(R"({"hook": {"filez": []}})").message.find("`hook.filez`") != std::string::npos);
+    CHECK(config_error(R"({"runtime": {"binary": "x"}})").message.find("`runtime.binary`") != std::string::npos);
+}
+
+TEST_CASE("parse_config: wrong types are named") {
+    struct Case {
+        const char* json;
+        const char* key;
+    };
+    for (auto [json, key] : {Case{R"({"swap": "yes"})", "`swap`"},
+                             Case{R"({"loadavg": 1})", "`loadavg`"},
+                             Case{R"({"mountpoint": 5})", "`mountpoint`"},
+                             Case{R"({"threads": -1})", "`threads`"},
+                             Case{R"({"threads": 1.5})", "`threads`"},
+                             Case{R"({"threads": "4"})", "`threads`"},
+                             Case{R"({"threads": 100000})", "`threads`"},
+                             Case{R"({"log_file": null})", "`log_file`"},
+                             Case{R"({"hook": []})", "`hook`"},
+                             Case{R"({"hook": {"files": "meminfo"}})", "`hook.files`"},
+                             Case{R"({"hook": {"files": [1]}})", "`hook.files`"},
+                             Case{R"({"hook": {"health_timeout_ms": true}})", "`hook.health_timeout_ms`"},
+                             Case{R"({"hook": {"health_timeout_ms": 4294967296}})", "`hook.health_timeout_ms`"},
+                             Case{R"({"runtime": {"enable_all": "true"}})", "`runtime.enable_all`"},
+                             Case{R"({"runtime": "runc"})", "`runtime`"}}) {
+        CAPTURE(json);
+        CHECK(config_error(json).message.find(key) != std::string::npos);
+    }
+}
+
+TEST_CASE("parse_config: validated values") {
+    Error e = config_error(R"({"hook": {"files": ["meminfo", "vmstat"]}})");
+    CHECK(e.message.find("`hook.files`") != std::string::npos);
+    CHECK(e.message.find("vmstat") != std::string::npos);
+    CHECK(config_error(R"({"runtime": {"mode": "inject"}})").message.find("`runtime.mode`") != std::string::npos);
+    CHECK(config_error(R"({"log_level": "verbose"})").message.find("`log_level`") != std::string::npos);
+    for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
+        CAPTURE(level);
+        CHECK(parse_config(std::string(R"({"log_level": ")") + level + "\"}"));
+    }
+}
+
+TEST_CASE("is_known_view_name") {
+    for (const char* name : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure",
+                             "cpu_online", "cpu"})
+        CHECK(is_known_view_name(name));
+    for (const char* name : {"", "vmstat", "MEMINFO", "meminfo ", "proc/meminfo"}) CHECK_FALSE(is_known_view_name(name));
+}
