@@ -1,0 +1,70 @@
+#include "fusefs/cgroup_dir.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "platform/fs.hpp"
+
+namespace procview {
+
+Result<std::shared_ptr<CgroupDir>> CgroupDir::open(const Hierarchy& hierarchy, std::string_view path) {
+    std::string_view rel = path;
+    // A path outside the daemon's cgroup namespace shows up as "/../…": not ours to read.
+    if (rel.find("/..") != std::string_view::npos || rel.find("../") != std::string_view::npos)
+        return make_error(EACCES, "cgroup path `" + std::string(path) + "` is outside this cgroup namespace");
+    if (!hierarchy.mount_root.empty()) {
+        if (rel.substr(0, hierarchy.mount_root.size()) != hierarchy.mount_root)
+            return make_error(ENOENT, "cgroup `" + std::string(path) + "` is not below the mount's root `" + hierarchy.mount_root + "`");
+        rel.remove_prefix(hierarchy.mount_root.size());
+    }
+    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+    while (!rel.empty() && rel.back() == '/') rel.remove_suffix(1);
+
+    auto dir = std::make_shared<CgroupDir>();
+    dir->version_ = hierarchy.version;
+    dir->path_ = "/" + std::string(rel);
+    dir->root_fd_ = hierarchy.root_fd.get();
+    std::string current(rel);
+    while (!current.empty()) {
+        auto fd = open_directory(dir->root_fd_, current);
+        if (!fd) return fd.error().context("cgroup " + hierarchy.mount_point + dir->path_);
+        dir->dirs_.push_back(std::move(*fd));
+        auto slash = current.rfind('/');
+        current.resize(slash == std::string::npos ? 0 : slash);
+    }
+    return dir;
+}
+
+int CgroupDir::dir_fd(std::size_t depth) const {
+    return depth < dirs_.size() ? dirs_[depth].get() : root_fd_;
+}
+
+Result<int> CgroupDir::file_fd(std::string_view name, std::size_t depth) {
+    for (auto& f : files_)
+        if (f.depth == depth && f.name == name) return f.fd.get();
+    auto fd = open_at(dir_fd(depth), std::string(name), O_RDONLY);
+    if (!fd) return fd.error();
+    files_.push_back(OpenFile{depth, std::string(name), std::move(*fd)});
+    return files_.back().fd.get();
+}
+
+Result<void> CgroupDir::read(std::string_view name, std::string& out, std::size_t depth) {
+    auto fd = file_fd(name, depth);
+    if (!fd) return fd.error();
+    auto r = pread_whole(*fd, out);
+    if (!r) {
+        // Drop the fd: the next read reopens (or fails cleanly if the cgroup is gone).
+        for (auto it = files_.begin(); it != files_.end(); ++it)
+            if (it->depth == depth && it->name == name) { files_.erase(it); break; }
+        return make_error(r.error().errnum, "read `" + std::string(name) + "` of " + path_);
+    }
+    return {};
+}
+
+bool CgroupDir::has(std::string_view name, std::size_t depth) {
+    return ::faccessat(dir_fd(depth), std::string(name).c_str(), F_OK, 0) == 0;
+}
+
+}  // namespace procview

@@ -1,0 +1,114 @@
+// Who is reading: a reader's pid → the init of its pid namespace → that
+// init's cgroups, cached per pid namespace.
+//
+// A cache entry holds a pidfd on the init. The entry is trusted only while
+// that pidfd says the process is alive: a pid namespace lives exactly as long
+// as its init, so a live init means the namespace (and its inode number) is
+// the same one, and a recycled pid can never be mistaken for it. No fork per
+// open: the init is found by walking the reader's ancestors (falling back to a
+// scan of /proc for readers that entered the namespace with setns).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/cgroup_files.hpp"
+#include "core/result.hpp"
+#include "core/views.hpp"
+#include "fusefs/cgroup_dir.hpp"
+#include "fusefs/cgroup_layout.hpp"
+#include "platform/unique_fd.hpp"
+
+namespace procview {
+
+struct ContainerCgroups {
+    std::shared_ptr<CgroupDir> memory, cpu, cpuacct, cpuset, blkio, pids;
+    std::shared_ptr<CgroupDir> unified;  // v2 dir (pressure files); nullptr on pure v1
+};
+
+struct LoadState {
+    LoadAverage average;
+    bool seeded = false;
+    unsigned running = 0;  // tasks in R
+    unsigned blocked = 0;  // tasks in D
+    unsigned total = 0;    // all tasks (threads)
+    pid_t last_pid = 0;
+    int64_t sampled_ms = 0;
+};
+
+class Container {
+public:
+    uint64_t pidns = 0;
+    pid_t init_pid = 0;
+    UniqueFd init_pidfd;
+    uint64_t init_start_ticks = 0;  // /proc/<init>/stat field 22
+    std::string cgroup_path;        // for logs: the unified path, else the memory one
+
+    // Guards the cgroup fds' caches and everything below.
+    std::mutex mu;
+    ContainerCgroups cgroups;
+    MonotonicCpuTimes cpu_floor;
+    CapacityIntegral capacity;
+    LoadState load;
+    std::set<std::string, std::less<>> warned;  // fallbacks already logged once
+    int64_t verified_ms = 0;                     // when membership was last checked
+
+    std::atomic<int64_t> last_read_ms{0};
+    std::atomic<bool> gone{false};  // a read found the cgroup removed: resolve again
+
+    [[nodiscard]] bool init_alive() const;
+    [[nodiscard]] std::string describe() const;
+    // Logs `what` once for this container (no error storms).
+    void warn_once(spdlog::logger& log, const std::string& key, const std::string& what);
+};
+
+class ContainerRegistry {
+public:
+    // fixed_cgroup: tests only — every reader, host ones included, is served
+    // as if its init's cgroup were this path (for fixture trees).
+    ContainerRegistry(const CgroupLayout& layout, std::shared_ptr<spdlog::logger> log,
+                      std::optional<std::string> fixed_cgroup);
+    static Result<std::unique_ptr<ContainerRegistry>> create(const CgroupLayout& layout,
+                                                             std::shared_ptr<spdlog::logger> log,
+                                                             std::optional<std::string> fixed_cgroup);
+
+    // nullptr: the reader is in the daemon's own pid namespace (host view).
+    Result<std::shared_ptr<Container>> resolve(pid_t reader);
+
+    // Containers read within `window_ms` (for the load sampler).
+    std::vector<std::shared_ptr<Container>> recently_read(int64_t now_ms, int64_t window_ms);
+    // Forgets containers whose init exited or that went unread for idle_ms.
+    void sweep(int64_t now_ms, int64_t idle_ms);
+    [[nodiscard]] std::size_t size();
+
+private:
+    Result<uint64_t> pidns_of(pid_t pid) const;
+    Result<pid_t> find_namespace_init(pid_t reader, uint64_t pidns) const;
+    Result<std::shared_ptr<Container>> build(pid_t init, uint64_t pidns, const std::string* fixed) const;
+    Result<void> open_cgroups(Container& c, const CgroupMembership& membership) const;
+
+    const CgroupLayout& layout_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::optional<std::string> fixed_cgroup_;
+    UniqueFd proc_;  // the real /proc, for pid lookups
+    uint64_t own_pidns_ = 0;
+
+    std::mutex mu_;  // guards by_ns_ and fixed_
+    std::unordered_map<uint64_t, std::shared_ptr<Container>> by_ns_;
+    std::shared_ptr<Container> fixed_;
+};
+
+int64_t monotonic_ms();
+
+}  // namespace procview

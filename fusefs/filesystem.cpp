@@ -1,0 +1,342 @@
+#include "fusefs/filesystem.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "platform/fs.hpp"
+
+namespace procview {
+namespace {
+
+// Dentries and attributes of files every reader has are cached by the kernel
+// for long; anything whose existence depends on the reader (pressure files,
+// cpuN) is looked up each time, because one dentry cache serves every
+// container that bind-mounts the same file.
+constexpr double kStableTimeout = 3600.0;
+constexpr double kPerReaderTimeout = 0.0;
+constexpr double kSysfsAttrTimeout = 1.0;
+
+Filesystem& fs_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+Filesystem::OpenFile* file_of(fuse_file_info* fi) { return reinterpret_cast<Filesystem::OpenFile*>(fi->fh); }
+Filesystem::OpenDir* dir_of(fuse_file_info* fi) { return reinterpret_cast<Filesystem::OpenDir*>(fi->fh); }
+
+int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
+
+// ---- handlers: each replies exactly once ------------------------------------
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    auto& fs = fs_of(req);
+    const Node* dir = fs.tree.find(parent);
+    const Node* node = dir ? fs.tree.child(*dir, name) : nullptr;
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
+    auto container = fs.reader(req);
+    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+    auto st = fs.attributes(*node, container->get());
+    if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
+    fuse_entry_param e{};
+    e.ino = node->ino;
+    e.attr = *st;
+    e.entry_timeout = fs.entry_timeout(*node);
+    e.attr_timeout = node->kind == NodeKind::sys_cpu ? kSysfsAttrTimeout : e.entry_timeout;
+    fuse_reply_entry(req, &e);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    auto& fs = fs_of(req);
+    const Node* node = fs.tree.find(ino);
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
+    auto container = fs.reader(req);
+    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+    auto st = fs.attributes(*node, container->get());
+    if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
+    fuse_reply_attr(req, &*st, node->kind == NodeKind::sys_cpu ? kSysfsAttrTimeout : fs.entry_timeout(*node));
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+    auto& fs = fs_of(req);
+    const Node* node = fs.tree.find(ino);
+    if (!node || node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, EINVAL);
+    auto container = fs.reader(req);
+    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+    std::optional<CpuView> view;
+    if (*container) {
+        auto v = fs.engine.cpu_view(container->get());
+        if (!v) return (void)fuse_reply_err(req, errnum_of(v.error()));
+        view = std::move(*v);
+    }
+    auto path = host_cpu_path(node->cpu_path, view ? &*view : nullptr);
+    if (!path) return (void)fuse_reply_err(req, errnum_of(path.error()));
+    auto target = read_link_at(fs.host.sys_cpu_fd(), *path);
+    if (!target) return (void)fuse_reply_err(req, errnum_of(target.error()));
+    fuse_reply_readlink(req, target->c_str());
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    auto& fs = fs_of(req);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT)))
+        return (void)fuse_reply_err(req, EROFS);
+    const Node* node = fs.tree.find(ino);
+    if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
+    auto container = fs.reader(req);
+    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+    auto file = std::make_unique<Filesystem::OpenFile>();
+    file->node = node;
+    file->container = *container;
+    if (node->kind == NodeKind::pressure_file && !fs.engine.has_pressure(file->container.get()))
+        return (void)fuse_reply_err(req, ENOENT);
+    if (node->kind == NodeKind::sys_cpu) {
+        std::optional<CpuView> view;
+        if (file->container) {
+            auto v = fs.engine.cpu_view(file->container.get());
+            if (!v) return (void)fuse_reply_err(req, errnum_of(v.error()));
+            view = std::move(*v);
+        }
+        auto path = host_cpu_path(node->cpu_path, view ? &*view : nullptr);
+        if (!path) return (void)fuse_reply_err(req, errnum_of(path.error()));
+        file->host_path = std::move(*path);
+    }
+    // procfs-like: sizes are unknown until rendered, so no page cache.
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+    fi->nonseekable = 0;
+    fi->fh = reinterpret_cast<uint64_t>(file.get());
+    if (fuse_reply_open(req, fi) == 0) file.release();  // the kernel owns it until RELEASE
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+    auto& fs = fs_of(req);
+    auto* file = file_of(fi);
+    std::lock_guard lock(file->mu);
+    if (!file->rendered || (off == 0 && file->consumed)) {
+        auto content = fs.render(*file);
+        if (!content) return (void)fuse_reply_err(req, errnum_of(content.error()));
+        file->content = std::move(*content);
+        file->rendered = true;
+    }
+    file->consumed = true;
+    auto length = static_cast<off_t>(file->content.size());
+    if (off >= length) return (void)fuse_reply_buf(req, nullptr, 0);
+    size_t n = std::min(size, static_cast<size_t>(length - off));
+    fuse_reply_buf(req, file->content.data() + off, n);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    delete file_of(fi);
+    fuse_reply_err(req, 0);
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    auto& fs = fs_of(req);
+    const Node* node = fs.tree.find(ino);
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
+    if (node->kind != NodeKind::directory && node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, ENOTDIR);
+    auto container = fs.reader(req);
+    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+    auto dir = fs.list(*node, container->get());
+    if (!dir) return (void)fuse_reply_err(req, errnum_of(dir.error()));
+    fi->fh = reinterpret_cast<uint64_t>(*dir);
+    if (fuse_reply_open(req, fi) != 0) delete *dir;
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+    auto* dir = dir_of(fi);
+    std::string buf(size, '\0');
+    size_t used = 0;
+    for (auto i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+        const auto& e = dir->entries[i];
+        struct stat st{};
+        st.st_ino = e.ino;
+        st.st_mode = e.type;
+        size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, static_cast<off_t>(i + 1));
+        if (need > size - used) break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    delete dir_of(fi);
+    fuse_reply_err(req, 0);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+    struct statvfs st{};
+    st.f_bsize = 4096;
+    st.f_frsize = 4096;
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+}
+
+// Read-only for everyone, whatever the mount flags say.
+void op_setattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
+void op_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
+void op_unlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void op_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) { fuse_reply_err(req, EROFS); }
+void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void op_write(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void op_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
+void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void op_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+
+const fuse_lowlevel_ops kOperations = [] {
+    fuse_lowlevel_ops ops{};
+    ops.lookup = op_lookup;
+    ops.getattr = op_getattr;
+    ops.readlink = op_readlink;
+    ops.open = op_open;
+    ops.read = op_read;
+    ops.release = op_release;
+    ops.opendir = op_opendir;
+    ops.readdir = op_readdir;
+    ops.releasedir = op_releasedir;
+    ops.statfs = op_statfs;
+    ops.setattr = op_setattr;
+    ops.mknod = op_mknod;
+    ops.mkdir = op_mkdir;
+    ops.unlink = op_unlink;
+    ops.rmdir = op_unlink;
+    ops.symlink = op_symlink;
+    ops.rename = op_rename;
+    ops.link = op_link;
+    ops.write = op_write;
+    ops.create = op_create;
+    ops.setxattr = op_setxattr;
+    ops.removexattr = op_removexattr;
+    ops.fallocate = op_fallocate;
+    // No flush, getxattr, listxattr or access: the kernel gets ENOSYS once
+    // and stops asking, which saves a round trip on every close.
+    return ops;
+}();
+
+}  // namespace
+
+Filesystem::Filesystem(ContainerRegistry& registry_, ViewEngine& engine_, HostFiles& host_,
+                       std::shared_ptr<spdlog::logger> log_)
+    : registry(registry_), engine(engine_), host(host_), log(std::move(log_)) {
+    ::clock_gettime(CLOCK_REALTIME, &mount_time);
+}
+
+const fuse_lowlevel_ops& Filesystem::operations() { return kOperations; }
+
+Result<std::shared_ptr<Container>> Filesystem::reader(fuse_req_t req) {
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    auto container = registry.resolve(ctx->pid);
+    if (container) return container;
+    // A reader that cannot be placed (it exited, or its cgroups are gone)
+    // sees the host's files rather than an error; say so, but not per read.
+    int64_t now = monotonic_ms();
+    int64_t last = last_resolve_warning_ms.load(std::memory_order_relaxed);
+    if (now - last > 10'000 && last_resolve_warning_ms.compare_exchange_strong(last, now))
+        log->warn("reader {}: {}; serving the host's view", ctx->pid, container.error().describe());
+    return std::shared_ptr<Container>();
+}
+
+double Filesystem::entry_timeout(const Node& node) const {
+    if (node.kind == NodeKind::pressure_file || node.kind == NodeKind::sys_cpu) return kPerReaderTimeout;
+    return kStableTimeout;
+}
+
+Result<struct stat> Filesystem::attributes(const Node& node, Container* container) {
+    struct stat st{};
+    st.st_ino = node.ino;
+    st.st_uid = 0;
+    st.st_gid = 0;
+    st.st_atim = st.st_mtim = st.st_ctim = mount_time;
+    switch (node.kind) {
+        case NodeKind::directory:
+            st.st_mode = S_IFDIR | 0555;
+            st.st_nlink = 2;
+            return st;
+        case NodeKind::pressure_file:
+            if (!engine.has_pressure(container)) return make_error(ENOENT, "no pressure for this reader");
+            [[fallthrough]];
+        case NodeKind::proc_file:
+            st.st_mode = S_IFREG | 0444;
+            st.st_nlink = 1;
+            return st;
+        case NodeKind::sys_cpu: break;
+    }
+    std::optional<CpuView> view;
+    if (container) {
+        auto v = engine.cpu_view(container);
+        if (!v) return v.error();
+        view = std::move(*v);
+    }
+    auto path = host_cpu_path(node.cpu_path, view ? &*view : nullptr);
+    if (!path) return path.error();
+    struct stat host_st{};
+    if (::fstatat(host.sys_cpu_fd(), path->c_str(), &host_st, AT_SYMLINK_NOFOLLOW) != 0)
+        return make_error(errno, "stat `" + *path + "`");
+    st.st_mode = host_st.st_mode & ~static_cast<mode_t>(0222);
+    st.st_nlink = host_st.st_nlink;
+    st.st_size = host_st.st_size;
+    st.st_blksize = host_st.st_blksize;
+    return st;
+}
+
+Result<std::string> Filesystem::render(OpenFile& file) {
+    const Node& node = *file.node;
+    if (node.kind == NodeKind::proc_file || node.kind == NodeKind::pressure_file)
+        return engine.render(node.file, file.container.get());
+    if (file.container && is_rendered_cpu_list(node.cpu_path)) return engine.render_cpu_list(node.cpu_path, *file.container);
+    return read_file_at(host.sys_cpu_fd(), file.host_path);
+}
+
+Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* container) {
+    auto dir = std::make_unique<OpenDir>();
+    dir->entries.push_back({".", node.ino, S_IFDIR});
+    dir->entries.push_back({"..", node.parent, S_IFDIR});
+    if (node.kind == NodeKind::directory) {
+        for (const Node* child : tree.static_children(node.ino)) {
+            if (child->kind == NodeKind::pressure_file && !engine.has_pressure(container)) continue;
+            dir->entries.push_back({child->name, child->ino, child->kind == NodeKind::directory || child->kind == NodeKind::sys_cpu ? S_IFDIR : S_IFREG});
+        }
+        return dir.release();
+    }
+    std::optional<CpuView> view;
+    if (container) {
+        auto v = engine.cpu_view(container);
+        if (!v) return v.error();
+        view = std::move(*v);
+    }
+    auto path = host_cpu_path(node.cpu_path, view ? &*view : nullptr);
+    if (!path) return path.error();
+    int fd = ::openat(host.sys_cpu_fd(), path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return make_error(errno, "open directory `" + *path + "`");
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+        ::close(fd);
+        return make_error(errno, "list `" + *path + "`");
+    }
+    const bool top = node.cpu_path.empty();
+    while (auto* entry = ::readdir(d)) {
+        std::string_view name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        // The top directory shows cpu0..cpuN-1 of the view instead of the host's CPUs.
+        if (top && view && cpu_index(name)) continue;
+        const Node* child = tree.child(node, name);
+        if (!child) continue;
+        mode_t type = entry->d_type == DT_DIR ? S_IFDIR : entry->d_type == DT_LNK ? S_IFLNK : S_IFREG;
+        dir->entries.push_back({std::string(name), child->ino, type});
+    }
+    ::closedir(d);
+    if (top && view) {
+        for (std::size_t i = 0; i < view->count(); ++i) {
+            std::string name = "cpu" + std::to_string(i);
+            if (const Node* child = tree.child(node, name)) dir->entries.push_back({name, child->ino, S_IFDIR});
+        }
+    }
+    return dir.release();
+}
+
+}  // namespace procview

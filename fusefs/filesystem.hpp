@@ -1,0 +1,69 @@
+// The FUSE adapter: low-level handlers that find the reader, ask the view
+// engine for content and reply exactly once.
+//
+// State is reached through fuse_req_userdata(); nothing is global. Lock order:
+// OpenFile::mu → Container::mu (taken inside ViewEngine) → the registry's and
+// the tree's own locks, which are never held while calling out.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "fusefs/container.hpp"
+#include "fusefs/host_files.hpp"
+#include "fusefs/tree.hpp"
+#include "fusefs/view_engine.hpp"
+
+namespace procview {
+
+class Filesystem {
+public:
+    Filesystem(ContainerRegistry& registry, ViewEngine& engine, HostFiles& host, std::shared_ptr<spdlog::logger> log);
+
+    static const fuse_lowlevel_ops& operations();
+
+    // Called from the handlers (public for the static adapter functions).
+    struct OpenFile;
+    struct OpenDir;
+    Result<std::shared_ptr<Container>> reader(fuse_req_t req);
+    Result<struct stat> attributes(const Node& node, Container* container);
+    Result<std::string> render(OpenFile& file);
+    Result<OpenDir*> list(const Node& node, Container* container);
+    double entry_timeout(const Node& node) const;
+
+    Tree tree;
+    ContainerRegistry& registry;
+    ViewEngine& engine;
+    HostFiles& host;
+    std::shared_ptr<spdlog::logger> log;
+    timespec mount_time{};
+    std::atomic<int64_t> last_resolve_warning_ms{0};
+};
+
+struct Filesystem::OpenFile {
+    std::mutex mu;  // concurrent reads on one fd (multi-threaded loop)
+    const Node* node = nullptr;
+    std::shared_ptr<Container> container;  // nullptr: host reader
+    std::string host_path;                 // sys_cpu passthrough: the host file
+    std::string content;
+    bool rendered = false;
+    bool consumed = false;  // a read happened since the render: offset 0 renders anew
+};
+
+struct Filesystem::OpenDir {
+    struct Entry {
+        std::string name;
+        fuse_ino_t ino;
+        mode_t type;
+    };
+    std::vector<Entry> entries;
+};
+
+}  // namespace procview

@@ -1,0 +1,81 @@
+#include "fusefs/host_files.hpp"
+
+#include <fcntl.h>
+#include <time.h>
+
+#include "core/text.hpp"
+#include "platform/fs.hpp"
+
+namespace procview {
+
+Result<std::unique_ptr<HostFiles>> HostFiles::open(const std::string& proc_root, const std::string& sys_cpu_root) {
+    std::unique_ptr<HostFiles> host(new HostFiles());
+    auto proc = open_directory(AT_FDCWD, proc_root);
+    if (!proc) return proc.error().context("host proc root");
+    auto sys = open_directory(AT_FDCWD, sys_cpu_root);
+    if (!sys) return sys.error().context("host cpu sysfs root");
+    host->proc_fd_ = std::move(*proc);
+    host->sys_cpu_fd_ = std::move(*sys);
+    host->sys_cpu_root_ = sys_cpu_root;
+    host->real_proc_ = (proc_root == "/proc" || proc_root == "/proc/");
+    return host;
+}
+
+Result<std::string> HostFiles::read_proc(const std::string& name) const { return read_file_at(proc_fd_.get(), name); }
+
+Result<std::shared_ptr<const std::vector<MeminfoLine>>> HostFiles::meminfo() {
+    return meminfo_.get([&]() -> Result<std::vector<MeminfoLine>> {
+        auto text = read_proc("meminfo");
+        if (!text) return text.error();
+        return parse_meminfo(*text);
+    });
+}
+
+Result<std::shared_ptr<const HostCpuinfo>> HostFiles::cpuinfo() {
+    return cpuinfo_.get([&]() -> Result<HostCpuinfo> {
+        auto text = read_proc("cpuinfo");
+        if (!text) return text.error();
+        return parse_cpuinfo(*text);
+    });
+}
+
+Result<std::shared_ptr<const HostStat>> HostFiles::stat() {
+    return stat_.get([&]() -> Result<HostStat> {
+        auto text = read_proc("stat");
+        if (!text) return text.error();
+        return parse_proc_stat(*text);
+    });
+}
+
+Result<std::shared_ptr<const std::vector<DiskName>>> HostFiles::disk_names() {
+    return disks_.get([&]() -> Result<std::vector<DiskName>> {
+        auto text = read_proc("diskstats");
+        if (!text) return text.error();
+        return parse_diskstats_names(*text);
+    });
+}
+
+Result<std::shared_ptr<const CpuSet>> HostFiles::online_cpus() {
+    return online_.get([&]() -> Result<CpuSet> {
+        auto text = read_file_at(sys_cpu_fd_.get(), "online");
+        if (!text) return text.error();
+        return CpuSet::parse(*text);
+    });
+}
+
+double HostFiles::uptime_seconds() const {
+    if (!real_proc_) {
+        if (auto text = read_proc("uptime")) {
+            auto fields = split_fields(*text);
+            if (!fields.empty()) {
+                auto dot = fields[0].find('.');
+                if (auto whole = parse_u64(fields[0].substr(0, dot))) return static_cast<double>(*whole);
+            }
+        }
+    }
+    timespec ts{};
+    ::clock_gettime(CLOCK_BOOTTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+}  // namespace procview

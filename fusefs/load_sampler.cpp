@@ -1,0 +1,37 @@
+#include "fusefs/load_sampler.hpp"
+
+namespace procview {
+
+LoadSampler::LoadSampler(ContainerRegistry& registry, ViewEngine& engine, bool sample_load)
+    : registry_(registry), engine_(engine), sample_load_(sample_load) {}
+
+LoadSampler::~LoadSampler() { stop(); }
+
+void LoadSampler::start() { thread_ = std::thread([this] { run(); }); }
+
+void LoadSampler::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void LoadSampler::run() {
+    auto next = std::chrono::steady_clock::now();
+    int rounds = 0;
+    for (;;) {
+        next += std::chrono::milliseconds(kIntervalMs);
+        {
+            std::unique_lock lock(mu_);
+            if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+        }
+        int64_t now = monotonic_ms();
+        if (sample_load_)
+            for (auto& c : registry_.recently_read(now, kTrackWindowMs)) engine_.sample_load(*c);
+        if (++rounds % 6 == 0) registry_.sweep(now, kForgetAfterMs);
+    }
+}
+
+}  // namespace procview

@@ -1,0 +1,347 @@
+// procviewfs — makes a container's /proc and /sys look like the machine it was given.
+//
+//   # procviewfs /var/lib/procview                  # daemonizes once the mount serves
+//   # grep MemTotal /var/lib/procview/proc/meminfo  # a host reader sees the host
+//   MemTotal:       24539124 kB
+//   # mkdir /sys/fs/cgroup/memory/demo && echo 256M > /sys/fs/cgroup/memory/demo/memory.limit_in_bytes
+//   # echo $$ > /sys/fs/cgroup/memory/demo/cgroup.procs
+//   # unshare --pid --fork grep MemTotal /var/lib/procview/proc/meminfo
+//   MemTotal:         262144 kB
+//   # docker run -v /var/lib/procview/proc/meminfo:/proc/meminfo:ro ...   # or procview-hook
+//
+// Start-up: parse options → find the cgroup hierarchies → take the instance
+// lock → attach to the live mount of a previous instance (via its keeper) or
+// mount afresh → serve until SIGTERM/SIGINT (unmount) or until a newer
+// instance takes over (--takeover: exit, leaving the mount to it).
+
+#include <fuse_lowlevel.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/sinks/syslog_sink.h>
+
+#include "fusefs/cgroup_layout.hpp"
+#include "fusefs/container.hpp"
+#include "fusefs/filesystem.hpp"
+#include "fusefs/host_files.hpp"
+#include "fusefs/keeper.hpp"
+#include "fusefs/load_sampler.hpp"
+#include "fusefs/options.hpp"
+#include "fusefs/session.hpp"
+#include "fusefs/unix_message.hpp"
+#include "fusefs/view_engine.hpp"
+#include "platform/fs.hpp"
+#include "platform/logging.hpp"
+
+using namespace procview;
+
+namespace {
+
+// Forks; the parent exits 0 once the child reports that the mount serves, 1 if
+// the child dies first. Returns the fd the child reports readiness on.
+int daemonize() {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+    pid_t pid = ::fork();
+    if (pid < 0) return -1;
+    if (pid > 0) {
+        ::close(pipefd[1]);
+        char c = 0;
+        ssize_t n = ::read(pipefd[0], &c, 1);
+        std::_Exit(n == 1 ? 0 : 1);
+    }
+    ::close(pipefd[0]);
+    ::setsid();
+    return pipefd[1];
+}
+
+void report_ready(int ready_fd) {
+    if (ready_fd < 0) return;
+    (void)!::write(ready_fd, "1", 1);
+    ::close(ready_fd);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::close(null);
+    }
+}
+
+// systemd's readiness protocol, without linking libsystemd.
+void notify_systemd(const std::string& state) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || !*path) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::size_t len = std::min(std::strlen(path), sizeof(addr.sun_path) - 1);
+    std::memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = 0;
+    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return;
+    ::sendto(sock.get(), state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+}
+
+void raise_fd_limit() {
+    // Each container read keeps a few cgroup files open (pread at 0 is the hot path).
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
+std::shared_ptr<spdlog::logger> make_daemon_logger(const DaemonOptions& options) {
+    if (!options.foreground && options.config.log_file.empty()) {
+        auto logger = std::make_shared<spdlog::logger>(
+            "procviewfs", std::make_shared<spdlog::sinks::syslog_sink_mt>("procviewfs", LOG_PID, LOG_DAEMON, false));
+        logger->set_level(spdlog::level::from_str(options.config.log_level));
+        return logger;
+    }
+    return make_logger("procviewfs", options.config.log_file, options.config.log_level);
+}
+
+// Everything the running daemon shares between its threads.
+struct Daemon {
+    std::string mountpoint;
+    fuse_session* session = nullptr;
+    FuseConnection connection;
+    std::string init_request;        // as first seen, for a respawned keeper
+    std::mutex keeper_mu;            // guards connection.keeper
+    std::atomic<bool> retiring{false};
+    std::atomic<bool> stopping{false};  // shutting down: the keeper's exit is expected
+    pthread_t loop_thread{};
+    bool multithreaded = false;
+    std::shared_ptr<spdlog::logger> log;
+};
+
+// Listens to the keeper: RETIRE means a newer instance serves now; EOF means
+// the keeper died, and a new one is spawned so the mount keeps a holder.
+void watch_keeper(Daemon& d) {
+    for (;;) {
+        int fd;
+        {
+            std::lock_guard lock(d.keeper_mu);
+            fd = d.connection.keeper.get();
+        }
+        auto message = fd >= 0 ? receive_message(fd) : std::nullopt;
+        if (d.retiring || d.stopping) return;
+        if (message && message->command == "RETIRE") {
+            d.log->info("a newer procviewfs serves {} now; exiting without unmounting", d.mountpoint);
+            d.retiring = true;
+            fuse_session_exit(d.session);
+            pthread_kill(d.loop_thread, SIGHUP);  // interrupt the blocking read of /dev/fuse
+            if (d.multithreaded) {
+                // Workers blocked in read would wait for a request: give those busy
+                // with one a moment to finish, then go.
+                std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                std::_Exit(0);
+            }
+            return;
+        }
+        if (message) continue;
+        d.log->error("the keeper of {} died; spawning a new one", d.mountpoint);
+        auto sock = respawn_keeper(d.connection.master.get(), d.mountpoint, d.init_request);
+        if (!sock) {
+            d.log->error("cannot respawn the keeper: {}; the mount now lives only as long as this process",
+                         sock.error().describe());
+            return;
+        }
+        std::lock_guard lock(d.keeper_mu);
+        d.connection.keeper = std::move(*sock);
+    }
+}
+
+int run(const DaemonOptions& options) {
+    auto log = make_daemon_logger(options);
+    const Config& cfg = options.config;
+    raise_fd_limit();
+
+    Result<CgroupLayout> layout = cfg.cgroup_root.empty()
+                                      ? [&]() -> Result<CgroupLayout> {
+                                            auto text = read_file("/proc/self/mountinfo");
+                                            if (!text) return text.error();
+                                            return CgroupLayout::discover(*text);
+                                        }()
+                                      : CgroupLayout::from_directory(cfg.cgroup_root);
+    if (!layout) {
+        log->error("cannot find the cgroup hierarchies: {}", layout.error().describe());
+        return 1;
+    }
+    log->info("cgroups: {}", layout->describe());
+    auto host = HostFiles::open(cfg.proc_root, cfg.sys_cpu_root);
+    if (!host) {
+        log->error("{}", host.error().describe());
+        return 1;
+    }
+    auto registry = ContainerRegistry::create(*layout, log, options.fixed_cgroup);
+    if (!registry) {
+        log->error("{}", registry.error().describe());
+        return 1;
+    }
+    ViewEngine engine(**host, ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
+    Filesystem fs(**registry, engine, **host, log);
+
+    int ready_fd = options.foreground ? -1 : daemonize();
+
+    auto lock = acquire_instance_lock(cfg.mountpoint, false, 0);
+    if (!lock && !options.takeover) {
+        log->error("{} (use --takeover to replace it)", lock.error().describe());
+        std::cerr << "procviewfs: " << lock.error().describe() << " (use --takeover to replace it)\n";
+        return 1;
+    }
+
+    Daemon d;
+    d.mountpoint = cfg.mountpoint;
+    d.log = log;
+    d.multithreaded = cfg.threads > 0;
+    auto attached = attach_to_keeper(cfg.mountpoint, *log);
+    if (attached) {
+        d.connection = std::move(*attached);
+    } else if (options.takeover && !lock) {
+        log->error("--takeover: {}", attached.error().describe());
+        return 1;
+    } else {
+        log->debug("no keeper: {}", attached.error().describe());
+        auto fresh = mount_fresh(cfg.mountpoint, *log);
+        if (!fresh) {
+            log->error("{}", fresh.error().describe());
+            std::cerr << "procviewfs: " << fresh.error().describe() << "\n";
+            return 1;
+        }
+        d.connection = std::move(*fresh);
+    }
+
+    std::string argv0 = "procviewfs";
+    char* fuse_argv[] = {argv0.data(), nullptr};
+    fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
+    d.session = fuse_session_new(&args, &Filesystem::operations(), sizeof(fuse_lowlevel_ops), &fs);
+    if (!d.session) {
+        log->error("fuse_session_new failed");
+        return 1;
+    }
+    std::string device = "/dev/fd/" + std::to_string(d.connection.worker.get());
+    if (fuse_session_mount(d.session, device.c_str()) != 0) {
+        log->error("cannot serve {}", device);
+        return 1;
+    }
+    d.connection.worker.release();  // the session owns it now
+    fuse_set_signal_handlers(d.session);
+
+    if (d.connection.fresh) {
+        // The kernel's first request on a new connection is INIT: keep a copy
+        // for whoever takes this connection over later.
+        fuse_buf buf{};
+        int n = fuse_session_receive_buf(d.session, &buf);
+        if (n <= 0) {
+            log->error("no INIT from the kernel: {}", std::strerror(-n));
+            return 1;
+        }
+        d.init_request.assign(static_cast<const char*>(buf.mem), static_cast<std::size_t>(n));
+        (void)tell_keeper(d.connection.keeper.get(), "INIT", d.init_request);
+        buf.size = static_cast<std::size_t>(n);
+        fuse_session_process_buf(d.session, &buf);
+        std::free(buf.mem);
+    } else {
+        d.init_request = d.connection.init_request;
+        fuse_buf buf{};
+        buf.mem = d.connection.init_request.data();
+        buf.size = d.connection.init_request.size();
+        fuse_session_process_buf(d.session, &buf);
+    }
+    (void)tell_keeper(d.connection.keeper.get(), "SERVING");
+    if (!lock) lock = acquire_instance_lock(cfg.mountpoint, true, 5000);  // the old instance is retiring
+    if (!lock) log->warn("{}", lock.error().describe());
+
+    if (!options.pidfile.empty()) {
+        std::string pid = std::to_string(::getpid()) + "\n";
+        if (auto r = write_file_at(AT_FDCWD, options.pidfile, pid); !r) {
+            int fd = ::open(options.pidfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                (void)!::write(fd, pid.data(), pid.size());
+                ::close(fd);
+            }
+        }
+    }
+    LoadSampler sampler(**registry, engine, cfg.loadavg);
+    sampler.start();
+    d.loop_thread = pthread_self();
+    std::thread watcher([&d] { watch_keeper(d); });
+    log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
+    report_ready(ready_fd);
+    notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
+
+    int rc;
+    if (cfg.threads == 0) {
+        rc = fuse_session_loop(d.session);
+    } else {
+        fuse_loop_config* loop = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(loop, 1);
+        fuse_loop_cfg_set_max_threads(loop, cfg.threads);
+        fuse_loop_cfg_set_idle_threads(loop, cfg.threads);
+        rc = fuse_session_loop_mt(d.session, loop);
+        fuse_loop_cfg_destroy(loop);
+    }
+    d.stopping = true;
+    sampler.stop();
+    if (!d.retiring) {
+        log->info("unmounting {}", cfg.mountpoint);
+        {
+            std::lock_guard guard(d.keeper_mu);
+            (void)tell_keeper(d.connection.keeper.get(), "UNMOUNT");
+        }
+        ::umount2(cfg.mountpoint.c_str(), MNT_DETACH);
+    }
+    // Wake the watcher (its read returns once the keeper is gone or we close our end).
+    {
+        std::lock_guard guard(d.keeper_mu);
+        ::shutdown(d.connection.keeper.get(), SHUT_RDWR);
+    }
+    watcher.join();
+    fuse_remove_signal_handlers(d.session);
+    fuse_session_destroy(d.session);
+    if (!options.pidfile.empty()) ::unlink(options.pidfile.c_str());
+    return rc < 0 && !d.retiring ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 5 && std::strcmp(argv[1], "--keeper") == 0)
+        return run_keeper(std::atoi(argv[3]), std::atoi(argv[4]), argv[2]);
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    struct stat st{};
+    bool default_config = ::stat(std::string(kDefaultConfigPath).c_str(), &st) == 0;
+    auto options = parse_daemon_options(args, [](const std::string& p) { return read_file(p); }, default_config);
+    if (!options) {
+        std::cerr << "procviewfs: " << options.error().describe() << "\n";
+        return 2;
+    }
+    if (options->show_help) {
+        std::cout << daemon_usage();
+        return 0;
+    }
+    if (options->show_version) {
+        std::cout << "procviewfs " << PROCVIEW_VERSION << "\n";
+        return 0;
+    }
+    return run(*options);
+}

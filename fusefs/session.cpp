@@ -1,0 +1,231 @@
+#include "fusefs/session.hpp"
+
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <thread>
+
+#include "core/text.hpp"
+#include "fusefs/keeper.hpp"
+#include "fusefs/unix_message.hpp"
+#include "platform/fs.hpp"
+
+extern char** environ;
+
+namespace procview {
+namespace {
+
+constexpr const char* kRunDir = "/run/procview";
+
+sockaddr_un abstract_address(const std::string& mountpoint, socklen_t& len) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string name = keeper_address(mountpoint);
+    name.resize(std::min(name.size(), sizeof(addr.sun_path) - 1));
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    return addr;
+}
+
+Result<UniqueFd> connect_keeper(const std::string& mountpoint) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!sock) return make_error(errno, "socket");
+    socklen_t len = 0;
+    auto addr = abstract_address(mountpoint, len);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+        return make_error(errno, "connect to the keeper of " + mountpoint);
+    return sock;
+}
+
+Result<UniqueFd> listen_keeper(const std::string& mountpoint) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!sock) return make_error(errno, "socket");
+    socklen_t len = 0;
+    auto addr = abstract_address(mountpoint, len);
+    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+        return make_error(errno, "bind the keeper socket of " + mountpoint);
+    if (::listen(sock.get(), 16) != 0) return make_error(errno, "listen");
+    return sock;
+}
+
+Result<UniqueFd> clone_device(int master_fd) {
+    UniqueFd worker(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!worker) return make_error(errno, "open /dev/fuse");
+    uint32_t master = static_cast<uint32_t>(master_fd);
+    if (::ioctl(worker.get(), FUSE_DEV_IOC_CLONE, &master) != 0) return make_error(errno, "clone the FUSE connection");
+    return worker;
+}
+
+Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
+    // Fixed, high fd numbers in the child: dup2 there clears close-on-exec.
+    constexpr int kMasterChildFd = 100, kListenChildFd = 101;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, master_fd, kMasterChildFd);
+    posix_spawn_file_actions_adddup2(&actions, listen_fd, kListenChildFd);
+    std::string a0 = "procviewfs", a1 = "--keeper", a2 = mountpoint, a3 = std::to_string(kMasterChildFd),
+                a4 = std::to_string(kListenChildFd);
+    char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), a4.data(), nullptr};
+    pid_t pid = 0;
+    int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) return make_error(rc, "spawn the keeper");
+    return {};
+}
+
+// The mount at exactly `path` in our namespace, if any: its filesystem type.
+std::optional<std::string> mounted_type(const std::string& path) {
+    auto text = read_file("/proc/self/mountinfo");
+    if (!text) return std::nullopt;
+    std::optional<std::string> type;
+    for (auto line : split_lines(*text)) {
+        auto f = split_fields(line);
+        if (f.size() < 10 || f[4] != path) continue;
+        for (std::size_t i = 6; i + 1 < f.size(); ++i)
+            if (f[i] == "-") { type = std::string(f[i + 1]); break; }
+    }
+    return type;  // the last one is on top
+}
+
+Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& log) {
+    struct stat st{};
+    if (::stat(mountpoint.c_str(), &st) != 0) {
+        if (errno == ENOTCONN) {
+            log.warn("{}: clearing a stale mount left by a dead instance (Transport endpoint is not connected)", mountpoint);
+            if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return make_error(errno, "unmount the stale mount at " + mountpoint);
+        } else if (errno == ENOENT) {
+            for (auto pos = mountpoint.find('/', 1); pos != std::string::npos; pos = mountpoint.find('/', pos + 1))
+                ::mkdir(mountpoint.substr(0, pos).c_str(), 0755);  // parents; EEXIST is fine
+            if (::mkdir(mountpoint.c_str(), 0755) != 0 && errno != EEXIST) return make_error(errno, "create " + mountpoint);
+        } else {
+            return make_error(errno, "stat " + mountpoint);
+        }
+    }
+    if (auto type = mounted_type(mountpoint)) {
+        if (*type != "fuse.procviewfs")
+            return make_error(EBUSY, mountpoint + " is in use: a `" + *type + "` filesystem is mounted there");
+        // Ours, but nobody holds the instance lock and no keeper answers: dead.
+        log.warn("{}: replacing a procviewfs mount whose daemon and keeper are gone", mountpoint);
+        if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return make_error(errno, "unmount the old mount at " + mountpoint);
+    }
+    return {};
+}
+
+}  // namespace
+
+void make_init_replay(std::string& init_request) {
+    if (init_request.size() < sizeof(fuse_in_header)) return;
+    uint64_t unique = 0xFFFFFFFFFFFFFFF1ULL;  // odd: never a real request id
+    std::memcpy(init_request.data() + offsetof(fuse_in_header, unique), &unique, sizeof unique);
+}
+
+Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms) {
+    ::mkdir(kRunDir, 0755);
+    std::string name = keeper_address(mountpoint);
+    std::string path = std::string(kRunDir) + "/" + name.substr(name.find('/') + 1, 16) + ".lock";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) return make_error(errno, "open " + path);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) return make_error(errno, "lock " + path);
+        if (!wait || std::chrono::steady_clock::now() > deadline) {
+            auto holder = read_file(path);
+            return make_error(EWOULDBLOCK, "procviewfs (pid " + std::string(trim(holder ? *holder : "?")) +
+                                               ") already serves " + mountpoint);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    (void)!::ftruncate(fd.get(), 0);
+    (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
+    return fd;
+}
+
+Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log) {
+    auto sock = connect_keeper(mountpoint);
+    if (!sock) return sock.error();
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        if (!send_message(sock->get(), "ATTACH", "", -1)) return make_error(errno, "ask the keeper");
+        pollfd p{sock->get(), POLLIN, 0};
+        if (::poll(&p, 1, 2000) <= 0) return make_error(ETIMEDOUT, "the keeper of " + mountpoint + " does not answer");
+        auto reply = receive_message(sock->get());
+        if (!reply) return make_error(ECONNRESET, "the keeper of " + mountpoint + " hung up");
+        if (reply->command == "NOINIT") {  // the first instance is still starting
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+        }
+        if (reply->command != "MASTER" || !reply->fd) return make_error(EPROTO, "unexpected keeper reply `" + reply->command + "`");
+        FuseConnection conn;
+        conn.master = std::move(reply->fd);
+        auto worker = clone_device(conn.master.get());
+        if (!worker) return worker.error();
+        conn.worker = std::move(*worker);
+        conn.keeper = std::move(*sock);
+        conn.init_request = std::move(reply->payload);
+        make_init_replay(conn.init_request);
+        log.info("{}: attached to the live mount held by its keeper", mountpoint);
+        return conn;
+    }
+    return make_error(ETIMEDOUT, "the keeper of " + mountpoint + " never got an INIT");
+}
+
+Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log) {
+    if (auto r = prepare_mountpoint(mountpoint, log); !r) return r.error();
+    FuseConnection conn;
+    conn.fresh = true;
+    conn.master.reset(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!conn.master) return make_error(errno, "open /dev/fuse");
+    std::string data = "fd=" + std::to_string(conn.master.get()) +
+                       ",rootmode=40555,user_id=0,group_id=0,allow_other,default_permissions";
+    if (::mount("procview", mountpoint.c_str(), "fuse.procviewfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                data.c_str()) != 0)
+        return make_error(errno, "mount procviewfs on " + mountpoint);
+    auto fail = [&](const Error& e) -> Result<FuseConnection> {
+        ::umount2(mountpoint.c_str(), MNT_DETACH);
+        return e;
+    };
+    auto worker = clone_device(conn.master.get());
+    if (!worker) return fail(worker.error());
+    conn.worker = std::move(*worker);
+    auto listen = listen_keeper(mountpoint);
+    if (!listen) return fail(listen.error());
+    if (auto r = spawn_keeper(conn.master.get(), listen->get(), mountpoint); !r) return fail(r.error());
+    listen->reset();  // the keeper has it now
+    auto sock = connect_keeper(mountpoint);
+    if (!sock) return fail(sock.error());
+    conn.keeper = std::move(*sock);
+    log.info("mounted procviewfs on {}", mountpoint);
+    return conn;
+}
+
+Result<void> tell_keeper(int keeper, const std::string& command, const std::string& payload) {
+    if (keeper < 0 || !send_message(keeper, command, payload, -1)) return make_error(errno ? errno : EPIPE, "tell the keeper " + command);
+    return {};
+}
+
+Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request) {
+    auto listen = listen_keeper(mountpoint);
+    if (!listen) return listen.error();
+    if (auto r = spawn_keeper(master_fd, listen->get(), mountpoint); !r) return r.error();
+    listen->reset();
+    auto sock = connect_keeper(mountpoint);
+    if (!sock) return sock.error();
+    if (auto r = tell_keeper(sock->get(), "INIT", init_request); !r) return r.error();
+    if (auto r = tell_keeper(sock->get(), "SERVING"); !r) return r.error();
+    return sock;
+}
+
+}  // namespace procview

@@ -1,0 +1,48 @@
+// Getting a FUSE connection to serve: a fresh mount (with a keeper spawned to
+// hold it) or the live connection of a previous instance, taken from its
+// keeper. See keeper.hpp for why.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "core/result.hpp"
+#include "platform/unique_fd.hpp"
+
+namespace procview {
+
+struct FuseConnection {
+    UniqueFd master;           // the connection's original /dev/fuse fd (the keeper has it too)
+    UniqueFd worker;           // this daemon's clone, the one libfuse reads from
+    UniqueFd keeper;           // our link to the keeper
+    std::string init_request;  // the INIT to replay into libfuse; empty on a fresh mount
+    bool fresh = false;
+};
+
+// One instance per mountpoint: an flock on /run/procview/<hash>.lock.
+// With wait, blocks up to timeout_ms. EWOULDBLOCK: another instance (named
+// in the message) holds it.
+Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms);
+
+// Attaches to the keeper of `mountpoint`. ECONNREFUSED/ENOENT: no keeper.
+Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log);
+
+// Clears a stale mount ("Transport endpoint is not connected") or a dead
+// procviewfs mount, refuses a mountpoint used by anything else, mounts,
+// spawns the keeper and connects to it.
+Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log);
+
+// Sends a command to the keeper (INIT, SERVING, UNMOUNT).
+Result<void> tell_keeper(int keeper, const std::string& command, const std::string& payload = "");
+
+// Spawns a new keeper for a connection whose keeper died, and reconnects.
+Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request);
+
+// Rewrites the unique id of a saved INIT request so that libfuse's reply to
+// the replay matches no pending request (the kernel answers ENOENT, which
+// libfuse ignores).
+void make_init_replay(std::string& init_request);
+
+}  // namespace procview

@@ -1,0 +1,102 @@
+#include "fusefs/tree.hpp"
+
+#include <mutex>
+
+#include "core/text.hpp"
+
+namespace procview {
+
+Tree::Tree() {
+    auto dir = [&](fuse_ino_t ino, fuse_ino_t parent, std::string name) {
+        static_.push_back(Node{ino, parent, std::move(name), NodeKind::directory, ProcFile::meminfo, {}});
+    };
+    auto file = [&](fuse_ino_t ino, fuse_ino_t parent, std::string name, NodeKind kind, ProcFile f) {
+        static_.push_back(Node{ino, parent, std::move(name), kind, f, {}});
+    };
+    dir(kRoot, kRoot, "");
+    dir(2, kRoot, "proc");
+    dir(3, kRoot, "sys");
+    dir(4, 3, "devices");
+    dir(5, 4, "system");
+    static_.push_back(Node{kCpuDir, 5, "cpu", NodeKind::sys_cpu, ProcFile::meminfo, ""});
+    dir(7, 2, "pressure");
+    file(10, 2, "meminfo", NodeKind::proc_file, ProcFile::meminfo);
+    file(11, 2, "cpuinfo", NodeKind::proc_file, ProcFile::cpuinfo);
+    file(12, 2, "stat", NodeKind::proc_file, ProcFile::stat);
+    file(13, 2, "uptime", NodeKind::proc_file, ProcFile::uptime);
+    file(14, 2, "loadavg", NodeKind::proc_file, ProcFile::loadavg);
+    file(15, 2, "diskstats", NodeKind::proc_file, ProcFile::diskstats);
+    file(16, 2, "swaps", NodeKind::proc_file, ProcFile::swaps);
+    file(20, 7, "cpu", NodeKind::pressure_file, ProcFile::pressure_cpu);
+    file(21, 7, "memory", NodeKind::pressure_file, ProcFile::pressure_memory);
+    file(22, 7, "io", NodeKind::pressure_file, ProcFile::pressure_io);
+}
+
+const Node* Tree::find(fuse_ino_t ino) const {
+    for (const auto& n : static_)
+        if (n.ino == ino) return &n;
+    if (ino < 1000) return nullptr;
+    std::shared_lock lock(mu_);
+    std::size_t index = ino - 1000;
+    return index < dynamic_.size() ? &dynamic_[index] : nullptr;
+}
+
+const Node* Tree::intern_cpu_path(fuse_ino_t parent, const std::string& path, std::string_view name) {
+    {
+        std::shared_lock lock(mu_);
+        if (auto it = by_path_.find(path); it != by_path_.end()) return &dynamic_[it->second - 1000];
+    }
+    std::unique_lock lock(mu_);
+    if (auto it = by_path_.find(path); it != by_path_.end()) return &dynamic_[it->second - 1000];
+    fuse_ino_t ino = 1000 + dynamic_.size();
+    dynamic_.push_back(Node{ino, parent, std::string(name), NodeKind::sys_cpu, ProcFile::meminfo, path});
+    by_path_.emplace(path, ino);
+    return &dynamic_.back();
+}
+
+const Node* Tree::child(const Node& parent, std::string_view name) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) return nullptr;
+    if (parent.kind == NodeKind::sys_cpu) {
+        std::string path = parent.cpu_path.empty() ? std::string(name) : parent.cpu_path + "/" + std::string(name);
+        return intern_cpu_path(parent.ino, path, name);
+    }
+    if (parent.kind != NodeKind::directory) return nullptr;
+    for (const auto& n : static_)
+        if (n.parent == parent.ino && n.ino != kRoot && n.name == name) return &n;
+    return nullptr;
+}
+
+std::vector<const Node*> Tree::static_children(fuse_ino_t parent) const {
+    std::vector<const Node*> out;
+    for (const auto& n : static_)
+        if (n.parent == parent && n.ino != kRoot) out.push_back(&n);
+    return out;
+}
+
+std::optional<unsigned> cpu_index(std::string_view name) {
+    if (name.size() < 4 || name.substr(0, 3) != "cpu") return std::nullopt;
+    auto digits = name.substr(3);
+    if (digits.size() > 1 && digits[0] == '0') return std::nullopt;  // "cpu01" is not a CPU
+    auto n = parse_u64(digits);
+    if (!n || *n > 65535) return std::nullopt;
+    return static_cast<unsigned>(*n);
+}
+
+Result<std::string> host_cpu_path(std::string_view view_path, const CpuView* view) {
+    if (view_path.empty()) return std::string(".");
+    auto slash = view_path.find('/');
+    std::string_view first = view_path.substr(0, slash);
+    std::string_view rest = slash == std::string_view::npos ? std::string_view() : view_path.substr(slash);
+    if (!view) return std::string(view_path);
+    if (auto k = cpu_index(first)) {
+        if (*k >= view->count()) return make_error(ENOENT, "cpu" + std::to_string(*k) + " is not in this view");
+        return "cpu" + std::to_string(view->host_cpus.cpus()[*k]) + std::string(rest);
+    }
+    return std::string(view_path);
+}
+
+bool is_rendered_cpu_list(std::string_view view_path) {
+    return view_path == "online" || view_path == "present" || view_path == "possible" || view_path == "offline";
+}
+
+}  // namespace procview

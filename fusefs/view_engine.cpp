@@ -1,0 +1,356 @@
+#include "fusefs/view_engine.hpp"
+
+#include <fcntl.h>
+
+#include <array>
+#include <cmath>
+
+#include "core/text.hpp"
+#include "platform/fs.hpp"
+
+namespace procview {
+namespace {
+
+// Files read for one view are held here so the core can take string_views.
+struct Texts {
+    std::array<std::string, 8> slot;
+    std::size_t used = 0;
+    std::string& next() { return slot[used++]; }
+};
+
+std::optional<std::string_view> read_into(CgroupDir* dir, std::string_view name, std::string& buf, std::size_t depth = 0) {
+    if (!dir) return std::nullopt;
+    if (!dir->read(name, buf, depth)) return std::nullopt;
+    return std::string_view(buf);
+}
+
+// A cgroup read that failed with "gone" means the container must be resolved again.
+void note_if_gone(Container& c, CgroupDir* dir, std::string_view name) {
+    if (!dir) return;
+    std::string probe;
+    if (auto r = dir->read(name, probe); !r && (r.error().errnum == ENODEV || r.error().errnum == ENOENT))
+        c.gone = true;
+}
+
+}  // namespace
+
+std::string_view proc_file_name(ProcFile file) {
+    switch (file) {
+        case ProcFile::meminfo: return "meminfo";
+        case ProcFile::cpuinfo: return "cpuinfo";
+        case ProcFile::stat: return "stat";
+        case ProcFile::uptime: return "uptime";
+        case ProcFile::loadavg: return "loadavg";
+        case ProcFile::diskstats: return "diskstats";
+        case ProcFile::swaps: return "swaps";
+        case ProcFile::pressure_cpu: return "pressure/cpu";
+        case ProcFile::pressure_memory: return "pressure/memory";
+        case ProcFile::pressure_io: return "pressure/io";
+    }
+    return "?";
+}
+
+ViewEngine::ViewEngine(HostFiles& host, ViewOptions options, std::shared_ptr<spdlog::logger> log)
+    : host_(host), options_(options), log_(std::move(log)) {
+    if (auto proc = open_directory(AT_FDCWD, "/proc")) proc_ = std::move(*proc);
+}
+
+Result<std::string> ViewEngine::host_file(ProcFile file) { return host_.read_proc(std::string(proc_file_name(file))); }
+
+Result<std::string> ViewEngine::render(ProcFile file, Container* container) {
+    if (!container) return host_file(file);
+    container->last_read_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    switch (file) {
+        case ProcFile::meminfo:
+        case ProcFile::swaps: return meminfo_or_swaps(file, *container);
+        case ProcFile::cpuinfo: return cpuinfo(*container);
+        case ProcFile::stat:
+        case ProcFile::uptime: return stat_or_uptime(file, *container);
+        case ProcFile::loadavg: return loadavg(*container);
+        case ProcFile::diskstats: return diskstats(*container);
+        case ProcFile::pressure_cpu:
+        case ProcFile::pressure_memory:
+        case ProcFile::pressure_io: return pressure(file, *container);
+    }
+    return make_error(ENOENT, "unknown view");
+}
+
+// ---- memory ---------------------------------------------------------------
+
+std::optional<MemoryFacts> ViewEngine::memory_facts_locked(Container& c) {
+    CgroupDir* dir = c.cgroups.memory.get();
+    if (!dir) {
+        c.warn_once(*log_, "memory", "no memory cgroup");
+        return std::nullopt;
+    }
+    const bool v2 = dir->version() == CgroupVersion::v2;
+    std::string stat, usage, swap_usage, swappiness;
+    std::vector<std::string> limit_bufs(dir->levels()), swap_bufs(dir->levels());
+    MemoryFiles files;
+    files.version = dir->version();
+    files.stat = read_into(dir, "memory.stat", stat);
+    files.usage = read_into(dir, v2 ? "memory.current" : "memory.usage_in_bytes", usage);
+    files.swap_usage = read_into(dir, v2 ? "memory.swap.current" : "memory.memsw.usage_in_bytes", swap_usage);
+    if (!v2) files.swappiness = read_into(dir, "memory.swappiness", swappiness);
+    // v1's memory.stat already carries the limits folded over the ancestors.
+    std::size_t levels = v2 ? dir->levels() : std::min<std::size_t>(1, dir->levels());
+    for (std::size_t d = 0; d < levels; ++d) {
+        files.limits.push_back(read_into(dir, v2 ? "memory.max" : "memory.limit_in_bytes", limit_bufs[d], d));
+        files.swap_limits.push_back(read_into(dir, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes", swap_bufs[d], d));
+    }
+    auto facts = memory_facts(files);
+    if (!facts) {
+        note_if_gone(c, dir, "memory.stat");
+        c.warn_once(*log_, "memory", "memory cgroup unreadable (" + facts.error().describe() + ")");
+        return std::nullopt;
+    }
+    return std::move(*facts);
+}
+
+Result<std::string> ViewEngine::meminfo_or_swaps(ProcFile file, Container& c) {
+    auto host = host_.meminfo();
+    if (!host) return host.error();
+    std::optional<MemoryFacts> facts;
+    {
+        std::lock_guard lock(c.mu);
+        facts = memory_facts_locked(c);
+    }
+    if (!facts) return host_file(file);
+    MemoryOptions options{options_.swap};
+    return file == ProcFile::meminfo ? render_meminfo(**host, *facts, options) : render_swaps(**host, *facts, options);
+}
+
+// ---- cpu ------------------------------------------------------------------
+
+CpuView ViewEngine::cpu_view_locked(Container& c, const CpuSet& online) {
+    CpuFiles files;
+    std::string cpus_buf;
+    CgroupDir* cpuset = c.cgroups.cpuset.get();
+    CgroupDir* cpu = c.cgroups.cpu.get();
+    if (cpuset) {
+        files.version = cpuset->version();
+        files.effective_cpus = read_into(cpuset, cpuset->version() == CgroupVersion::v2 ? "cpuset.cpus.effective"
+                                                                                         : "cpuset.effective_cpus",
+                                         cpus_buf);
+        if (!files.effective_cpus) c.warn_once(*log_, "cpuset", "cpuset unreadable");
+    }
+    std::vector<std::string> a, b;
+    if (cpu && options_.cpu_quota) {
+        files.version = cpu->version();
+        a.resize(cpu->levels());
+        b.resize(cpu->levels());
+        for (std::size_t d = 0; d < cpu->levels(); ++d) {
+            if (cpu->version() == CgroupVersion::v2) {
+                files.cpu_max.push_back(read_into(cpu, "cpu.max", a[d], d));
+            } else {
+                files.cfs_quota.push_back(read_into(cpu, "cpu.cfs_quota_us", a[d], d));
+                files.cfs_period.push_back(read_into(cpu, "cpu.cfs_period_us", b[d], d));
+            }
+        }
+    }
+    return compute_cpu_view(files, online, options_.cpu_quota);
+}
+
+Result<CpuView> ViewEngine::cpu_view(Container* container) {
+    auto online = host_.online_cpus();
+    if (!online) return online.error();
+    if (!container) return CpuView{**online, static_cast<double>((*online)->size())};
+    std::lock_guard lock(container->mu);
+    return cpu_view_locked(*container, **online);
+}
+
+Result<std::string> ViewEngine::cpuinfo(Container& c) {
+    auto host = host_.cpuinfo();
+    if (!host) return host.error();
+    auto view = cpu_view(&c);
+    if (!view) return view.error();
+    return render_cpuinfo(**host, *view);
+}
+
+Result<std::string> ViewEngine::render_cpu_list(std::string_view name, Container& c) {
+    if (name == "offline") return std::string("\n");
+    auto view = cpu_view(&c);
+    if (!view) return view.error();
+    return render_cpu_range(view->count());
+}
+
+Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
+    auto online = host_.online_cpus();
+    if (!online) return online.error();
+    auto host_stat = host_.stat();
+    if (!host_stat) return host_stat.error();
+    bool need_sample = false;
+    {
+        std::lock_guard lock(c.mu);
+        need_sample = file == ProcFile::stat &&
+                      (!c.load.seeded || (!options_.loadavg && monotonic_ms() - c.load.sampled_ms > 5000));
+    }
+    if (need_sample) sample_load(c);
+
+    std::lock_guard lock(c.mu);
+    CpuView view = cpu_view_locked(c, **online);
+    double host_uptime = host_.uptime_seconds();
+    double start = static_cast<double>(c.init_start_ticks) / static_cast<double>(kUserHz);
+    double uptime = std::max(0.0, host_uptime - start);
+
+    CpuAccounting acct;
+    acct.uptime_seconds = uptime;
+    acct.capacity_seconds = c.capacity.advance(uptime, view.capacity);
+    std::string buf;
+    bool usage_known = false;
+    CgroupDir* cpu = c.cgroups.cpu.get();
+    CgroupDir* cpuacct = c.cgroups.cpuacct.get();
+    if (cpu && cpu->version() == CgroupVersion::v2) {
+        if (auto text = read_into(cpu, "cpu.stat", buf)) {
+            if (auto usage = parse_cpu_stat_usage(*text)) {
+                acct.total = *usage;
+                usage_known = true;
+            }
+        }
+    } else if (cpuacct) {
+        if (auto text = read_into(cpuacct, "cpuacct.usage_all", buf)) {
+            if (auto per_cpu = parse_cpuacct_usage_all(*text)) {
+                for (const auto& u : *per_cpu) {
+                    acct.total.user_ns += u.user_ns;
+                    acct.total.system_ns += u.system_ns;
+                }
+                acct.per_host_cpu = std::move(*per_cpu);
+                usage_known = true;
+            }
+        }
+    }
+    if (!usage_known) {
+        note_if_gone(c, cpu ? cpu : cpuacct, cpu && cpu->version() == CgroupVersion::v2 ? "cpu.stat" : "cpuacct.usage_all");
+        c.warn_once(*log_, "cpuacct", "CPU usage unreadable");
+        return host_file(file);
+    }
+    auto times = compute_cpu_times(view, acct);
+    c.cpu_floor.apply(times);
+    if (file == ProcFile::uptime) {
+        uint64_t idle = 0;
+        for (const auto& t : times) idle += t.idle;
+        return render_uptime(uptime, static_cast<double>(idle) / static_cast<double>(kUserHz));
+    }
+    StatTail tail;
+    tail.btime = (*host_stat)->btime + c.init_start_ticks / kUserHz;
+    tail.procs_running = c.load.running;
+    tail.procs_blocked = c.load.blocked;
+    return render_stat(times, **host_stat, tail);
+}
+
+// ---- loadavg --------------------------------------------------------------
+
+void ViewEngine::sample_load(Container& c) {
+    std::string tasks;
+    {
+        std::lock_guard lock(c.mu);
+        CgroupDir* dir = c.cgroups.unified && c.cgroups.unified->version() == CgroupVersion::v2 && !c.cgroups.unified->is_root()
+                             ? c.cgroups.unified.get()
+                             : nullptr;
+        bool ok = false;
+        if (dir) ok = dir->read("cgroup.threads", tasks).ok();
+        if (!ok) {
+            for (CgroupDir* v1 : {c.cgroups.pids.get(), c.cgroups.cpu.get(), c.cgroups.memory.get()}) {
+                if (v1 && v1->version() == CgroupVersion::v1 && v1->read("tasks", tasks)) { ok = true; break; }
+            }
+        }
+        if (!ok) {
+            c.warn_once(*log_, "tasks", "task list unreadable, load average unavailable");
+            return;
+        }
+    }
+    // Task states are read without the container lock: readers of this
+    // container must not wait behind a large task list.
+    unsigned running = 0, blocked = 0, total = 0;
+    pid_t newest = 0;
+    std::string stat;
+    for_each_line(tasks, [&](std::string_view line) {
+        auto tid = parse_u64(line);
+        if (!tid) return;
+        ++total;
+        newest = std::max(newest, static_cast<pid_t>(*tid));
+        auto text = read_file_at(proc_.get(), std::to_string(*tid) + "/stat");
+        if (!text) return;  // exited meanwhile
+        auto parsed = parse_proc_pid_stat(*text);
+        if (!parsed) return;
+        if (parsed->state == 'R') ++running;
+        else if (parsed->state == 'D') ++blocked;
+    });
+    pid_t last_pid = 0;
+    if (newest > 0) {
+        if (auto status = read_file_at(proc_.get(), std::to_string(newest) + "/status")) {
+            if (auto nspid = parse_status_nspid(*status); nspid && !nspid->empty()) last_pid = nspid->back();
+        }
+    }
+    std::lock_guard lock(c.mu);
+    if (!c.load.seeded) {
+        c.load.average.seed(running + blocked);
+        c.load.seeded = true;
+    } else {
+        c.load.average.sample(running + blocked);
+    }
+    c.load.running = running;
+    c.load.total = total;
+    c.load.last_pid = last_pid;
+    c.load.blocked = blocked;
+    c.load.sampled_ms = monotonic_ms();
+}
+
+Result<std::string> ViewEngine::loadavg(Container& c) {
+    if (!options_.loadavg) return host_file(ProcFile::loadavg);
+    bool seeded;
+    {
+        std::lock_guard lock(c.mu);
+        seeded = c.load.seeded;
+    }
+    if (!seeded) sample_load(c);
+    std::lock_guard lock(c.mu);
+    if (!c.load.seeded) return host_file(ProcFile::loadavg);
+    return render_loadavg(c.load.average.fixed(), c.load.running, c.load.total, c.load.last_pid);
+}
+
+// ---- diskstats and pressure -------------------------------------------------
+
+Result<std::string> ViewEngine::diskstats(Container& c) {
+    auto names = host_.disk_names();
+    if (!names) return names.error();
+    std::optional<std::vector<DeviceIo>> io;
+    {
+        std::lock_guard lock(c.mu);
+        CgroupDir* dir = c.cgroups.blkio.get();
+        std::string a, b, t;
+        if (dir && dir->version() == CgroupVersion::v2) {
+            if (auto text = read_into(dir, "io.stat", a))
+                if (auto parsed = parse_io_stat(*text)) io = std::move(*parsed);
+        } else if (dir) {
+            auto serviced = read_into(dir, "blkio.throttle.io_serviced_recursive", a);
+            auto bytes = read_into(dir, "blkio.throttle.io_service_bytes_recursive", b);
+            auto time = read_into(dir, "blkio.io_service_time_recursive", t);
+            if (serviced && bytes)
+                if (auto parsed = parse_blkio(*serviced, *bytes, time)) io = std::move(*parsed);
+        }
+        if (!io) c.warn_once(*log_, "io", "block I/O statistics unreadable");
+    }
+    if (!io) return host_file(ProcFile::diskstats);
+    return render_diskstats(**names, *io);
+}
+
+bool ViewEngine::has_pressure(Container* container) {
+    if (!container) return true;
+    std::lock_guard lock(container->mu);
+    CgroupDir* dir = container->cgroups.unified.get();
+    return dir && dir->version() == CgroupVersion::v2 && !dir->is_root() && dir->has("cpu.pressure");
+}
+
+Result<std::string> ViewEngine::pressure(ProcFile file, Container& c) {
+    std::lock_guard lock(c.mu);
+    CgroupDir* dir = c.cgroups.unified.get();
+    // Never the host's numbers under a container's name: no cgroup, no file.
+    if (!dir || dir->version() != CgroupVersion::v2 || dir->is_root()) return make_error(ENOENT, "no pressure files");
+    const char* name = file == ProcFile::pressure_cpu ? "cpu.pressure" : file == ProcFile::pressure_memory ? "memory.pressure" : "io.pressure";
+    std::string out;
+    if (auto r = dir->read(name, out); !r) return r.error();
+    return out;
+}
+
+}  // namespace procview

@@ -1,0 +1,70 @@
+// Renders each served file for a reader: the glue between the I/O edge
+// (cgroup dirs, host files) and the pure renderers in core/.
+//
+// Failure policy: when a container's cgroup file cannot be read, the part of
+// the view that needs it falls back to the host's value, logged once per
+// container; a render never fails because of the container (only when the
+// host's own file cannot be read either).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/spdlog.h>
+
+#include "core/result.hpp"
+#include "core/views.hpp"
+#include "fusefs/container.hpp"
+#include "fusefs/host_files.hpp"
+
+namespace procview {
+
+struct ViewOptions {
+    bool swap = true;
+    bool loadavg = true;
+    bool cpu_quota = true;
+};
+
+// The files under proc/ (a row each in the FUSE tree).
+enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, pressure_cpu, pressure_memory, pressure_io };
+
+class ViewEngine {
+public:
+    ViewEngine(HostFiles& host, ViewOptions options, std::shared_ptr<spdlog::logger> log);
+
+    // container == nullptr: the host's file, unchanged.
+    Result<std::string> render(ProcFile file, Container* container);
+    // Whether proc/pressure/* exists for this reader (a non-root v2 cgroup with the file).
+    bool has_pressure(Container* container);
+    // The CPU view of a container (nullptr: the host's online CPUs).
+    Result<CpuView> cpu_view(Container* container);
+    // online / present / possible / offline of the cpu sysfs directory, for a container.
+    Result<std::string> render_cpu_list(std::string_view name, Container& container);
+
+    // Takes one load sample of the container (the sampler thread, every 5 s).
+    void sample_load(Container& container);
+
+    [[nodiscard]] const ViewOptions& options() const { return options_; }
+
+private:
+    Result<std::string> meminfo_or_swaps(ProcFile file, Container& c);
+    Result<std::string> cpuinfo(Container& c);
+    Result<std::string> stat_or_uptime(ProcFile file, Container& c);
+    Result<std::string> loadavg(Container& c);
+    Result<std::string> diskstats(Container& c);
+    Result<std::string> pressure(ProcFile file, Container& c);
+    // Both need c.mu held.
+    CpuView cpu_view_locked(Container& c, const CpuSet& online);
+    std::optional<MemoryFacts> memory_facts_locked(Container& c);
+    Result<std::string> host_file(ProcFile file);
+
+    HostFiles& host_;
+    ViewOptions options_;
+    std::shared_ptr<spdlog::logger> log_;
+    UniqueFd proc_;  // the real /proc (task states for the load sampler)
+};
+
+std::string_view proc_file_name(ProcFile file);
+
+}  // namespace procview
