@@ -118,6 +118,7 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
 
     auto health = check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms));
     if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + health.error().describe());
+    log.log().debug("procviewfs serves at {} ({:.1f} ms)", config.mountpoint, elapsed_ms(options));
 
     auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject);
     if (!results) return cannot_serve(log, config, results.error().describe());

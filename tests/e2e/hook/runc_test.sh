@@ -1,0 +1,93 @@
+# e2e 1: runc with procview-hook in config.json, at createRuntime and at
+# prestart. A container limited to 256 MiB, quota 1.5 CPUs and cpuset 0-1
+# must see MemTotal 262144 kB, the same CPU count in sysfs `online` and
+# /proc/cpuinfo, and its own uptime; a container without the annotation
+# sees the host's files; the host's mount table is untouched.
+#   sh runc_test.sh PROCVIEWFS PROCVIEW_HOOK
+. "$(dirname "$0")/hook_lib.sh"
+pvh_init runc "$@"
+pv_have runc || pv_skip_all "runc not installed"
+pvh_start_views || pv_skip_all "the views server did not start at $PVH_MNT: $(cat "$PVH_MNT.log" 2>/dev/null)"
+
+host_mem=$(pvh_host_memtotal)
+enabled='"procview.io/enabled": "true"'
+limits=$(pv_resources_json 268435456 150000 100000 0-1)
+want_cpus=$(pvh_expected_cpus 150000 100000 0-1)
+
+# probe_checks NAME ID WANT_CPUS: the view checks on a probe's output.
+probe_checks() {
+    _n=$1 _id=$2 _want=$3
+    if [ "$PVH_RC" != 0 ]; then
+        fail "$_n" "runc exited $PVH_RC: $(cat "$PVH_TMP/$_id.err")"
+        return
+    fi
+    mem=$(pvh_section "$_id" meminfo | pv_meminfo_kb MemTotal)
+    check "$_n: MemTotal" "MemTotal is '$mem' kB, want 262144" [ "$mem" = 262144 ]
+    online=$(pvh_section "$_id" online | pv_range_count)
+    cpuinfo=$(pvh_section "$_id" cpuinfo_count)
+    check "$_n: online and cpuinfo agree" "online says $online CPUs, cpuinfo $cpuinfo" [ "$online" = "$cpuinfo" ]
+    check "$_n: CPU count" "$online CPUs, want $_want" [ "$online" = "$_want" ]
+    if [ "$PVH_IS_PROCVIEWFS" = 1 ]; then
+        dirs=$(pvh_section "$_id" cpu_dirs)
+        check "$_n: cpuN directories" "$dirs cpuN directories, want $_want" [ "$dirs" = "$_want" ]
+    fi
+    up=$(pvh_section "$_id" uptime | awk '{ printf "%d", $1 }')
+    host_up=$(awk '{ printf "%d", $1 }' /proc/uptime)
+    if [ "$host_up" -lt 60 ]; then
+        skip "$_n: uptime" "the host has been up only ${host_up}s, too little to tell apart"
+    else
+        check "$_n: uptime is the container's" "container uptime ${up}s, host ${host_up}s" [ "$up" -lt 30 ]
+    fi
+    opts=$(pvh_mount_opts "$_id" /proc/meminfo)
+    case "$opts" in
+    ro,nosuid,nodev,noexec*) pass "$_n: read-only, nosuid, nodev, noexec" ;;
+    *) fail "$_n: read-only, nosuid, nodev, noexec" "/proc/meminfo mount options '$opts'" ;;
+    esac
+    ms=$(pvh_hook_ms "$_id")
+    [ -n "$ms" ] && echo "INFO $_n: hook run time $ms ms"
+}
+
+for stage in createRuntime prestart; do
+    id=pvhook-runc-$stage-$$
+    pvh_bundle "$id" "$stage" "$enabled" "$limits" sh -c "$PVH_PROBE"
+    pvh_runc "$id"
+    probe_checks "runc $stage" "$id" "$want_cpus"
+done
+
+# A quota of half a CPU must narrow the view to 1 CPU even on a 2-CPU host:
+# this is what tells the container's view from the host's.
+id=pvhook-runc-half-$$
+pvh_bundle "$id" createRuntime "$enabled" "$(pv_resources_json 268435456 50000 100000 0-1)" sh -c "$PVH_PROBE"
+pvh_runc "$id"
+probe_checks "runc quota 0.5" "$id" 1
+
+# Both stages registered: the second run finds the first one's mounts and
+# leaves them alone (one FUSE mount per target, not two).
+id=pvhook-runc-both-$$
+pvh_bundle "$id" both "$enabled" "$limits" sh -c "$PVH_PROBE"
+pvh_runc "$id"
+if [ "$PVH_RC" = 0 ]; then
+    n=$(pvh_mount_count "$id" /proc/meminfo)
+    check "runc both stages: mounted once" "$n FUSE mounts on /proc/meminfo" [ "$n" = 1 ]
+    check "runc both stages: second run says why it skipped" "no 'already a FUSE mount' in the log" \
+        grep -q "\[$id\] .*skipped /proc/meminfo: \`proc/meminfo\` is already a FUSE mount" "$PVH_LOG"
+else
+    fail "runc both stages" "runc exited $PVH_RC: $(cat "$PVH_TMP/$id.err")"
+fi
+
+# No annotation: the hook runs and does nothing; the host's files show.
+id=pvhook-runc-off-$$
+pvh_bundle "$id" createRuntime "" "$limits" sh -c "$PVH_PROBE"
+pvh_runc "$id"
+mem=$(pvh_section "$id" meminfo | pv_meminfo_kb MemTotal)
+check "runc without annotation: host MemTotal" "MemTotal '$mem' kB, host $host_mem kB (rc $PVH_RC)" \
+    [ "$PVH_RC" = 0 ] && [ "$mem" = "$host_mem" ]
+n=$(pvh_mount_count "$id" /proc/meminfo)
+check "runc without annotation: no mount" "$n FUSE mounts on /proc/meminfo" [ "$n" = 0 ]
+
+# The host: no mount under the rootfs, its own /proc/meminfo.
+check "host mount table untouched" "$(grep -c "$PVH_ROOTFS" /proc/self/mountinfo) mounts under the rootfs" \
+    sh -c "! grep -q '$PVH_ROOTFS' /proc/self/mountinfo"
+check "host /proc/meminfo untouched" "host MemTotal changed" [ "$(pvh_host_memtotal)" = "$host_mem" ]
+[ -n "${PVH_KEEP_LOG:-}" ] && cp "$PVH_LOG" "$PVH_KEEP_LOG"
+pv_finish
