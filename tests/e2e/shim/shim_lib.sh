@@ -1,0 +1,81 @@
+# Helpers for procview-runtime's end-to-end scripts, on top of ../lib.sh.
+# POSIX sh, runs under busybox sh.
+#
+#   . "$(dirname "$0")/shim_lib.sh"
+#   pvs_init NAME PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS
+# sets PVS_TMP (scratch dir), PVS_RUNTIME, PVS_HOOK, PVS_VIEWS_BIN, PVS_MNT
+# (procviewfs's mountpoint), PVS_CG (the cgroup parent every container of the
+# script goes under), PVS_ROOTFS (a busybox rootfs) and registers the cleanup.
+
+. "$(dirname "$0")/../lib.sh"
+
+pvs_init() {
+    pv_begin "shim-$1"
+    pv_need_root
+    PVS_RUNTIME=$2 PVS_HOOK=$3 PVS_VIEWS_BIN=$4
+    [ -x "$PVS_RUNTIME" ] || pv_skip_all "procview-runtime not built ($PVS_RUNTIME)"
+    pv_tmpdir "pvshim-$1" || pv_skip_all "cannot create a temporary directory"
+    PVS_TMP=$PV_TMP
+    PVS_MNT=$PVS_TMP/views
+    PVS_CG=pvshim-$1-$$
+    pv_at_exit "pvs_remove_cgroups $PVS_CG"
+    PVS_ROOTFS=$PVS_TMP/rootfs
+    pv_busybox_rootfs "$PVS_ROOTFS" || pv_skip_all "busybox (static) is needed for the container rootfs"
+    PVS_HOST_MEM=$(pv_meminfo_kb MemTotal </proc/meminfo)
+}
+
+# Removes the cgroup PARENT and everything below it from every hierarchy
+# (v2 at /sys/fs/cgroup, v1 controllers below it).
+pvs_remove_cgroups() {
+    for _pvs_d in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+        [ -d "$_pvs_d" ] && find "$_pvs_d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+    return 0
+}
+
+# Starts procviewfs on PVS_MNT; false (with PVS_VIEWS_WHY) when it cannot.
+pvs_start_views() {
+    if [ -z "$PVS_VIEWS_BIN" ] || [ ! -x "$PVS_VIEWS_BIN" ]; then
+        PVS_VIEWS_WHY="procviewfs not built (${PVS_VIEWS_BIN:-no path given})"
+        return 1
+    fi
+    [ -e /dev/fuse ] || { PVS_VIEWS_WHY="no /dev/fuse"; return 1; }
+    if ! pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT"; then
+        PVS_VIEWS_WHY="procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
+        return 1
+    fi
+}
+
+# pvs_config FILE [RUNTIME_JSON_BODY]: a procview.json for the shim and the
+# hook, with procviewfs at PVS_MNT and the hook logging into PVS_TMP.
+# RUNTIME_JSON_BODY goes into "runtime" after hook_path, e.g. '"enable_all": true'.
+pvs_config() {
+    _pvs_extra=${2:+, $2}
+    cat >"$1" <<PVSEOF
+{
+  "mountpoint": $(pv_json_str "$PVS_MNT"),
+  "hook": {"log_file": $(pv_json_str "$PVS_TMP/hook.log")},
+  "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")$_pvs_extra}
+}
+PVSEOF
+}
+
+# pvs_bundle DIR ANNOTATIONS_BODY ARG...: a bundle using the shared rootfs,
+# limited to 256 MiB and one CPU (quota 100000/100000, cpuset 0-1), in the
+# cgroup PVS_CG/<basename DIR>.
+pvs_bundle() {
+    _pvs_dir=$1 _pvs_ann=$2
+    shift 2
+    mkdir -p "$_pvs_dir"
+    PV_ROOT_PATH=$PVS_ROOTFS PV_ANNOTATIONS=$_pvs_ann \
+        PV_RESOURCES=$(pv_resources_json 268435456 100000 100000 0-1) \
+        PV_CGROUPS_PATH=/$PVS_CG/$(basename "$_pvs_dir") pv_write_config "$_pvs_dir" "$@"
+}
+
+# How many times the hook binary appears as a hook path in a spec.
+pvs_hook_count() {
+    grep -o "\"path\": *$(pv_json_str "$PVS_HOOK")" "$1" | wc -l | tr -d ' '
+}
+
+# The MemTotal (kB) in a file holding a copy of /proc/meminfo.
+pvs_memtotal() { pv_meminfo_kb MemTotal <"$1"; }
