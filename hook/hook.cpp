@@ -41,13 +41,13 @@ public:
 
     spdlog::logger& log() { return *logger_; }
 
-    void warn(const std::string& message) { problem(spdlog::level::warn, "warning: " + message); }
-    void error(const std::string& message) { problem(spdlog::level::err, "error: " + message); }
+    void warn(const std::string& message) { problem(spdlog::level::warn, "warning: ", message); }
+    void error(const std::string& message) { problem(spdlog::level::err, "error: ", message); }
 
 private:
-    void problem(spdlog::level::level_enum level, const std::string& line) {
-        logger_->log(level, "{}", line);
-        if (also_stderr_) std::fprintf(stderr, "%s%s\n", stderr_prefix_.c_str(), line.c_str());
+    void problem(spdlog::level::level_enum level, const char* label, const std::string& message) {
+        logger_->log(level, "{}", message);
+        if (also_stderr_) std::fprintf(stderr, "%s%s%s\n", stderr_prefix_.c_str(), label, message.c_str());
     }
 
     std::shared_ptr<spdlog::logger> logger_;
@@ -88,6 +88,12 @@ bool ordinary_skip(const MountResult& r) {
 }
 
 int serve(const OciState& state, const Config& config, const RunOptions& options, HookLog& log) {
+    // The state repeats config.json's annotations: when it settles the
+    // question, a container that did not opt in costs no file read.
+    if (auto enabled = annotation(state.annotations, {}, kEnabledAnnotation); enabled && *enabled != "true") {
+        log.log().debug("{} is \"{}\": nothing to do", kEnabledAnnotation, *enabled);
+        return kExitOk;
+    }
     const std::string config_path = state.bundle + "/config.json";
     auto text = read_file(config_path);
     if (!text) {

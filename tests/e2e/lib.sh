@@ -115,8 +115,11 @@ pv_start_views() {
     PV_VIEWS_PID=$!
     pv_at_exit "umount -l '$_pv_mp'"
     pv_at_exit "pv_stop_pid $PV_VIEWS_PID"
-    pv_wait_until 10 pv_is_mounted "$_pv_mp" fuse && [ -s "$_pv_mp/proc/uptime" ]
+    pv_wait_until 10 pv_is_mounted "$_pv_mp" fuse && pv_wait_until 5 pv_serves "$_pv_mp"
 }
+
+# True when MOUNTPOINT/proc/uptime reads non-empty (FUSE files may report size 0).
+pv_serves() { [ -n "$(head -c 16 "$1/proc/uptime" 2>/dev/null)" ]; }
 
 # Stops a process this script started: TERM, then KILL after 3 s.
 pv_stop_pid() {

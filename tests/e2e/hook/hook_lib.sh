@@ -124,3 +124,41 @@ pvh_expected_cpus() {
     [ "$_set" -lt "$_host" ] || _set=$_host
     [ "$_q" -lt "$_set" ] && echo "$_q" || echo "$_set"
 }
+
+# pvh_rootfs_copy NAME: a private copy of the busybox rootfs at
+# $PVH_TMP/NAME-rootfs, which the next pvh_bundle uses.
+pvh_rootfs_copy() {
+    PVH_ROOT_PATH=$PVH_TMP/$1-rootfs
+    cp -a "$PVH_ROOTFS" "$PVH_ROOT_PATH"
+}
+
+# True on a hybrid host: v1 controllers plus a v2 hierarchy with controllers
+# at /sys/fs/cgroup/unified, which crun refuses ("cgroups in hybrid mode not
+# supported").
+pvh_hybrid_cgroups() {
+    pv_is_mounted /sys/fs/cgroup/unified cgroup2 && [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers)" ]
+}
+
+# pvh_crun ID: runs the bundle with crun. On a hybrid host crun runs in a
+# private mount namespace without the v2 mount, where it sees (and limits
+# through) the v1 hierarchies alone; the host's mounts are not changed.
+pvh_crun() {
+    pv_at_exit "crun --root '$PVH_TMP/crun-state' delete -f '$1'"
+    if pvh_hybrid_cgroups; then
+        unshare -m --propagation private sh -c \
+            "umount /sys/fs/cgroup/unified && exec crun --root '$PVH_TMP/crun-state' run --bundle '$PVH_TMP/$1' '$1'" \
+            >"$PVH_TMP/$1.out" 2>"$PVH_TMP/$1.err" </dev/null
+    else
+        crun --root "$PVH_TMP/crun-state" run --bundle "$PVH_TMP/$1" "$1" >"$PVH_TMP/$1.out" 2>"$PVH_TMP/$1.err" </dev/null
+    fi
+    PVH_RC=$?
+}
+
+# pvh_logged ID TEXT [TEXT2]: the hook's log has a line for container ID
+# containing TEXT (and TEXT2 after it).
+pvh_logged() { grep "\[$1\] " "$PVH_LOG" | grep -F -- "$2" | grep -qF -- "${3:-$2}"; }
+
+# Mountpoints under $PVH_TMP in the host's mount table, other than the views server's.
+pvh_host_stray_mounts() {
+    awk -v t="$PVH_TMP/" -v m="$PVH_MNT" 'index($5, t) == 1 && $5 != m { print $5 }' /proc/self/mountinfo
+}

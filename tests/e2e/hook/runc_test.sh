@@ -81,7 +81,7 @@ pvh_bundle "$id" createRuntime "" "$limits" sh -c "$PVH_PROBE"
 pvh_runc "$id"
 mem=$(pvh_section "$id" meminfo | pv_meminfo_kb MemTotal)
 check "runc without annotation: host MemTotal" "MemTotal '$mem' kB, host $host_mem kB (rc $PVH_RC)" \
-    [ "$PVH_RC" = 0 ] && [ "$mem" = "$host_mem" ]
+    [ "$PVH_RC:$mem" = "0:$host_mem" ]
 n=$(pvh_mount_count "$id" /proc/meminfo)
 check "runc without annotation: no mount" "$n FUSE mounts on /proc/meminfo" [ "$n" = 0 ]
 
