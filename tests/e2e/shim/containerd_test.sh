@@ -84,10 +84,12 @@ start() {
         ${_ann:+--annotation "$_ann"} "$@" "$PVS_ROOTFS" "$_name" sleep 600 >"$T/$_name.run" 2>&1
 }
 # inside NAME ARG...: run ARG... in container NAME (ctr task exec), stdout to $T/NAME.out.
+EXEC_N=0
 inside() {
     _name=$1
     shift
-    $CTR task exec --fifo-dir "$T/fifo" --exec-id "x$$-$(date +%s%N)" "$_name" "$@" >"$T/$_name.out" 2>"$T/$_name.err"
+    EXEC_N=$((EXEC_N + 1))
+    $CTR task exec --fifo-dir "$T/fifo" --exec-id "x$$-$EXEC_N" "$_name" "$@" >"$T/$_name.out" 2>"$T/$_name.err"
 }
 memtotal_is() { [ "$(pvs_memtotal "$T/$1.out")" = "$2" ]; }
 running() { $CTR task ls | grep -q "^$1 .*RUNNING"; }
