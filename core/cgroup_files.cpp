@@ -31,14 +31,22 @@ std::string line_ref(std::string_view file, std::size_t line_no) {
     return out;
 }
 
+// Index of the first space or tab, or npos. (string_view::find_first_of calls
+// memchr once per character: too slow for files parsed on every read.)
+std::size_t find_blank(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (s[i] == ' ' || s[i] == '\t') return i;
+    return std::string_view::npos;
+}
+
 // "key value" with exactly two fields; the value is returned unparsed.
 bool split_key_value(std::string_view line, std::string_view& key, std::string_view& value) {
     line = trim(line);
-    auto sp = line.find_first_of(" \t");
+    auto sp = find_blank(line);
     if (sp == std::string_view::npos) return false;
     key = line.substr(0, sp);
     value = trim(line.substr(sp));
-    return !key.empty() && !value.empty() && value.find_first_of(" \t") == std::string_view::npos;
+    return !key.empty() && !value.empty() && find_blank(value) == std::string_view::npos;
 }
 
 // A memory.stat value: counters are unsigned, but some kernels briefly

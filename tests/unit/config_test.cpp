@@ -116,7 +116,7 @@ TEST_CASE("parse_config: wrong types are named") {
         const char* json;
         const char* key;
     };
-    for (auto [json, key] : {Case{R"({"swap": "yes"})", "`swap`"},
+    for (const Case& c : {Case{R"({"swap": "yes"})", "`swap`"},
                              Case{R"({"loadavg": 1})", "`loadavg`"},
                              Case{R"({"mountpoint": 5})", "`mountpoint`"},
                              Case{R"({"threads": -1})", "`threads`"},
@@ -131,8 +131,8 @@ TEST_CASE("parse_config: wrong types are named") {
                              Case{R"({"hook": {"health_timeout_ms": 4294967296}})", "`hook.health_timeout_ms`"},
                              Case{R"({"runtime": {"enable_all": "true"}})", "`runtime.enable_all`"},
                              Case{R"({"runtime": "runc"})", "`runtime`"}}) {
-        CAPTURE(json);
-        CHECK(config_error(json).message.find(key) != std::string::npos);
+        CAPTURE(c.json);
+        CHECK(config_error(c.json).message.find(c.key) != std::string::npos);
     }
 }
 
