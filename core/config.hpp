@@ -9,13 +9,13 @@
 //   "swap": true,                 // false = --no-swap
 //   "loadavg": true,              // false = --no-loadavg
 //   "cpu_quota": true,            // false = CPU count from the cpuset only
-//   "threads": 0,                 // 0 = single-threaded FUSE loop
+//   "threads": 0,                 // 0 = single-threaded FUSE loop; at most 1024
 //   "log_level": "info",          // trace|debug|info|warn|error|off
 //   "log_file": "",               // "" = stderr (daemon), syslog-free default
 //   "hook": {
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","cpu_online"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
-//     "health_timeout_ms": 50,
+//     "health_timeout_ms": 50,    // at most 60000
 //     "log_file": "/var/log/procview-hook.log"
 //   },
 //   "runtime": {
@@ -72,8 +72,9 @@ struct Config {
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/procview/procview.json";
 
-// Parses the JSON text onto the defaults. Malformed JSON, a wrong type or an
-// unknown key is an error naming the key (a typo must not silently fall back).
+// Parses the JSON text onto the defaults; // and /* */ comments are allowed.
+// Malformed JSON, a wrong type or an unknown key is an error naming the key
+// (a typo must not silently fall back).
 Result<Config> parse_config(std::string_view json_text);
 
 // The names accepted in HookConfig::files.

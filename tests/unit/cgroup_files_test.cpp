@@ -231,6 +231,19 @@ TEST_CASE("parse_proc_pid_cgroup: pure v1 with co-mounted controllers and ':' in
     CHECK(m->controllers.at("name=systemd") == "/system.slice/docker-abc.scope");
 }
 
+TEST_CASE("parse_proc_pid_cgroup then strip_init_scope: a systemd container's init") {
+    // systemd inside a container moves itself into init.scope; the container's cgroup is the parent.
+    auto m = parse_proc_pid_cgroup("0::/machine.slice/libpod-abc.scope/init.scope\n");
+    REQUIRE(m);
+    CHECK(strip_init_scope(*m->unified) == "/machine.slice/libpod-abc.scope");
+    auto host_init = parse_proc_pid_cgroup("0::/init.scope\n");
+    REQUIRE(host_init);
+    CHECK(strip_init_scope(*host_init->unified) == "/");
+    auto v1 = parse_proc_pid_cgroup("1:name=systemd:/docker/abc/init.scope\n2:memory:/docker/abc\n");
+    REQUIRE(v1);
+    CHECK(strip_init_scope(v1->controllers.at("name=systemd")) == "/docker/abc");
+}
+
 TEST_CASE("parse_proc_pid_cgroup rejects garbage") {
     for (const char* bad : {"garbage\n", "0:/x\n", "x::/a\n", "0::\n", "1:memory\n"}) {
         CAPTURE(bad);
