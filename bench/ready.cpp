@@ -1,21 +1,24 @@
-// procview-bench-ready: starts a FUSE server and measures "ready to serve",
-// the time from its exec to the first successful read of a file under its
-// mountpoint. The server keeps running (in its own process group, output to
-// --log); its pid is printed so the caller can stop it.
+// procview-bench-ready: runs a FUSE server and measures "ready to serve", the
+// time from its exec to the first successful read of a file under its
+// mountpoint. The process execs into the server (so the caller's $! is the
+// server's pid and `wait` works); a forked prober polls the mountpoint and
+// writes the result to --out (atomically, via rename).
 //
-//   $ procview-bench-ready --mountpoint /tmp/pvbench-1/procview --log /tmp/pvbench-1/procview.log
-//       -- build/fusefs/procviewfs -f /tmp/pvbench-1/procview
+//   $ procview-bench-ready --mountpoint /tmp/pvbench-1/pv --out /tmp/pvbench-1/pv.ready
+//       -- build/fusefs/procviewfs -f /tmp/pvbench-1/pv > /tmp/pvbench-1/pv.log 2>&1 &
+//   $ cat /tmp/pvbench-1/pv.ready
 //   {"pid":4242,"ready_ms":7.41,"attempts":31}
 //
 // Options:
 //   --mountpoint DIR   where the server mounts (required)
+//   --out FILE         where the result goes (required); on failure it holds
+//                      {"error": "..."} and the server is sent SIGTERM
 //   --file REL         file to read, relative to the mountpoint (default proc/meminfo)
-//   --timeout-ms MS    give up (and stop the server) after MS (default 10000)
-//   --log FILE         the server's stdout and stderr (default /dev/null)
-// Exit status: 0 when ready, 1 otherwise (the server is stopped).
+//   --timeout-ms MS    give up after MS (default 10000)
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,7 +59,7 @@ struct Cli {
     std::string mountpoint;
     std::string file = "proc/meminfo";
     long timeout_ms = 10000;
-    std::string log = "/dev/null";
+    std::string out;
     std::vector<char*> command;
 };
 
@@ -73,8 +76,8 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
             cli.mountpoint = value();
         } else if (arg == "--file") {
             cli.file = value();
-        } else if (arg == "--log") {
-            cli.log = value();
+        } else if (arg == "--out") {
+            cli.out = value();
         } else if (arg == "--timeout-ms") {
             std::string v = value();
             auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), cli.timeout_ms);
@@ -86,18 +89,44 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
     for (; i < argc; ++i) cli.command.push_back(argv[i]);
     cli.command.push_back(nullptr);
     if (cli.mountpoint.empty()) return "--mountpoint is required";
+    if (cli.out.empty()) return "--out is required";
     if (cli.command.size() < 2) return "no server command after --";
     return "";
 }
 
-void stop(pid_t pid) {
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-        if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
-        ::usleep(10'000);
+void write_result(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    procview::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) return;
+    if (::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size())) {
+        fd.reset();
+        ::rename(tmp.c_str(), path.c_str());
     }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+}
+
+// The prober: polls until the server serves, the timeout passes, or the
+// server dies (then PR_SET_PDEATHSIG ends the prober too).
+[[noreturn]] void probe(const Cli& cli, pid_t server, double started) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != server) ::_exit(1);
+    const std::string file = cli.mountpoint + "/" + cli.file;
+    long attempts = 0;
+    for (;;) {
+        ++attempts;
+        if (serving(cli.mountpoint, file)) break;
+        if (now_ms() - started > static_cast<double>(cli.timeout_ms)) {
+            write_result(cli.out, "{\"error\":\"" + file + " not readable after " + std::to_string(cli.timeout_ms) +
+                                      " ms\"}\n");
+            ::kill(server, SIGTERM);
+            ::_exit(1);
+        }
+        ::usleep(200);
+    }
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "{\"pid\":%d,\"ready_ms\":%.2f,\"attempts\":%ld}\n", server, now_ms() - started,
+                  attempts);
+    write_result(cli.out, buf);
+    ::_exit(0);
 }
 
 }  // namespace
@@ -106,50 +135,20 @@ int main(int argc, char** argv) {
     Cli cli;
     if (auto why = parse_cli(argc, argv, cli); !why.empty()) {
         std::cerr << "procview-bench-ready: " << why
-                  << "\nusage: procview-bench-ready --mountpoint DIR [--file REL] [--timeout-ms MS] [--log FILE]"
+                  << "\nusage: procview-bench-ready --mountpoint DIR --out FILE [--file REL] [--timeout-ms MS]"
                      " -- COMMAND [ARG]...\n";
         return 1;
     }
-    const std::string file = cli.mountpoint + "/" + cli.file;
-    procview::UniqueFd log(::open(cli.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (!log) {
-        std::cerr << "procview-bench-ready: open `" << cli.log << "`: " << std::strerror(errno) << "\n";
-        return 1;
-    }
+    ::unlink(cli.out.c_str());
+    const pid_t server = ::getpid();
     const double started = now_ms();
-    pid_t pid = ::fork();
-    if (pid < 0) {
+    pid_t prober = ::fork();
+    if (prober < 0) {
         std::cerr << "procview-bench-ready: fork: " << std::strerror(errno) << "\n";
         return 1;
     }
-    if (pid == 0) {
-        // Own process group: a Ctrl-C in the terminal reaches the benchmark
-        // script, whose trap unmounts and stops servers in order.
-        ::setpgid(0, 0);
-        ::dup2(log.get(), STDOUT_FILENO);
-        ::dup2(log.get(), STDERR_FILENO);
-        ::execvp(cli.command[0], cli.command.data());
-        std::fprintf(stderr, "exec `%s`: %s\n", cli.command[0], std::strerror(errno));
-        ::_exit(127);
-    }
-    long attempts = 0;
-    for (;;) {
-        ++attempts;
-        if (serving(cli.mountpoint, file)) break;
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            std::cerr << "procview-bench-ready: `" << cli.command[0] << "` exited (status " << status
-                      << ") before serving; see " << cli.log << "\n";
-            return 1;
-        }
-        if (now_ms() - started > static_cast<double>(cli.timeout_ms)) {
-            std::cerr << "procview-bench-ready: `" << file << "` not readable after " << cli.timeout_ms << " ms\n";
-            stop(pid);
-            return 1;
-        }
-        ::usleep(200);
-    }
-    const double ready = now_ms() - started;
-    std::printf("{\"pid\":%d,\"ready_ms\":%.2f,\"attempts\":%ld}\n", pid, ready, attempts);
-    return 0;
+    if (prober == 0) probe(cli, server, started);
+    ::execvp(cli.command[0], cli.command.data());
+    std::cerr << "procview-bench-ready: exec `" << cli.command[0] << "`: " << std::strerror(errno) << "\n";
+    return 127;
 }

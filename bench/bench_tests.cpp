@@ -1,0 +1,159 @@
+// Unit tests for the benchmark's pure parts: percentiles, /proc parsers and
+// the report (ratios, targets, the smoke check).
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/latency.hpp"
+#include "bench/reader_group.hpp"
+#include "bench/report.hpp"
+#include "bench/server_usage.hpp"
+
+using namespace procview::bench;
+using nlohmann::json;
+
+TEST_CASE("nearest-rank percentiles pick samples that happened") {
+    std::vector<std::uint32_t> samples;
+    for (std::uint32_t i = 1; i <= 1000; ++i) samples.push_back(i * 1000);  // 1..1000 µs, shuffled below
+    std::swap(samples[0], samples[999]);
+    std::swap(samples[10], samples[500]);
+    LatencySummary s = summarize(samples);
+    CHECK(s.count == 1000);
+    CHECK(s.p50_us == doctest::Approx(500));
+    CHECK(s.p99_us == doctest::Approx(990));
+    CHECK(s.p999_us == doctest::Approx(999));
+    CHECK(s.max_us == doctest::Approx(1000));
+    CHECK(s.mean_us == doctest::Approx(500.5));
+
+    std::vector<std::uint32_t> few = {7000, 3000};
+    LatencySummary f = summarize(few);
+    CHECK(f.p50_us == doctest::Approx(3));
+    CHECK(f.p999_us == doctest::Approx(7));
+
+    std::vector<std::uint32_t> none;
+    CHECK(summarize(none).count == 0);
+    CHECK(percentile_sorted({}, 0.5) == 0);
+}
+
+TEST_CASE("utime+stime from /proc/<pid>/stat, even with spaces and parens in comm") {
+    // Fields 14 and 15 are 1234 and 56.
+    const std::string stat =
+        "4242 (lx cfs) (x)) S 1 4242 4242 0 -1 4194560 1502 0 0 0 1234 56 0 0 20 0 6 0 2345 1000000 800 "
+        "18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 17 1 0 0 0 0 0";
+    auto ticks = parse_stat_cpu_ticks(stat);
+    REQUIRE(ticks);
+    CHECK(*ticks == 1290);
+    CHECK_FALSE(parse_stat_cpu_ticks("4242 (truncated) S 1 2"));
+    CHECK_FALSE(parse_stat_cpu_ticks("no parenthesis"));
+}
+
+TEST_CASE("kB values from /proc/<pid>/status") {
+    const std::string status = "Name:\tlxcfs\nVmHWM:\t    4100 kB\nVmRSS:\t    3116 kB\nThreads:\t6\n";
+    CHECK(parse_status_kb(status, "VmRSS") == 3116);
+    CHECK(parse_status_kb(status, "VmHWM") == 4100);
+    CHECK_FALSE(parse_status_kb(status, "VmSwap"));
+    CHECK_FALSE(parse_status_kb(status, "Vm"));
+}
+
+TEST_CASE("host CPU from the cpu line of /proc/stat") {
+    auto cpu = parse_host_cpu("cpu  100 5 50 1000 20 3 2 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n");
+    REQUIRE(cpu);
+    CHECK(cpu->busy_ticks == 160);  // all but idle (1000) and iowait (20)
+    CHECK(cpu->total_ticks == 1180);
+    CHECK_FALSE(parse_host_cpu("intr 1 2 3\n"));
+}
+
+TEST_CASE("cgroup patterns expand every {}") {
+    CHECK(expand_pattern("/sys/fs/cgroup/memory/pvbench-1-r{}", 7) == "/sys/fs/cgroup/memory/pvbench-1-r7");
+    CHECK(expand_pattern("/a{}/b{}", 12) == "/a12/b12");
+    CHECK(expand_pattern("/plain", 3) == "/plain");
+}
+
+namespace {
+
+json reader_result(double rate, double p50, double p99, double cpu_ms, double count) {
+    return {{"reads_per_s", rate}, {"p50_us", p50},        {"p99_us", p99},   {"p999_us", p99 * 2},
+            {"count", count},      {"errors", 0},          {"bytes", 1475},   {"window_s", 3.0},
+            {"host_busy_ms", 3000}, {"readers_cpu_ms", 1000}, {"server", {{"cpu_ms", cpu_ms}}}};
+}
+
+json cell(const std::string& server, const std::string& file, const std::string& mode, int readers, json result) {
+    return {{"kind", "cell"}, {"server", server}, {"file", file},
+            {"mode", mode},   {"readers", readers}, {"result", std::move(result)}};
+}
+
+}  // namespace
+
+TEST_CASE("the table divides procviewfs by lxcfs, the floor and native from the same cell") {
+    std::vector<json> records = {
+        {{"kind", "meta"}, {"cpus", 2}, {"seconds", 3}},
+        cell("native", "meminfo", "orc", 1, reader_result(90000, 8, 20, 0, 270000)),
+        cell("floor", "meminfo", "orc", 1, reader_result(12000, 50, 90, 1200, 36000)),
+        cell("lxcfs", "meminfo", "orc", 1, reader_result(2400, 350, 900, 1500, 7200)),
+        cell("procviewfs", "meminfo", "orc", 1, reader_result(10800, 60, 150, 1080, 32400)),
+    };
+    records.back()["result"].erase("server");  // CPU unknown: the CPU ratio must say so
+    records[3]["result"]["server"]["cpu_ms"] = 1500;
+    const std::string report = render_report(records);
+    // 10800 / 2400 = 4.5, / 12000 = 0.9, / 90000 = 0.12
+    CHECK(report.find("| meminfo | orc | 1 | procviewfs | 10,800 | 60.0 | 150.0 | 300.0 | — | 33 | **4.50×** | 0.90× | 0.12× | — |") !=
+          std::string::npos);
+    // lxcfs: 1500 ms CPU / 7200 reads = 208 ms per 1k reads
+    CHECK(report.find("| meminfo | orc | 1 | lxcfs | 2,400 | 350.0 | 900.0 | 1800 | 208 |") != std::string::npos);
+    CHECK(report.find("**met** — open–read–close, 1 reader, meminfo and stat: ≥ 4× lxcfs reads/s: meminfo 4.50×") !=
+          std::string::npos);
+    CHECK(report.find("**met** — open–read–close, 1 reader, meminfo and stat: ≥ 85% of the FUSE floor: meminfo 90%") !=
+          std::string::npos);
+    CHECK(report.find("p99 ≤ 3× p50: meminfo p99/p50 = 2.5") != std::string::npos);
+    CHECK(report.find("not measured — kept-open lseek(0) + read, 1 reader") != std::string::npos);
+}
+
+TEST_CASE("targets report misses with the measured value") {
+    std::vector<json> records = {
+        cell("lxcfs", "stat", "seek", 1, reader_result(2000, 400, 800, 1000, 6000)),
+        cell("procviewfs", "stat", "seek", 1, reader_result(6000, 100, 500, 900, 18000)),
+        cell("procviewfs", "stat", "seek", 2, reader_result(7000, 100, 500, 900, 21000)),
+        {{"kind", "ready"}, {"server", "procviewfs"}, {"runs_ms", {150, 20, 30}}},
+        {{"kind", "scale"}, {"server", "procviewfs"}, {"cgroups", 1000},
+         {"result", {{"window_s", 60}, {"max_us", 12000}, {"errors", 0}, {"count", 120000},
+                     {"server", {{"cpu_ms", 1200}, {"rss_kb_peak", 20480}}}}}},
+    };
+    const std::string targets = render_targets(records);
+    CHECK(targets.find("**MISSED** — kept-open lseek(0) + read, 1 reader: ≥ 4× lxcfs: stat 3.00×") != std::string::npos);
+    CHECK(targets.find("**MISSED** — 2 readers: ≥ 1.5× the 1-reader throughput: stat/seek 1.17×") != std::string::npos);
+    // 900 ms / 18000 reads vs 1000 ms / 6000 reads = 0.3
+    CHECK(targets.find("**MISSED** — server CPU per 1,000 reads ≤ ¼ of lxcfs's: stat/seek/1 0.30×") != std::string::npos);
+    CHECK(targets.find("**met** — ready to serve ≤ 100 ms after start (median): 30.0 ms") != std::string::npos);
+    CHECK(targets.find("**met** — scale run: server CPU ≤ 5% of one core: 1000 cgroups: 2.00%") != std::string::npos);
+    CHECK(targets.find("**met** — scale run: RSS ≤ 30 MB: 1000 cgroups: 20.0 MB peak") != std::string::npos);
+    CHECK(targets.find("**MISSED** — scale run: slowest read ≤ 10 ms (and no read errors): 1000 cgroups: 12.0 ms") !=
+          std::string::npos);
+}
+
+TEST_CASE("the smoke check fails on missing reads and read errors, not on slowness") {
+    std::vector<json> ok = {cell("lxcfs", "stat", "orc", 1, reader_result(10, 90000, 900000, 1, 300))};
+    CHECK(check_records(ok).empty());
+
+    std::vector<json> broken = ok;
+    broken[0]["result"]["count"] = 0;
+    CHECK(check_records(broken).size() == 1);
+
+    std::vector<json> errors = ok;
+    errors[0]["result"]["errors"] = 3;
+    errors[0]["result"]["first_error"] = "/mnt/proc/stat: Transport endpoint is not connected";
+    auto problems = check_records(errors);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("Transport endpoint") != std::string::npos);
+
+    CHECK_FALSE(check_records({}).empty());
+}
+
+TEST_CASE("CPU per 1,000 reads") {
+    CHECK(cpu_ms_per_1k_reads(reader_result(1, 1, 1, 250, 5000)) == doctest::Approx(50));
+    CHECK(cpu_ms_per_1k_reads(json{{"count", 10}}) < 0);
+    CHECK(cpu_ms_per_1k_reads(reader_result(1, 1, 1, 250, 0)) < 0);
+}

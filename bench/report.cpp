@@ -1,0 +1,259 @@
+#include "bench/report.hpp"
+#include "bench/report_util.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <tuple>
+
+namespace procview::bench {
+namespace {
+
+using namespace report_detail;
+
+const char* const kSubject = "procviewfs";
+const std::vector<std::string> kServerOrder = {"native", "floor", "lxcfs", "procviewfs"};
+
+double background_cpu_pct(const json& result, double cpus) {
+    double window_ms = num(result, "window_s") * 1000;
+    if (window_ms <= 0 || cpus <= 0 || !result.contains("host_busy_ms")) return -1;
+    double server = result.contains("server") ? num(result["server"], "cpu_ms") : 0;
+    double other = num(result, "host_busy_ms") - server - num(result, "readers_cpu_ms");
+    return std::max(0.0, other) / (window_ms * cpus) * 100;
+}
+
+std::string server_label(const std::string& server, const json& result) {
+    std::string label = server;
+    if (num(result, "errors") > 0) label += " ⚠ " + fmt_rate(num(result, "errors")) + " errors";
+    if (result.value("truncated", false)) label += " (truncated)";
+    return label;
+}
+
+std::string cpu_cell(const json& result) {
+    double cpu = cpu_ms_per_1k_reads(result);
+    return cpu < 0 ? "—" : fmt_ms(cpu);
+}
+
+void render_main_table(std::ostringstream& out, const CellTable& cells, double cpus) {
+    out << "| file | mode | readers | server | reads/s | p50 µs | p99 µs | p99.9 µs | server CPU ms / 1k reads"
+           " | background CPU % | procview ÷ lxcfs | procview ÷ floor | procview ÷ native | CPU procview ÷ lxcfs |\n"
+        << "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& key : cells.order) {
+        const auto& servers = cells.results.at(key);
+        std::vector<std::string> names;
+        for (const auto& s : kServerOrder) {
+            if (servers.count(s)) names.push_back(s);
+        }
+        for (const auto& [s, _] : servers) {
+            if (std::find(names.begin(), names.end(), s) == names.end()) names.push_back(s);
+        }
+        for (const auto& server : names) {
+            const json& r = servers.at(server);
+            double bg = background_cpu_pct(r, cpus);
+            out << "| " << key.file << " | " << key.mode << " | " << key.readers << " | " << server_label(server, r)
+                << " | " << fmt_rate(num(r, "reads_per_s")) << " | " << fmt_us(num(r, "p50_us")) << " | "
+                << fmt_us(num(r, "p99_us")) << " | " << fmt_us(num(r, "p999_us")) << " | " << cpu_cell(r) << " | "
+                << (bg < 0 ? "—" : printf_string("%.0f", bg)) << " |";
+            if (server == kSubject) {
+                double rate = num(r, "reads_per_s");
+                auto vs = [&](const char* other) -> std::optional<double> {
+                    const json* o = cells.find(key, other);
+                    return o ? ratio(rate, num(*o, "reads_per_s")) : std::nullopt;
+                };
+                const json* lx = cells.find(key, "lxcfs");
+                std::optional<double> cpu_ratio;
+                if (lx) cpu_ratio = ratio(cpu_ms_per_1k_reads(r), cpu_ms_per_1k_reads(*lx));
+                out << " **" << fmt_opt_ratio(vs("lxcfs")) << "** | " << fmt_opt_ratio(vs("floor")) << " | "
+                    << fmt_opt_ratio(vs("native")) << " | " << fmt_opt_ratio(cpu_ratio) << " |\n";
+            } else {
+                out << " | | | |\n";
+            }
+        }
+    }
+}
+
+void render_loop_table(std::ostringstream& out, const CellTable& loop) {
+    std::vector<std::string> threads;
+    for (const auto& key : loop.order) {
+        for (const auto& [t, _] : loop.results.at(key)) {
+            if (std::find(threads.begin(), threads.end(), t) == threads.end()) threads.push_back(t);
+        }
+    }
+    std::sort(threads.begin(), threads.end(), [](const auto& a, const auto& b) { return std::stoi(a) < std::stoi(b); });
+    out << "| file | mode | readers |";
+    for (const auto& t : threads) {
+        std::string name = t == "0" ? "threads=0 (single)" : "threads=" + t + " (mt, clone_fd)";
+        out << " " << name << " reads/s | p50 µs | p99 µs | CPU ms/1k |";
+    }
+    if (threads.size() == 2) out << " mt ÷ single |";
+    out << "\n|---|---|---:|";
+    for (std::size_t i = 0; i < threads.size(); ++i) out << "---:|---:|---:|---:|";
+    if (threads.size() == 2) out << "---:|";
+    out << "\n";
+    for (const auto& key : loop.order) {
+        out << "| " << key.file << " | " << key.mode << " | " << key.readers << " |";
+        for (const auto& t : threads) {
+            const json* r = loop.find(key, t);
+            if (!r) {
+                out << " — | — | — | — |";
+                continue;
+            }
+            out << " " << fmt_rate(num(*r, "reads_per_s")) << " | " << fmt_us(num(*r, "p50_us")) << " | "
+                << fmt_us(num(*r, "p99_us")) << " | " << cpu_cell(*r) << " |";
+        }
+        if (threads.size() == 2) {
+            const json* a = loop.find(key, threads[0]);
+            const json* b = loop.find(key, threads[1]);
+            out << " " << (a && b ? fmt_opt_ratio(ratio(num(*b, "reads_per_s"), num(*a, "reads_per_s"))) : "—") << " |";
+        }
+        out << "\n";
+    }
+}
+
+void render_scale(std::ostringstream& out, const std::vector<json>& records) {
+    out << "| server | cgroups | reads | errors | server CPU % of one core | RSS end MB | RSS peak MB | p50 µs | p99 µs |"
+           " slowest read ms | slowest stat ms | slowest loadavg ms | set-up s |\n"
+        << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& rec : records) {
+        if (str(rec, "kind") != "scale") continue;
+        const json r = rec.value("result", json::object());
+        const json s = r.value("server", json::object());
+        double window = num(r, "window_s");
+        double cpu_pct = window > 0 ? num(s, "cpu_ms") / (window * 1000) * 100 : 0;
+        std::string per_file[2] = {"—", "—"};
+        for (const auto& f : r.value("files", json::array())) {
+            std::string path = str(f, "path");
+            if (path.ends_with("/stat")) per_file[0] = fmt_ms(num(f, "max_us") / 1000);
+            if (path.ends_with("/loadavg")) per_file[1] = fmt_ms(num(f, "max_us") / 1000);
+        }
+        out << "| " << str(rec, "server") << " | " << num(rec, "cgroups") << " | " << fmt_rate(num(r, "count")) << " | "
+            << fmt_rate(num(r, "errors")) << " | " << printf_string("%.2f", cpu_pct) << " | "
+            << printf_string("%.1f", num(s, "rss_kb_end") / 1024) << " | "
+            << printf_string("%.1f", num(s, "rss_kb_peak") / 1024) << " | " << fmt_us(num(r, "p50_us")) << " | "
+            << fmt_us(num(r, "p99_us")) << " | " << fmt_ms(num(r, "max_us") / 1000) << " | " << per_file[0] << " | "
+            << per_file[1] << " | " << printf_string("%.1f", num(r, "setup_ms") / 1000) << " |\n";
+    }
+}
+
+void render_idle(std::ostringstream& out, const std::vector<json>& records) {
+    out << "| server | phase | seconds | CPU % of one core | wakeups/s (context switches, all threads) | threads |\n"
+        << "|---|---|---:|---:|---:|---:|\n";
+    for (const auto& r : records) {
+        if (str(r, "kind") != "idle") continue;
+        double seconds = num(r, "seconds");
+        double cpu_pct = seconds > 0 ? num(r, "cpu_ms") / (seconds * 1000) * 100 : 0;
+        double wakeups = seconds > 0 ? num(r, "wakeups") / seconds : 0;
+        out << "| " << str(r, "server") << " | " << str(r, "phase") << " | " << num(r, "seconds") << " | "
+            << printf_string("%.3f", cpu_pct) << " | " << printf_string("%.2f", wakeups) << " | " << num(r, "threads")
+            << " |\n";
+    }
+}
+
+std::vector<double> sorted_runs(const json& record) {
+    std::vector<double> runs;
+    for (const auto& v : record.value("runs_ms", json::array())) {
+        if (v.is_number()) runs.push_back(v.get<double>());
+    }
+    std::sort(runs.begin(), runs.end());
+    return runs;
+}
+
+double median(const std::vector<double>& sorted) { return sorted.empty() ? 0 : sorted[(sorted.size() - 1) / 2]; }
+
+void render_ready(std::ostringstream& out, const std::vector<json>& records) {
+    out << "| server | median ms | min ms | max ms | runs |\n|---|---:|---:|---:|---:|\n";
+    for (const auto& r : records) {
+        if (str(r, "kind") != "ready") continue;
+        auto runs = sorted_runs(r);
+        if (runs.empty()) continue;
+        out << "| " << str(r, "server") << " | " << fmt_ms(median(runs)) << " | " << fmt_ms(runs.front()) << " | "
+            << fmt_ms(runs.back()) << " | " << runs.size() << " |\n";
+    }
+}
+
+}  // namespace
+
+double cpu_ms_per_1k_reads(const json& result) {
+    auto it = result.find("server");
+    if (it == result.end() || !it->contains("cpu_ms")) return -1;
+    double count = num(result, "count");
+    if (count <= 0) return -1;
+    return num(*it, "cpu_ms") / count * 1000;
+}
+
+std::vector<std::string> check_records(const std::vector<json>& records) {
+    std::vector<std::string> problems;
+    int measured = 0;
+    for (const auto& r : records) {
+        const std::string kind = str(r, "kind");
+        if (kind == "cell" || kind == "loop" || kind == "scale") {
+            ++measured;
+            const json result = r.value("result", json::object());
+            std::string what = kind + " " + str(r, "server") +
+                               (kind == "loop" ? "threads=" + std::to_string(static_cast<int>(num(r, "threads"))) : "") +
+                               " " + str(r, "file") + " " + str(r, "mode") + " x" +
+                               std::to_string(static_cast<int>(num(r, "readers")));
+            if (num(result, "count") <= 0) problems.push_back(what + ": no reads");
+            if (num(result, "errors") > 0) {
+                problems.push_back(what + ": " + fmt_rate(num(result, "errors")) + " read errors (" +
+                                   str(result, "first_error") + ")");
+            }
+            if (num(result, "bytes") <= 0) problems.push_back(what + ": empty content");
+        } else if (kind == "ready" && r.value("runs_ms", json::array()).empty()) {
+            problems.push_back("ready " + str(r, "server") + ": no start measured");
+        }
+    }
+    if (measured == 0) problems.push_back("no measurements in the results");
+    return problems;
+}
+
+std::string render_report(const std::vector<json>& records) {
+    std::ostringstream out;
+    json meta = json::object();
+    for (const auto& r : records) {
+        if (str(r, "kind") == "meta") meta = r;
+    }
+    double cpus = num(meta, "cpus");
+    out << "# procview benchmark" << (meta.value("quick", false) ? " (quick smoke run: numbers are not meaningful)" : "")
+        << "\n\n";
+    out << "- date: " << str(meta, "date") << "; git " << str(meta, "git") << "\n"
+        << "- machine: " << str(meta, "host") << ", " << str(meta, "cpu_model") << ", " << cpus << " CPUs, "
+        << fmt_rate(num(meta, "memory_kb") / 1024) << " MiB, kernel " << str(meta, "kernel") << ", cgroups "
+        << str(meta, "cgroup") << "\n"
+        << "- procviewfs: `" << str(meta, "procviewfs") << "`\n"
+        << "- lxcfs: `" << str(meta, "lxcfs") << "`\n"
+        << "- floor: `" << str(meta, "floor") << "`\n"
+        << "- readers: each in its own cgroup (memory 256 MiB, cpu quota 1.5 CPUs, cpuset 0-1) and its own pid"
+           " namespace; "
+        << (num(meta, "count") > 0 ? printf_string("%.0f reads per reader", num(meta, "count"))
+                                   : printf_string("%g s", num(meta, "seconds")))
+        << " per cell; orc = open–read–close with a 128 KiB buffer, seek ="
+           " kept-open fd, lseek(0) + read to EOF\n"
+        << "- command: `" << str(meta, "command") << "`\n\n";
+
+    out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"
+        << "Ratios are reads/s of procviewfs divided by the other's, from the same run (higher is better);"
+           " CPU ratio is server CPU per read (lower is better). Background CPU % is what the rest of the machine"
+           " used during the cell (all CPUs), a noise indicator.\n\n";
+    render_main_table(out, collect(records, "cell", "server"), cpus);
+
+    out << "\n## Targets (issue 5)\n\n" << render_targets(records);
+
+    CellTable loop = collect(records, "loop", "threads");
+    if (!loop.order.empty()) {
+        out << "\n## FUSE loop: the floor server single-threaded vs multi-threaded with clone_fd\n\n";
+        render_loop_table(out, loop);
+    }
+    out << "\n## Scale: every cgroup's reader reads proc/stat and proc/loadavg once a second\n\n";
+    render_scale(out, records);
+    out << "\n## Idle: servers mounted, nothing reading\n\n";
+    render_idle(out, records);
+    out << "\n## Ready to serve: exec to the first successful read of proc/meminfo\n\n";
+    render_ready(out, records);
+    return out.str();
+}
+
+}  // namespace procview::bench
