@@ -29,10 +29,7 @@ Result<BundleEditOutcome> add_hook(Spec& spec, OptIn opt_in, const Config& confi
         return make_error(errno, "runtime.hook_path `" + hook_path + "` is not executable");
     add_procview_hook(spec, HookEntry{hook_path, config_path});
     // The hook acts on the annotation; under enable_all make the opt-in visible to it.
-    if (opt_in == OptIn::runtime && !spec_annotation(spec, kEnabledAnnotation)) {
-        if (!spec.contains("annotations")) spec["annotations"] = Spec::object();
-        spec["annotations"][std::string(kEnabledAnnotation)] = "true";
-    }
+    if (opt_in == OptIn::runtime) mark_opted_in(spec);
     return BundleEditOutcome{true, "added procview-hook as a createRuntime hook (" + std::string(describe(opt_in)) + ")",
                              {}};
 }

@@ -112,6 +112,13 @@ std::string_view describe(OptIn decision) {
     return "?";
 }
 
+bool mark_opted_in(Spec& spec) {
+    if (spec_annotation(spec, kEnabledAnnotation) == "true") return false;
+    if (!spec.contains("annotations")) spec["annotations"] = Json::object();
+    spec["annotations"][std::string(kEnabledAnnotation)] = "true";
+    return true;
+}
+
 Spec make_hook(const HookEntry& hook) {
     Json args = Json::array({"procview-hook"});
     if (!hook.config_path.empty()) {

@@ -53,6 +53,10 @@ OptIn decide_opt_in(const Spec& spec, bool enable_all);
 bool is_enabled(OptIn decision);
 std::string_view describe(OptIn decision);
 
+// Sets procview.io/enabled to "true" (the hook acts on that annotation; under
+// runtime.enable_all the container may not carry it). Returns whether the spec changed.
+bool mark_opted_in(Spec& spec);
+
 struct HookEntry {
     std::string path;         // runtime.hook_path
     std::string config_path;  // passed as --config; "" = the hook's default

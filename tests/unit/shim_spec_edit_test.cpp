@@ -251,3 +251,23 @@ TEST_CASE("mounts mode: appended after the runtime's own mounts, idempotent, use
     CHECK(add_procview_mounts(untouched, {}).empty());
     CHECK(dump_spec(untouched) == R"({"ociVersion":"1.0.2"})");
 }
+
+TEST_CASE("marking a container opted in for the hook") {
+    // No annotations at all (runc spec): the object is added at the end.
+    Spec spec = parsed(fixture("runc-spec.json"));
+    CHECK(mark_opted_in(spec));
+    std::string last_key;
+    for (const auto& [k, v] : spec.items()) last_key = k;
+    CHECK(last_key == "annotations");
+    CHECK(spec_annotation(spec, "procview.io/enabled") == "true");
+    CHECK_FALSE(mark_opted_in(spec));
+
+    // Podman's annotations keep theirs; an odd value becomes "true".
+    Spec podman = parsed(fixture("podman-plain.json"));
+    auto before = podman["annotations"].size();
+    podman["annotations"]["procview.io/enabled"] = "yes";
+    CHECK(mark_opted_in(podman));
+    CHECK(podman["annotations"].size() == before + 1);
+    CHECK(spec_annotation(podman, "procview.io/enabled") == "true");
+    CHECK(spec_annotation(podman, "io.container.manager") == "libpod");
+}
