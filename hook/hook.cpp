@@ -163,7 +163,9 @@ int run_hook(std::string_view state_text, const Config& config, const RunOptions
     }
     HookLog log(config.hook.log_file, options.debug, state->id);
     log.log().debug("{} hook: status {}, pid {}, bundle {}", options.stage, state->status, state->pid, state->bundle);
-    return serve(*state, config, options, log);
+    const int status = serve(*state, config, options, log);
+    log.log().debug("{} hook done in {:.1f} ms, exit {}", options.stage, elapsed_ms(options), status);
+    return status;
 }
 
 }  // namespace procview::hook

@@ -42,21 +42,16 @@ const std::vector<ViewEntry>& view_table() {
     return table;
 }
 
-std::string_view trim_spaces(std::string_view s) {
-    auto first = s.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    auto last = s.find_last_not_of(" \t");
-    return s.substr(first, last - first + 1);
-}
-
+// Commas or blanks separate names: podman's --annotation splits its value at
+// commas, so "meminfo stat" must work as well as "meminfo,stat".
 std::vector<std::string> split_names(std::string_view list) {
     std::vector<std::string> names;
     while (true) {
-        auto comma = list.find(',');
-        auto name = trim_spaces(list.substr(0, comma));
+        auto sep = list.find_first_of(", \t");
+        auto name = list.substr(0, sep);
         if (!name.empty()) names.emplace_back(name);
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
+        if (sep == std::string_view::npos) break;
+        list.remove_prefix(sep + 1);
     }
     return names;
 }

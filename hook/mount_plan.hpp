@@ -48,7 +48,7 @@ struct HostFacts {
 };
 
 // The view names to mount: the `procview.io/files` annotation when given (a
-// comma-separated list, spaces allowed, any known name; an empty value
+// list separated by commas and/or blanks, any known name; an empty value
 // mounts nothing), else the configuration's list. Unknown names are noted and left out; duplicates
 // collapse; "cpu_online" is dropped when "cpu" (the whole directory, which
 // holds `online`) is chosen too.

@@ -118,12 +118,22 @@ pv_start_views() {
     pv_wait_until 10 pv_is_mounted "$_pv_mp" fuse && pv_wait_until 5 pv_serves "$_pv_mp"
 }
 
+# pv_stop_views MOUNTPOINT PID: stops the server and detaches its mount if
+# it outlived it (lxcfs leaves an ENOTCONN mount behind).
+pv_stop_views() {
+    pv_stop_pid "$2"
+    pv_is_mounted "$1" fuse && umount -l "$1"
+    return 0
+}
+
 # True when MOUNTPOINT/proc/uptime reads non-empty (FUSE files may report size 0).
 pv_serves() { [ -n "$(head -c 16 "$1/proc/uptime" 2>/dev/null)" ]; }
 
-# Stops a process this script started: TERM, then KILL after 3 s.
+# Stops a process this script started: TERM (and CONT, in case a test
+# stopped it), then KILL after 3 s.
 pv_stop_pid() {
     kill -TERM "$1" 2>/dev/null || return 0
+    kill -CONT "$1" 2>/dev/null
     _pv_tries=30
     while kill -0 "$1" 2>/dev/null && [ "$_pv_tries" -gt 0 ]; do
         sleep 0.1

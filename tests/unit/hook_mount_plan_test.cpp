@@ -66,6 +66,11 @@ TEST_CASE("procview.io/files picks a subset, in mount order, tolerant of spaces"
     CHECK(plan.notes.empty());
 }
 
+TEST_CASE("procview.io/files may be separated by blanks (podman splits --annotation at commas)") {
+    auto plan = plan_mounts(std::string("uptime  meminfo\tstat"), {}, kHybrid);
+    CHECK(targets(plan) == std::vector<std::string>{"proc/meminfo", "proc/stat", "proc/uptime"});
+}
+
 TEST_CASE("unknown names are noted and left out") {
     auto plan = plan_mounts(std::string("meminfo,vmstat,../../etc/passwd"), {}, kHybrid);
     CHECK(targets(plan) == std::vector<std::string>{"proc/meminfo"});
