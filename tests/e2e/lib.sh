@@ -146,7 +146,12 @@ pv_stop_pid() {
 
 # pv_busybox_rootfs DIR: a minimal rootfs with busybox-static and its applets.
 pv_busybox_rootfs() {
-    _pv_bb=$(command -v busybox) || return 1
+    # Under busybox sh `command -v busybox` may answer just "busybox".
+    _pv_bb=""
+    for _pv_c in "$(command -v busybox 2>/dev/null)" /bin/busybox /usr/bin/busybox /sbin/busybox /usr/sbin/busybox; do
+        case "$_pv_c" in /*) [ -x "$_pv_c" ] && { _pv_bb=$_pv_c; break; } ;; esac
+    done
+    [ -n "$_pv_bb" ] || return 1
     mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/etc" "$1/tmp" "$1/root" || return 1
     cp "$_pv_bb" "$1/bin/busybox" || return 1
     # Relative links: `busybox --install -s` would point them at the host path.
