@@ -6,7 +6,8 @@
 # or through the wrapper without the annotation, sees the host's; `ctr task
 # exec`, `kill` and `delete` work through the wrapper; the wrapper's lines
 # land in the bundle's log.json in runc's JSON format. Also checks that the
-# shipped CRI snippet parses and registers the runtime.
+# shipped CRI snippet parses and registers the runtime, and that a refusal
+# (fail_closed) reaches ctr with procview's reason.
 #   sh containerd_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS
 . "$(dirname "$0")/shim_lib.sh"
 pvs_init containerd "$@"
@@ -134,5 +135,18 @@ check "wrapper, not opted in: host MemTotal" "MemTotal $(pvs_memtotal "$T/$id.ou
     memtotal_is "$id" "$PVS_HOST_MEM"
 check "wrapper, not opted in: logged why" "log.json: $(cat "$C/state/io.containerd.runtime.v2.task/$NS/$id/log.json" 2>&1)" \
     grep -q "procview: create $id: not opted in" "$C/state/io.containerd.runtime.v2.task/$NS/$id/log.json"
+
+# ---- refused (fail_closed): containerd reports procview's own error ------------------
+# Through a runtimeArgs-style script, as dockerd generates for "runtimeArgs".
+cat >"$T/closed.json" <<EOF
+{"runtime": {"hook_path": "$T/no-such-hook", "fail_closed": true}}
+EOF
+printf '#!/bin/sh\nexec %s --procview-config %s "$@"\n' "$PVS_RUNTIME" "$T/closed.json" >"$T/procview-closed"
+chmod +x "$T/procview-closed"
+id=pvshim-ctd-c-$$
+start "$id" "$enabled" --runc-binary "$T/procview-closed"
+check "fail_closed: ctr shows procview's reason" "ctr said: $(cat "$T/$id.run")" \
+    grep -q "procview: create $id: runtime.hook_path .*refusing the container (runtime.fail_closed)" "$T/$id.run"
+check "fail_closed: no task" "tasks: $($CTR task ls -q)" sh -c "! $CTR task ls -q | grep -qx '$id'"
 
 pv_finish
