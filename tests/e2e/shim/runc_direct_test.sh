@@ -95,6 +95,16 @@ else
     check "run twice: still one hook" "$(pvs_hook_count "$b/config.json") entries" \
         [ "$(pvs_hook_count "$b/config.json")" = 1 ]
 
+    # ---- same exit status, same file descriptors ------------------------------
+    b=$T/status
+    pvs_bundle "$b" "$enabled" sh -c 'echo via-fd3 >&3; exit 7'
+    "$W" --procview-config "$T/hook-mode.json" --root "$ROOT" run --preserve-fds 1 --bundle "$b" \
+        pvshim-direct-s-$$ >"$T/status.out" 2>"$T/status.err" 3>"$T/status.fd3" </dev/null
+    WRC=$?
+    check "the container's exit status comes back" "exit $WRC: $(cat "$T/status.err")" [ "$WRC" = 7 ]
+    check "--preserve-fds: fd 3 reaches the container" "fd 3 got '$(cat "$T/status.fd3")'" \
+        grep -qx via-fd3 "$T/status.fd3"
+
     # ---- not opted in: spec untouched, host's view -----------------------------
     b=$T/run-plain
     pvs_bundle "$b" "" sh -c "$probe"
