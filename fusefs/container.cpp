@@ -184,10 +184,24 @@ Result<std::shared_ptr<Container>> ContainerRegistry::build(pid_t init, uint64_t
         auto m = parse_proc_pid_cgroup(*cg);
         if (!m) return m.error().context("/proc/" + std::to_string(init) + "/cgroup");
         membership = std::move(*m);
+        c->membership_text = std::move(*cg);
     }
     if (auto r = open_cgroups(*c, membership); !r) return r.error().context(c->describe());
     c->verified_ms = monotonic_ms();
     return c;
+}
+
+bool ContainerRegistry::reverify(Container& c) const {
+    auto cg = read_file_at(proc_.get(), std::to_string(c.init_pid) + "/cgroup");
+    if (!cg || !c.init_alive()) return false;
+    std::lock_guard lock(c.mu);
+    c.verified_ms = monotonic_ms();
+    if (*cg == c.membership_text) return true;
+    auto m = parse_proc_pid_cgroup(*cg);
+    if (!m || !open_cgroups(c, *m)) return false;
+    c.membership_text = std::move(*cg);
+    log_->info("{} moved to another cgroup", c.describe());
+    return true;
 }
 
 Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
@@ -211,7 +225,10 @@ Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
         auto it = by_ns_.find(*ns);
         if (it != by_ns_.end()) {
             auto& c = it->second;
-            if (!c->gone && c->init_alive() && now - c->verified_ms < kMembershipRecheckMs) return c;
+            if (!c->gone && c->init_alive()) {
+                if (now - c->verified_ms < kMembershipRecheckMs) return c;
+                if (reverify(*c)) return c;
+            }
             by_ns_.erase(it);  // rebuilt below: cheap next to being wrong
         }
     }

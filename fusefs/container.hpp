@@ -54,6 +54,7 @@ public:
     UniqueFd init_pidfd;
     uint64_t init_start_ticks = 0;  // /proc/<init>/stat field 22
     std::string cgroup_path;        // for logs: the unified path, else the memory one
+    std::string membership_text;    // /proc/<init>/cgroup as last read
 
     // Guards the cgroup fds' caches and everything below.
     std::mutex mu;
@@ -97,6 +98,9 @@ private:
     Result<pid_t> find_namespace_init(pid_t reader, uint64_t pidns) const;
     Result<std::shared_ptr<Container>> build(pid_t init, uint64_t pidns, const std::string* fixed) const;
     Result<void> open_cgroups(Container& c, const CgroupMembership& membership) const;
+    // Re-reads the init's cgroup membership; reopens the cgroups (keeping the
+    // container's accounting state) if it moved. False if the init is gone.
+    bool reverify(Container& c) const;
 
     const CgroupLayout& layout_;
     std::shared_ptr<spdlog::logger> log_;

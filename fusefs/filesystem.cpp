@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -24,8 +25,6 @@ constexpr double kSysfsAttrTimeout = 1.0;
 
 Filesystem& fs_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
-Filesystem::OpenFile* file_of(fuse_file_info* fi) { return reinterpret_cast<Filesystem::OpenFile*>(fi->fh); }
-Filesystem::OpenDir* dir_of(fuse_file_info* fi) { return reinterpret_cast<Filesystem::OpenDir*>(fi->fh); }
 
 int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
 
@@ -86,33 +85,29 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
     auto container = fs.reader(req);
     if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    auto file = std::make_unique<Filesystem::OpenFile>();
-    file->node = node;
-    file->container = *container;
-    if (node->kind == NodeKind::pressure_file && !fs.engine.has_pressure(file->container.get()))
-        return (void)fuse_reply_err(req, ENOENT);
-    if (node->kind == NodeKind::sys_cpu) {
-        std::optional<CpuView> view;
-        if (file->container) {
-            auto v = fs.engine.cpu_view(file->container.get());
-            if (!v) return (void)fuse_reply_err(req, errnum_of(v.error()));
-            view = std::move(*v);
-        }
-        auto path = host_cpu_path(node->cpu_path, view ? &*view : nullptr);
-        if (!path) return (void)fuse_reply_err(req, errnum_of(path.error()));
-        file->host_path = std::move(*path);
-    }
+    auto file = fs.open_file(*node, std::move(*container));
+    if (!file) return (void)fuse_reply_err(req, errnum_of(file.error()));
     // procfs-like: sizes are unknown until rendered, so no page cache.
     fi->direct_io = 1;
     fi->keep_cache = 0;
-    fi->nonseekable = 0;
-    fi->fh = reinterpret_cast<uint64_t>(file.get());
-    if (fuse_reply_open(req, fi) == 0) file.release();  // the kernel owns it until RELEASE
+    fi->fh = fs.files.add(std::move(*file));
+    if (fuse_reply_open(req, fi) != 0) fs.files.remove(fi->fh);  // the open was interrupted
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     auto& fs = fs_of(req);
-    auto* file = file_of(fi);
+    auto file = fs.files.find(fi->fh);
+    if (!file) {
+        // Opened under a previous instance of the daemon: take it over.
+        const Node* node = fs.tree.find(ino);
+        if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, EBADF);
+        auto container = fs.reader(req);
+        if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+        auto fresh = fs.open_file(*node, std::move(*container));
+        if (!fresh) return (void)fuse_reply_err(req, errnum_of(fresh.error()));
+        fs.files.adopt(fi->fh, std::move(*fresh));
+        file = fs.files.find(fi->fh);
+    }
     std::lock_guard lock(file->mu);
     if (!file->rendered || (off == 0 && file->consumed)) {
         auto content = fs.render(*file);
@@ -128,7 +123,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    delete file_of(fi);
+    fs_of(req).files.remove(fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -141,12 +136,23 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
     auto dir = fs.list(*node, container->get());
     if (!dir) return (void)fuse_reply_err(req, errnum_of(dir.error()));
-    fi->fh = reinterpret_cast<uint64_t>(*dir);
-    if (fuse_reply_open(req, fi) != 0) delete *dir;
+    fi->fh = fs.dirs.add(std::unique_ptr<Filesystem::OpenDir>(*dir));
+    if (fuse_reply_open(req, fi) != 0) fs.dirs.remove(fi->fh);
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-    auto* dir = dir_of(fi);
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    auto& fs = fs_of(req);
+    auto dir = fs.dirs.find(fi->fh);
+    if (!dir) {  // opened under a previous instance
+        const Node* node = fs.tree.find(ino);
+        if (!node) return (void)fuse_reply_err(req, EBADF);
+        auto container = fs.reader(req);
+        if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
+        auto listed = fs.list(*node, container->get());
+        if (!listed) return (void)fuse_reply_err(req, errnum_of(listed.error()));
+        fs.dirs.adopt(fi->fh, std::unique_ptr<Filesystem::OpenDir>(*listed));
+        dir = fs.dirs.find(fi->fh);
+    }
     std::string buf(size, '\0');
     size_t used = 0;
     for (auto i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
@@ -162,7 +168,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    delete dir_of(fi);
+    fs_of(req).dirs.remove(fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -220,9 +226,58 @@ const fuse_lowlevel_ops kOperations = [] {
 
 }  // namespace
 
+template <class T>
+HandleTable<T>::HandleTable() {
+    uint32_t nonce = 0;
+    while (nonce == 0)
+        if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) nonce = static_cast<uint32_t>(::getpid()) ^ 0x5eed;
+    nonce_ = static_cast<uint64_t>(nonce) << 32;
+}
+
+template <class T>
+uint64_t HandleTable<T>::add(std::unique_ptr<T> item) {
+    std::lock_guard lock(mu_);
+    uint64_t handle = nonce_ | (next_++ & 0xffffffffULL);
+    items_[handle] = std::move(item);
+    return handle;
+}
+
+template <class T>
+void HandleTable<T>::adopt(uint64_t handle, std::unique_ptr<T> item) {
+    std::lock_guard lock(mu_);
+    items_.try_emplace(handle, std::move(item));
+}
+
+template <class T>
+std::shared_ptr<T> HandleTable<T>::find(uint64_t handle) {
+    std::lock_guard lock(mu_);
+    auto it = items_.find(handle);
+    return it == items_.end() ? nullptr : it->second;
+}
+
+template <class T>
+void HandleTable<T>::remove(uint64_t handle) {
+    std::shared_ptr<T> doomed;  // destroyed outside the lock
+    std::lock_guard lock(mu_);
+    if (auto it = items_.find(handle); it != items_.end()) {
+        doomed = std::move(it->second);
+        items_.erase(it);
+    }
+}
+
+template <class T>
+std::size_t HandleTable<T>::size() {
+    std::lock_guard lock(mu_);
+    return items_.size();
+}
+
+template class HandleTable<Filesystem::OpenFile>;
+template class HandleTable<Filesystem::OpenDir>;
+
 Filesystem::Filesystem(ContainerRegistry& registry_, ViewEngine& engine_, HostFiles& host_,
                        std::shared_ptr<spdlog::logger> log_)
-    : registry(registry_), engine(engine_), host(host_), log(std::move(log_)) {
+    : tree(host_.sys_cpu_fd()),
+      registry(registry_), engine(engine_), host(host_), log(std::move(log_)) {
     ::clock_gettime(CLOCK_REALTIME, &mount_time);
 }
 
@@ -244,6 +299,26 @@ Result<std::shared_ptr<Container>> Filesystem::reader(fuse_req_t req) {
 double Filesystem::entry_timeout(const Node& node) const {
     if (node.kind == NodeKind::pressure_file || node.kind == NodeKind::sys_cpu) return kPerReaderTimeout;
     return kStableTimeout;
+}
+
+Result<std::unique_ptr<Filesystem::OpenFile>> Filesystem::open_file(const Node& node, std::shared_ptr<Container> container) {
+    auto file = std::make_unique<OpenFile>();
+    file->node = &node;
+    file->container = std::move(container);
+    if (node.kind == NodeKind::pressure_file && !engine.has_pressure(file->container.get()))
+        return make_error(ENOENT, "no pressure files for this reader");
+    if (node.kind == NodeKind::sys_cpu) {
+        std::optional<CpuView> view;
+        if (file->container) {
+            auto v = engine.cpu_view(file->container.get());
+            if (!v) return v.error();
+            view = std::move(*v);
+        }
+        auto path = host_cpu_path(node.cpu_path, view ? &*view : nullptr);
+        if (!path) return path.error();
+        file->host_path = std::move(*path);
+    }
+    return file;
 }
 
 Result<struct stat> Filesystem::attributes(const Node& node, Container* container) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +23,29 @@
 #include "fusefs/view_engine.hpp"
 
 namespace procview {
+
+// Open files and directories by 64-bit handle: the instance's random nonce in
+// the high half, a counter in the low half. The kernel keeps handles across a
+// daemon restart (it does not know the daemon changed), so a handle this
+// instance does not know is an orphan from a previous instance, not memory to
+// dereference: the caller re-creates its state and adopts it under that handle.
+template <class T>
+class HandleTable {
+public:
+    HandleTable();
+    uint64_t add(std::unique_ptr<T> item);
+    void adopt(uint64_t handle, std::unique_ptr<T> item);
+    // Shared ownership keeps an entry alive while a concurrent RELEASE removes it.
+    std::shared_ptr<T> find(uint64_t handle);
+    void remove(uint64_t handle);
+    std::size_t size();
+
+private:
+    uint64_t nonce_;
+    uint64_t next_ = 1;
+    std::mutex mu_;
+    std::unordered_map<uint64_t, std::shared_ptr<T>> items_;
+};
 
 class Filesystem {
 public:
@@ -33,12 +57,16 @@ public:
     struct OpenFile;
     struct OpenDir;
     Result<std::shared_ptr<Container>> reader(fuse_req_t req);
+    // The state of an open file for this reader (OPEN, or an orphaned handle).
+    Result<std::unique_ptr<OpenFile>> open_file(const Node& node, std::shared_ptr<Container> container);
     Result<struct stat> attributes(const Node& node, Container* container);
     Result<std::string> render(OpenFile& file);
     Result<OpenDir*> list(const Node& node, Container* container);
     double entry_timeout(const Node& node) const;
 
     Tree tree;
+    HandleTable<OpenFile> files;
+    HandleTable<OpenDir> dirs;
     ContainerRegistry& registry;
     ViewEngine& engine;
     HostFiles& host;

@@ -173,6 +173,7 @@ int run(const DaemonOptions& options) {
     auto log = make_daemon_logger(options);
     const Config& cfg = options.config;
     raise_fd_limit();
+    ::signal(SIGCHLD, SIG_IGN);  // the keeper we spawn is reaped by the kernel, never a zombie
 
     Result<CgroupLayout> layout = cfg.cgroup_root.empty()
                                       ? [&]() -> Result<CgroupLayout> {

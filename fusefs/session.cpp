@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -101,8 +102,10 @@ std::optional<std::string> mounted_type(const std::string& path) {
 }
 
 Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& log) {
-    struct stat st{};
-    if (::stat(mountpoint.c_str(), &st) != 0) {
+    // statfs always asks the filesystem (stat may be answered from cache), so
+    // a FUSE mount whose connection died says ENOTCONN here.
+    struct statfs st{};
+    if (::statfs(mountpoint.c_str(), &st) != 0) {
         if (errno == ENOTCONN) {
             log.warn("{}: clearing a stale mount left by a dead instance (Transport endpoint is not connected)", mountpoint);
             if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return make_error(errno, "unmount the stale mount at " + mountpoint);

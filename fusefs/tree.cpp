@@ -1,12 +1,16 @@
 #include "fusefs/tree.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <mutex>
 
 #include "core/text.hpp"
 
 namespace procview {
 
-Tree::Tree() {
+Tree::Tree(int host_cpu_dir) : host_cpu_dir_(host_cpu_dir) {
     auto dir = [&](fuse_ino_t ino, fuse_ino_t parent, std::string name) {
         static_.push_back(Node{ino, parent, std::move(name), NodeKind::directory, ProcFile::meminfo, {}});
     };
@@ -32,25 +36,69 @@ Tree::Tree() {
     file(22, 7, "io", NodeKind::pressure_file, ProcFile::pressure_io);
 }
 
-const Node* Tree::find(fuse_ino_t ino) const {
+fuse_ino_t cpu_path_ino(std::string_view view_path) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (unsigned char c : view_path) {
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return (1ULL << 62) | (h & ((1ULL << 62) - 1));  // far above the static numbers
+}
+
+const Node* Tree::find(fuse_ino_t ino) {
     for (const auto& n : static_)
         if (n.ino == ino) return &n;
-    if (ino < 1000) return nullptr;
-    std::shared_lock lock(mu_);
-    std::size_t index = ino - 1000;
-    return index < dynamic_.size() ? &dynamic_[index] : nullptr;
+    if (ino < (1ULL << 62)) return nullptr;
+    {
+        std::shared_lock lock(mu_);
+        if (auto it = by_ino_.find(ino); it != by_ino_.end()) return it->second;
+        if (walked_) return nullptr;
+    }
+    // An inode this instance never handed out: a previous instance did.
+    // Intern the host's whole tree once, then look again.
+    const Node* cpu_dir = nullptr;
+    for (const auto& n : static_)
+        if (n.ino == kCpuDir) cpu_dir = &n;
+    int fd = ::openat(host_cpu_dir_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && cpu_dir) intern_host_tree(*cpu_dir, fd, 0);
+    std::unique_lock lock(mu_);
+    walked_ = true;
+    auto it = by_ino_.find(ino);
+    return it == by_ino_.end() ? nullptr : it->second;
+}
+
+void Tree::intern_host_tree(const Node& dir, int dir_fd, int depth) {
+    DIR* d = ::fdopendir(dir_fd);
+    if (!d) {
+        ::close(dir_fd);
+        return;
+    }
+    while (auto* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        const Node* node = child(dir, name);
+        if (node && e->d_type == DT_DIR && depth < 6) {
+            int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) intern_host_tree(*node, sub, depth + 1);
+        }
+    }
+    ::closedir(d);
 }
 
 const Node* Tree::intern_cpu_path(fuse_ino_t parent, const std::string& path, std::string_view name) {
+    fuse_ino_t ino = cpu_path_ino(path);
     {
         std::shared_lock lock(mu_);
-        if (auto it = by_path_.find(path); it != by_path_.end()) return &dynamic_[it->second - 1000];
+        if (auto it = by_ino_.find(ino); it != by_ino_.end()) return it->second->cpu_path == path ? it->second : nullptr;
     }
     std::unique_lock lock(mu_);
-    if (auto it = by_path_.find(path); it != by_path_.end()) return &dynamic_[it->second - 1000];
-    fuse_ino_t ino = 1000 + dynamic_.size();
+    if (auto it = by_ino_.find(ino); it != by_ino_.end()) {
+        // A 62-bit hash collision between two sysfs paths: never seen; refuse
+        // the second path rather than serve the wrong file.
+        return it->second->cpu_path == path ? it->second : nullptr;
+    }
     dynamic_.push_back(Node{ino, parent, std::string(name), NodeKind::sys_cpu, ProcFile::meminfo, path});
-    by_path_.emplace(path, ino);
+    by_ino_.emplace(ino, &dynamic_.back());
     return &dynamic_.back();
 }
 

@@ -8,6 +8,9 @@
 // Static nodes have fixed inode numbers. Nodes below sys/devices/system/cpu
 // are interned by their *view* path ("cpu1/topology/core_id") on first
 // lookup and never freed: the set is bounded by the host's sysfs tree.
+// Their inode numbers are a hash of the path, so they are the same in every
+// instance of the daemon: after a restart the kernel still holds inodes (and
+// open files) numbered by the previous instance.
 #pragma once
 
 #include <fuse_lowlevel.h>
@@ -40,8 +43,10 @@ public:
     static constexpr fuse_ino_t kRoot = FUSE_ROOT_ID;
     static constexpr fuse_ino_t kCpuDir = 6;
 
-    Tree();
-    const Node* find(fuse_ino_t ino) const;
+    // host_cpu_dir: the host's CPU sysfs directory, walked to recognise inode
+    // numbers handed out by a previous instance.
+    explicit Tree(int host_cpu_dir);
+    const Node* find(fuse_ino_t ino);
     // The child `name` of a static directory, or the interned sys_cpu node
     // for a child of a sys_cpu directory (whether it exists for a given
     // reader is decided by the caller).
@@ -51,11 +56,14 @@ public:
 
 private:
     const Node* intern_cpu_path(fuse_ino_t parent, const std::string& path, std::string_view name);
+    void intern_host_tree(const Node& dir, int dir_fd, int depth);
 
+    int host_cpu_dir_;
     std::vector<Node> static_;
-    mutable std::shared_mutex mu_;  // guards dynamic_ and by_path_
+    mutable std::shared_mutex mu_;  // guards dynamic_, by_ino_ and walked_
     std::deque<Node> dynamic_;
-    std::unordered_map<std::string, fuse_ino_t> by_path_;
+    std::unordered_map<fuse_ino_t, const Node*> by_ino_;
+    bool walked_ = false;
 };
 
 // Maps a view path below sys/devices/system/cpu to the host's path for a
@@ -65,6 +73,8 @@ private:
 Result<std::string> host_cpu_path(std::string_view view_path, const CpuView* view);
 // Whether a view path names one of the rendered CPU lists (online, present, possible, offline).
 bool is_rendered_cpu_list(std::string_view view_path);
+// The stable inode number of a view path below sys/devices/system/cpu.
+fuse_ino_t cpu_path_ino(std::string_view view_path);
 // If `name` is "cpuN" (N decimal), N.
 std::optional<unsigned> cpu_index(std::string_view name);
 

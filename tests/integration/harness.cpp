@@ -1,0 +1,483 @@
+#include "harness.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace pvtest {
+namespace {
+
+constexpr long kFuseSuperMagic = 0x65735546;
+const char* kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"};
+
+std::string read_host(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_host(const std::string& path, const std::string& value, bool must = true) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    if (!ok && must) throw std::runtime_error("write `" + value + "` to " + path + ": " + std::strerror(err));
+}
+
+bool exists(const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+bool write_all(int fd, const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool read_exact(int fd, std::string& out, std::size_t n) {
+    out.resize(n);
+    std::size_t done = 0;
+    while (done < n) {
+        ssize_t r = ::read(fd, out.data() + done, n - done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        done += static_cast<std::size_t>(r);
+    }
+    return true;
+}
+
+// Waits up to 30 s for data: a test must fail, not hang, when a read blocks.
+bool wait_readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    int n;
+    do {
+        n = ::poll(&p, 1, 30000);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+std::string read_line(int fd) {
+    if (!wait_readable(fd)) return "ERR 110";  // ETIMEDOUT
+    std::string line;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+    return line;
+}
+
+std::string cgroup_root() { return "/sys/fs/cgroup"; }
+
+}  // namespace
+
+bool pure_v2() { return exists(cgroup_root() + "/cgroup.controllers"); }
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : fallback;
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string unsupported_reason() {
+    if (::geteuid() != 0) return "not running as root";
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) return "/dev/fuse is not usable";
+    if (!pure_v2() && !exists(cgroup_root() + "/memory/cgroup.procs")) return "no cgroup v2 and no v1 memory controller";
+    std::string probe = pure_v2() ? cgroup_root() + "/pvit-probe" : cgroup_root() + "/memory/pvit-probe";
+    if (::mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) return "cannot create cgroups: " + std::string(std::strerror(errno));
+    ::rmdir(probe.c_str());
+    return "";
+}
+
+// ---- TestCgroup -------------------------------------------------------------
+
+TestCgroup::TestCgroup(const std::string& name, const TestCgroup* parent) {
+    path_ = (parent ? parent->path_ : std::string()) + "/" + name;
+    if (pure_v2()) {
+        std::string parent_dir = cgroup_root() + (parent ? parent->path_ : "");
+        // Controllers must be enabled in the parent for the child to have their files.
+        for (const char* c : {"+cpuset", "+cpu", "+io", "+memory", "+pids"})
+            write_host(parent_dir + "/cgroup.subtree_control", c, false);
+        std::string d = cgroup_root() + path_;
+        if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) throw std::runtime_error("mkdir " + d + ": " + std::strerror(errno));
+        dirs_.push_back(d);
+        return;
+    }
+    for (const char* c : kV1Controllers) {
+        std::string base = cgroup_root() + "/" + c;
+        if (!exists(base + "/cgroup.procs")) continue;
+        std::string d = base + path_;
+        if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) throw std::runtime_error("mkdir " + d + ": " + std::strerror(errno));
+        dirs_.push_back(d);
+        if (std::string(c) == "cpuset") {
+            std::string up = base + (parent ? parent->path_ : "");
+            write_host(d + "/cpuset.cpus", read_host(up + "/cpuset.cpus"));
+            write_host(d + "/cpuset.mems", read_host(up + "/cpuset.mems"));
+        }
+    }
+}
+
+TestCgroup::~TestCgroup() {
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
+        // Only processes this test started are in here.
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            std::istringstream procs(read_host(*it + "/cgroup.procs"));
+            bool any = false;
+            for (pid_t pid; procs >> pid;) {
+                ::kill(pid, SIGKILL);
+                any = true;
+            }
+            if (!any && ::rmdir(it->c_str()) == 0) break;
+            if (!any && errno == ENOENT) break;
+            sleep_ms(20);
+        }
+    }
+}
+
+std::string TestCgroup::dir(const std::string& controller) const {
+    return pure_v2() ? cgroup_root() + path_ : cgroup_root() + "/" + controller + path_;
+}
+
+void TestCgroup::set_memory(uint64_t bytes) {
+    write_host(dir("memory") + (pure_v2() ? "/memory.max" : "/memory.limit_in_bytes"), std::to_string(bytes));
+}
+
+void TestCgroup::set_quota(uint64_t quota_us, uint64_t period_us) {
+    if (pure_v2()) {
+        write_host(dir("cpu") + "/cpu.max", std::to_string(quota_us) + " " + std::to_string(period_us));
+    } else {
+        write_host(dir("cpu") + "/cpu.cfs_period_us", std::to_string(period_us));
+        write_host(dir("cpu") + "/cpu.cfs_quota_us", std::to_string(quota_us));
+    }
+}
+
+void TestCgroup::set_cpus(const std::string& cpus) {
+    if (pure_v2()) {
+        write_host(dir("cpuset") + "/cpuset.cpus", cpus);
+    } else {
+        write_host(dir("cpuset") + "/cpuset.cpus", cpus);
+    }
+}
+
+void TestCgroup::set(const Limits& limits) {
+    if (limits.memory_bytes) set_memory(*limits.memory_bytes);
+    if (limits.quota_us) set_quota(*limits.quota_us, limits.period_us);
+    if (limits.cpus) set_cpus(*limits.cpus);
+}
+
+void TestCgroup::add(pid_t pid) const {
+    for (const auto& d : dirs_) write_host(d + "/cgroup.procs", std::to_string(pid));
+}
+
+// ---- Daemon -----------------------------------------------------------------
+
+Daemon::Daemon(std::vector<std::string> extra_args, std::string mountpoint)
+    : args_(std::move(extra_args)), mountpoint_(std::move(mountpoint)) {
+    if (mountpoint_.empty()) {
+        char tmpl[] = "/tmp/pvit-mnt.XXXXXX";
+        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+        mountpoint_ = tmpl;
+        own_mountpoint_ = true;
+    }
+    log_path_ = mountpoint_ + ".log";
+    start();
+}
+
+std::string Daemon::log() const { return read_host(log_path_); }
+
+void Daemon::start() {
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+        int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        std::vector<std::string> argv{bin, "-f", "-d"};
+        argv.insert(argv.end(), args_.begin(), args_.end());
+        argv.push_back(mountpoint_);
+        std::vector<char*> cargv;
+        for (auto& a : argv) cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+        ::execv(bin.c_str(), cargv.data());
+        std::_Exit(127);
+    }
+    for (int i = 0; i < 500; ++i) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("procviewfs exited at start:\n" + log());
+        }
+        struct statfs st{};
+        if (::statfs(mountpoint_.c_str(), &st) == 0 && st.f_type == kFuseSuperMagic) {
+            std::ifstream probe(mountpoint_ + "/proc/uptime");
+            std::string line;
+            if (std::getline(probe, line) && !line.empty()) return;
+        }
+        sleep_ms(10);
+    }
+    throw std::runtime_error("procviewfs did not serve within 5 s:\n" + log());
+}
+
+void Daemon::kill9() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+}
+
+void Daemon::stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 500; ++i) {
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+            pid_ = -1;
+            return;
+        }
+        sleep_ms(10);
+    }
+    kill9();
+}
+
+Daemon::~Daemon() {
+    stop();
+    // Unmounting lets a keeper left behind by a killed daemon exit by itself.
+    ::umount2(mountpoint_.c_str(), MNT_DETACH);
+    if (own_mountpoint_) ::rmdir(mountpoint_.c_str());
+    ::unlink(log_path_.c_str());
+}
+
+// ---- Container --------------------------------------------------------------
+
+namespace {
+
+std::string reply_ok(const std::string& body) { return "OK " + std::to_string(body.size()) + "\n" + body; }
+std::string reply_err(int err) { return "ERR " + std::to_string(err) + "\n"; }
+
+std::string serve_read(const std::string& path, std::size_t chunk, bool twice) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return reply_err(errno);
+    auto slurp = [&](std::string& out) -> int {
+        std::vector<char> buf(chunk);
+        for (;;) {
+            ssize_t n = ::read(fd, buf.data(), chunk);
+            if (n < 0) return errno;
+            if (n == 0) return 0;
+            out.append(buf.data(), static_cast<std::size_t>(n));
+        }
+    };
+    std::string first, second;
+    int err = slurp(first);
+    if (!err && twice) {
+        ::lseek(fd, 0, SEEK_SET);
+        err = slurp(second);
+    }
+    ::close(fd);
+    if (err) return reply_err(err);
+    if (!twice) return reply_ok(first);
+    return reply_ok(std::to_string(first.size()) + "\n" + first + second);
+}
+
+[[noreturn]] void container_init(int sock) {
+    std::vector<pid_t> busy;
+    for (;;) {
+        std::string line = read_line(sock);
+        if (line.empty() || line == "exit") std::_Exit(0);
+        std::istringstream in(line);
+        std::string cmd;
+        in >> cmd;
+        std::string reply;
+        if (cmd == "read" || cmd == "twice") {
+            std::size_t chunk = 0;
+            std::string path;
+            in >> chunk;
+            std::getline(in >> std::ws, path);
+            reply = serve_read(path, chunk, cmd == "twice");
+        } else if (cmd == "open") {
+            int flags = 0;
+            std::string path;
+            in >> flags;
+            std::getline(in >> std::ws, path);
+            int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+            int err = fd < 0 ? errno : 0;
+            if (fd >= 0) ::close(fd);
+            reply = reply_ok(std::to_string(err));
+        } else if (cmd == "list") {
+            std::string path;
+            std::getline(in >> std::ws, path);
+            DIR* d = ::opendir(path.c_str());
+            if (!d) {
+                reply = reply_err(errno);
+            } else {
+                std::string names;
+                while (auto* e = ::readdir(d)) names += std::string(e->d_name) + "\n";
+                ::closedir(d);
+                reply = reply_ok(names);
+            }
+        } else if (cmd == "busy") {
+            int n = 0;
+            in >> n;
+            for (int i = 0; i < n; ++i) {
+                pid_t p = ::fork();
+                if (p == 0) {
+                    volatile uint64_t x = 0;
+                    for (;;) x = x + 1;
+                }
+                busy.push_back(p);
+            }
+            reply = reply_ok("");
+        } else if (cmd == "idle") {
+            for (pid_t p : busy) ::kill(p, SIGKILL);
+            for (pid_t p : busy) ::waitpid(p, nullptr, 0);
+            busy.clear();
+            reply = reply_ok("");
+        } else {
+            reply = reply_err(EINVAL);
+        }
+        if (!write_all(sock, reply)) std::_Exit(1);
+    }
+}
+
+}  // namespace
+
+Container::Container(const TestCgroup& cgroup) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw std::runtime_error("socketpair");
+    helper_pid_ = ::fork();
+    if (helper_pid_ < 0) throw std::runtime_error("fork");
+    if (helper_pid_ == 0) {
+        ::close(sv[0]);
+        try {
+            cgroup.add(::getpid());
+        } catch (const std::exception& e) {
+            write_all(sv[1], std::string("0 ") + e.what() + "\n");
+            std::_Exit(1);
+        }
+        if (::unshare(CLONE_NEWPID) != 0) {
+            write_all(sv[1], "0 unshare: " + std::string(std::strerror(errno)) + "\n");
+            std::_Exit(1);
+        }
+        pid_t init = ::fork();
+        if (init == 0) container_init(sv[1]);
+        write_all(sv[1], std::to_string(init) + " ok\n");
+        ::close(sv[1]);
+        int status = 0;
+        ::waitpid(init, &status, 0);
+        std::_Exit(0);
+    }
+    ::close(sv[1]);
+    sock_ = sv[0];
+    std::string hello = read_line(sock_);
+    init_pid_ = std::atoi(hello.c_str());
+    if (init_pid_ <= 0) throw std::runtime_error("container start failed: " + hello);
+}
+
+Container::~Container() {
+    write_all(sock_, "idle\n");
+    write_all(sock_, "exit\n");
+    ::close(sock_);
+    for (int i = 0; i < 200; ++i) {
+        if (::waitpid(helper_pid_, nullptr, WNOHANG) == helper_pid_) return;
+        sleep_ms(10);
+    }
+    ::kill(init_pid_, SIGKILL);
+    ::waitpid(helper_pid_, nullptr, 0);
+}
+
+std::string Container::request(const std::string& command) {
+    if (!write_all(sock_, command + "\n")) throw std::runtime_error("container gone");
+    std::string head = read_line(sock_);
+    if (head.rfind("ERR ", 0) == 0) {
+        int err = std::atoi(head.c_str() + 4);
+        throw std::runtime_error(command + ": " + std::strerror(err));
+    }
+    if (head.rfind("OK ", 0) != 0) throw std::runtime_error(command + ": bad reply `" + head + "`");
+    std::string body;
+    if (!read_exact(sock_, body, std::stoull(head.substr(3)))) throw std::runtime_error("container gone");
+    return body;
+}
+
+std::string Container::read(const std::string& path, std::size_t chunk) {
+    return request("read " + std::to_string(chunk) + " " + path);
+}
+
+std::pair<std::string, std::string> Container::read_twice_same_fd(const std::string& path) {
+    std::string body = request("twice 131072 " + path);
+    auto nl = body.find('\n');
+    std::size_t first = std::stoull(body.substr(0, nl));
+    return {body.substr(nl + 1, first), body.substr(nl + 1 + first)};
+}
+
+int Container::open_errno(const std::string& path, int flags) {
+    return std::stoi(request("open " + std::to_string(flags) + " " + path));
+}
+
+std::vector<std::string> Container::list(const std::string& dir) { return lines(request("list " + dir)); }
+void Container::busy(int processes) { request("busy " + std::to_string(processes)); }
+void Container::idle() { request("idle"); }
+
+// ---- parsing helpers --------------------------------------------------------
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+std::optional<uint64_t> meminfo_kb(const std::string& meminfo, const std::string& key) {
+    for (const auto& line : lines(meminfo)) {
+        if (line.rfind(key + ":", 0) != 0) continue;
+        std::istringstream in(line.substr(key.size() + 1));
+        uint64_t v = 0;
+        if (in >> v) return v;
+    }
+    return std::nullopt;
+}
+
+int count_prefix(const std::string& text, const std::string& prefix) {
+    int n = 0;
+    for (const auto& line : lines(text))
+        if (line.rfind(prefix, 0) == 0) ++n;
+    return n;
+}
+
+CpuLine stat_cpu_total(const std::string& stat) {
+    for (const auto& line : lines(stat)) {
+        if (line.rfind("cpu ", 0) != 0) continue;
+        std::istringstream in(line.substr(4));
+        std::vector<uint64_t> f;
+        for (uint64_t v; in >> v;) f.push_back(v);
+        CpuLine out;
+        for (std::size_t i = 0; i < f.size() && i < 8; ++i) out.total += f[i];
+        uint64_t idle = f.size() > 3 ? f[3] : 0, iowait = f.size() > 4 ? f[4] : 0;
+        out.busy = out.total - idle - iowait;
+        return out;
+    }
+    return {};
+}
+
+}  // namespace pvtest

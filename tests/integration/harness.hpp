@@ -1,0 +1,115 @@
+// Test harness for procviewfs integration tests: real cgroups (v1, hybrid or
+// v2, detected), a real procviewfs mounted on a temp dir, and "containers":
+// processes in their own cgroup and pid namespace that read files on request.
+//
+// Everything is RAII: cgroups are removed, processes started here are killed
+// by pid, mounts are unmounted, even when an assertion fails.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pvtest {
+
+// Why this machine cannot run the integration tests, or "" when it can.
+std::string unsupported_reason();
+bool pure_v2();
+
+struct Limits {
+    std::optional<uint64_t> memory_bytes;
+    std::optional<uint64_t> quota_us;   // with period_us
+    uint64_t period_us = 100000;
+    std::optional<std::string> cpus;    // cpuset, e.g. "0-1"
+};
+
+// A cgroup in every hierarchy procview reads (v1), or one v2 cgroup.
+class TestCgroup {
+public:
+    explicit TestCgroup(const std::string& name, const TestCgroup* parent = nullptr);
+    ~TestCgroup();
+    TestCgroup(const TestCgroup&) = delete;
+    TestCgroup& operator=(const TestCgroup&) = delete;
+
+    void set(const Limits& limits);
+    void set_memory(uint64_t bytes);
+    void set_quota(uint64_t quota_us, uint64_t period_us = 100000);
+    void set_cpus(const std::string& cpus);
+    // Moves `pid` into this cgroup in every hierarchy.
+    void add(pid_t pid) const;
+    [[nodiscard]] const std::string& path() const { return path_; }  // "/pvit-…"
+
+private:
+    std::string dir(const std::string& controller) const;
+    std::string path_;
+    std::vector<std::string> dirs_;  // created, deepest last
+};
+
+// procviewfs on a fresh temp mountpoint, foreground, logging to a file.
+class Daemon {
+public:
+    explicit Daemon(std::vector<std::string> extra_args = {}, std::string mountpoint = "");
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Starts (or restarts after kill) procviewfs on the same mountpoint; waits until it serves.
+    void start();
+    void kill9();
+    void stop();  // SIGTERM and wait
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    [[nodiscard]] const std::string& mountpoint() const { return mountpoint_; }
+    [[nodiscard]] std::string file(const std::string& rel) const { return mountpoint_ + "/" + rel; }
+    [[nodiscard]] std::string log() const;
+
+private:
+    std::vector<std::string> args_;
+    std::string mountpoint_;
+    std::string log_path_;
+    bool own_mountpoint_ = false;
+    pid_t pid_ = -1;
+};
+
+// A process that is pid 1 of a new pid namespace, in a cgroup, and serves
+// requests from the test over a socket: read files, start and stop busy loops.
+class Container {
+public:
+    explicit Container(const TestCgroup& cgroup);
+    ~Container();
+    Container(const Container&) = delete;
+    Container& operator=(const Container&) = delete;
+
+    // The whole file, read with reads of `chunk` bytes. Throws std::runtime_error with errno text on failure.
+    std::string read(const std::string& path, std::size_t chunk = 128 * 1024);
+    // Reads through one fd: first to EOF, then lseek(0) and again (procps style).
+    std::pair<std::string, std::string> read_twice_same_fd(const std::string& path);
+    // errno of open(path, flags), 0 on success.
+    int open_errno(const std::string& path, int flags);
+    std::vector<std::string> list(const std::string& dir);
+    void busy(int processes);  // starts busy loops inside the container
+    void idle();               // stops them
+    [[nodiscard]] pid_t host_pid() const { return init_pid_; }
+
+private:
+    std::string request(const std::string& command);
+    int sock_ = -1;
+    pid_t helper_pid_ = -1;  // the forked process that entered the cgroup and unshared
+    pid_t init_pid_ = -1;
+};
+
+// Parsing helpers for assertions.
+std::optional<uint64_t> meminfo_kb(const std::string& meminfo, const std::string& key);
+std::vector<std::string> lines(const std::string& text);
+int count_prefix(const std::string& text, const std::string& prefix);
+struct CpuLine {
+    uint64_t busy = 0, total = 0;
+};
+CpuLine stat_cpu_total(const std::string& stat);  // the "cpu " line
+std::string env_or(const char* name, const std::string& fallback);
+void sleep_ms(int ms);
+
+}  // namespace pvtest

@@ -1,0 +1,212 @@
+// The mount outlives the daemon: kill -9, restart, takeover, stale mounts,
+// refusal of foreign mountpoints, clean SIGTERM.
+#include <doctest/doctest.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace pvtest;
+
+namespace {
+
+constexpr uint64_t MiB = 1024 * 1024;
+std::string unique(const std::string& what) { return "pvit-" + std::to_string(::getpid()) + "-" + what; }
+
+#define SKIP_UNLESS_SUPPORTED()                          \
+    if (auto why = unsupported_reason(); !why.empty()) { \
+        MESSAGE("SKIP (integration): " << why);          \
+        return;                                          \
+    }
+
+// The keeper our daemon spawned for this (unique, temp) mountpoint.
+pid_t keeper_of(const std::string& mountpoint) {
+    DIR* d = ::opendir("/proc");
+    pid_t found = -1;
+    while (auto* e = d ? ::readdir(d) : nullptr) {
+        pid_t pid = std::atoi(e->d_name);
+        if (pid <= 0) continue;
+        std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), {});
+        std::string want = std::string("procviewfs") + '\0' + "--keeper" + '\0' + mountpoint + '\0';
+        if (cmd.rfind(want, 0) == 0) found = pid;
+    }
+    if (d) ::closedir(d);
+    return found;
+}
+
+bool mounted(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string a, b, c, root, mp;
+        f >> a >> b >> c >> root >> mp;
+        if (mp == path) return true;
+    }
+    return false;
+}
+
+struct ReadLoop {
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0}, failed{0}, wrong{0};
+    std::atomic<long> longest_ms{0};
+    std::string last_error;  // written by the loop thread, read after join
+    std::thread thread;
+    ReadLoop(Container& c, const std::string& file, uint64_t want_kb) {
+        thread = std::thread([&, file, want_kb] {
+            while (!stop) {
+                auto t0 = std::chrono::steady_clock::now();
+                try {
+                    auto m = c.read(file);
+                    if (meminfo_kb(m, "MemTotal") == want_kb) ++ok;
+                    else ++wrong;
+                } catch (const std::exception& e) {
+                    ++failed;
+                    last_error = e.what();
+                }
+                long ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+                if (ms > longest_ms) longest_ms = ms;
+                sleep_ms(5);
+            }
+        });
+    }
+    std::string summary() {
+        stop = true;
+        if (thread.joinable()) thread.join();
+        return "reads ok " + std::to_string(ok.load()) + ", failed " + std::to_string(failed.load()) + " (" + last_error +
+               "), longest read " + std::to_string(longest_ms.load()) + " ms";
+    }
+    ~ReadLoop() {
+        stop = true;
+        if (thread.joinable()) thread.join();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("kill -9 and restart: a container reading in a loop keeps working, no container touched") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    TestCgroup cg(unique("crash"));
+    cg.set_memory(256 * MiB);
+    Container c(cg);
+    {
+        ReadLoop loop(c, d.file("proc/meminfo"), 262144);
+        sleep_ms(300);
+        d.kill9();
+        sleep_ms(400);  // the outage
+        auto t0 = std::chrono::steady_clock::now();
+        d.start();
+        int ok_at_restart = loop.ok;
+        while (loop.ok < ok_at_restart + 5 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) sleep_ms(10);
+        auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        MESSAGE(loop.summary() << ", correct again " << recovered_ms << " ms after the restart");
+        CHECK(recovered_ms < 1000);
+        CHECK(loop.failed <= 1);  // at most the one read the dead daemon was processing
+        CHECK(loop.wrong == 0);
+    }
+    CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 262144u);
+}
+
+TEST_CASE("--takeover replaces a running instance without failed reads") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    TestCgroup cg(unique("takeover"));
+    cg.set_memory(128 * MiB);
+    Container c(cg);
+    {
+        ReadLoop loop(c, d.file("proc/meminfo"), 131072);
+        sleep_ms(200);
+        Daemon next({"--takeover"}, d.mountpoint());
+        sleep_ms(300);
+        int status = 0;
+        bool old_exited = false;
+        for (int i = 0; i < 100 && !old_exited; ++i) {
+            old_exited = ::waitpid(d.pid(), &status, WNOHANG) == d.pid();
+            if (!old_exited) sleep_ms(10);
+        }
+        CHECK(old_exited);
+        sleep_ms(200);
+        MESSAGE(loop.summary());
+        CHECK(loop.failed == 0);
+        CHECK(loop.wrong == 0);
+        CHECK(mounted(d.mountpoint()));
+        next.stop();
+    }
+    CHECK(!mounted(d.mountpoint()));
+}
+
+TEST_CASE("a stale mount from a dead daemon and keeper is cleared and remounted") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    pid_t keeper = keeper_of(d.mountpoint());
+    REQUIRE(keeper > 0);
+    d.kill9();
+    ::kill(keeper, SIGKILL);
+    sleep_ms(100);
+    struct statfs st{};
+    CHECK(::statfs(d.mountpoint().c_str(), &st) != 0);
+    CHECK(errno == ENOTCONN);
+    d.start();
+    std::ifstream in(d.file("proc/uptime"));
+    std::string line;
+    CHECK(std::getline(in, line));
+    CHECK(!line.empty());
+    CHECK(d.log().find("stale mount") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM unmounts and the keeper exits; one instance per mountpoint") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    pid_t keeper = keeper_of(d.mountpoint());
+    CHECK(keeper > 0);
+    {
+        // A second instance without --takeover is refused.
+        std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+        std::string cmd = bin + " -f " + d.mountpoint() + " >/dev/null 2>&1";
+        int rc = std::system(cmd.c_str());
+        CHECK(WEXITSTATUS(rc) != 0);
+    }
+    d.stop();
+    CHECK(!mounted(d.mountpoint()));
+    auto alive = [](pid_t pid) {  // a zombie is gone for our purposes
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        auto close = text.rfind(')');
+        return !text.empty() && close != std::string::npos && text[close + 2] != 'Z';
+    };
+    for (int i = 0; i < 100 && alive(keeper); ++i) sleep_ms(10);
+    CHECK(!alive(keeper));
+}
+
+TEST_CASE("a mountpoint used by another filesystem is refused with a clear message") {
+    SKIP_UNLESS_SUPPORTED();
+    char tmpl[] = "/tmp/pvit-busy.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    REQUIRE(::mount("pvit", dir.c_str(), "tmpfs", 0, "size=1m") == 0);
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    std::string out = dir + ".out";
+    int rc = std::system((bin + " -f " + dir + " >" + out + " 2>&1").c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    MESSAGE(text);
+    CHECK(WEXITSTATUS(rc) != 0);
+    CHECK(text.find("in use") != std::string::npos);
+    CHECK(text.find("tmpfs") != std::string::npos);
+    ::umount2(dir.c_str(), MNT_DETACH);
+    ::rmdir(dir.c_str());
+    ::unlink(out.c_str());
+}
