@@ -117,7 +117,12 @@ int main(int argc, char** argv) {
     RuntimeLog log(cmd->log_path, parse_log_format(cmd->log_format), cmd->debug);
 
     auto loaded = load_config(*cmd);
-    if (!loaded) log.warning("procview: " + loaded.error().describe() + "; procview is off for this call");
+    if (!loaded) {
+        // Only calls that create a container lose something; the rest would repeat it in every state/kill.
+        std::string msg = "procview: " + loaded.error().describe() + "; procview is off for this call";
+        if (subcommand_reads_bundle(cmd->subcommand)) log.warning(msg);
+        else log.debug(msg);
+    }
 
     const char* path_env = std::getenv("PATH");
     auto runtime = find_real_runtime(loaded ? loaded->config.runtime.runtime : "",
