@@ -183,6 +183,14 @@ else
     wrun keep-delete --root "$ROOT" delete "$id"
     check "run --keep: delete" "exit $WRC" [ "$WRC" = 0 ]
 
+    # ---- restore edits the spec too (runc then needs criu, which may be absent) --
+    b=$T/restore
+    pvs_bundle "$b" "$enabled" true
+    wrun restore --procview-config "$T/hook-mode.json" --root "$ROOT" restore --image-path "$T/no-image" \
+        --bundle "$b" pvshim-direct-re-$$
+    check "restore: hook added before runc runs" "$(pvs_hook_count "$b/config.json") entries: $(cat "$T/restore.err")" \
+        [ "$(pvs_hook_count "$b/config.json")" = 1 ]
+
     # ---- crun behind the wrapper -----------------------------------------------
     if pv_have crun; then
         wrun crun-version --procview-config "$T/crun.json" --version
