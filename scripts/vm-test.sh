@@ -4,7 +4,7 @@
 # inside it (see docs/vm-lane.md).
 #
 #   scripts/vm-test.sh                      # build/ , tests from tests/vm/guest-tests.txt
-#   scripts/vm-test.sh --build build-vm --timeout 900 --keep
+#   scripts/vm-test.sh --build build-vm --timeout 900 --test-timeout 120 --keep
 #   scripts/vm-test.sh -- 'sh /procview/tests/vm/v2_smoke.sh'   # run only these commands
 #
 # Exit 0 only if the guest printed its result marker with 0 failed; a panic,
@@ -16,7 +16,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 
 build="build"
-timeout_s=600
+timeout_s=900
+test_timeout_s=300
 keep=0
 guest_cmds=()
 while (($#)); do
@@ -25,9 +26,11 @@ while (($#)); do
     --build=*) build="${1#*=}"; shift ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --timeout=*) timeout_s="${1#*=}"; shift ;;
+    --test-timeout) test_timeout_s="$2"; shift 2 ;;
+    --test-timeout=*) test_timeout_s="${1#*=}"; shift ;;
     --keep) keep=1; shift ;;
     --) shift; guest_cmds=("$@"); break ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "vm-test: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -192,7 +195,7 @@ printf 'vm-test: initramfs %s bytes (base %s, cached %s), built in %.1f s\n' \
 # entropy.
 accel=(-accel tcg -cpu "${PROCVIEW_VM_CPU:-qemu64,+rdrand}")
 [[ -w /dev/kvm ]] && accel=(-accel kvm -cpu host)
-cmdline="console=ttyS0 panic=-1 loglevel=4 cgroup_no_v1=all"
+cmdline="console=ttyS0 panic=-1 loglevel=4 cgroup_no_v1=all procview.test_timeout=$test_timeout_s"
 set +e
 timeout --kill-after=10 "$timeout_s" "$qemu" "${accel[@]}" -m "$mem_mb" -smp "$smp" \
   -nodefaults -no-reboot -display none -serial stdio -monitor none \
