@@ -100,16 +100,28 @@ TEST_CASE("the table divides procviewfs by lxcfs, the floor and native from the 
     records[3]["result"]["server"]["cpu_ms"] = 1500;
     const std::string report = render_report(records);
     // 10800 / 2400 = 4.5, / 12000 = 0.9, / 90000 = 0.12
-    CHECK(report.find("| meminfo | orc | 1 | procviewfs | 10,800 | 60.0 | 150.0 | 300.0 | — | 33 | **4.50×** | 0.90× | 0.12× | — |") !=
+    CHECK(report.find("| meminfo | orc | 1 | procviewfs | 10,800 |  | 60.0 | 150.0 | 300.0 | — | 33 | **4.50×** | 0.90× | 0.12× | — |") !=
           std::string::npos);
     // lxcfs: 1500 ms CPU / 7200 reads = 208 ms per 1k reads
-    CHECK(report.find("| meminfo | orc | 1 | lxcfs | 2,400 | 350.0 | 900.0 | 1800 | 208 |") != std::string::npos);
+    CHECK(report.find("| meminfo | orc | 1 | lxcfs | 2,400 |  | 350.0 | 900.0 | 1800 | 208 |") != std::string::npos);
     CHECK(report.find("**met** — open–read–close, 1 reader, meminfo and stat: ≥ 4× lxcfs reads/s: meminfo 4.50×") !=
           std::string::npos);
     CHECK(report.find("**met** — open–read–close, 1 reader, meminfo and stat: ≥ 85% of the FUSE floor: meminfo 90%") !=
           std::string::npos);
     CHECK(report.find("p99 ≤ 3× p50: meminfo p99/p50 = 2.5") != std::string::npos);
     CHECK(report.find("not measured — kept-open lseek(0) + read, 1 reader") != std::string::npos);
+}
+
+TEST_CASE("repeated runs: the median run is shown, the range and CPU cover every run") {
+    std::vector<json> records = {
+        cell("floor", "stat", "orc", 1, reader_result(9000, 55, 100, 300, 9000)),
+        cell("floor", "stat", "orc", 1, reader_result(1300, 330, 900, 700, 1300)),
+        cell("floor", "stat", "orc", 1, reader_result(12000, 50, 90, 500, 12000)),
+    };
+    const std::string report = render_report(records);
+    // median 9,000 reads/s with its own p50; CPU (300+700+500) ms / 22,300 reads = 67.3 ms per 1k
+    CHECK(report.find("| stat | orc | 1 | floor | 9,000 | 1,300–12,000 | 55.0 | 100.0 | 200.0 | 67.3 |") !=
+          std::string::npos);
 }
 
 TEST_CASE("targets report misses with the measured value") {

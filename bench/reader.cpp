@@ -23,6 +23,8 @@
 //   --cgroup DIR        join DIR (write the pid to DIR/cgroup.procs); repeat for
 //                       each cgroup v1 hierarchy, once on cgroup v2.
 //   --pidns             each reader is pid 1 of a new pid namespace.
+//   --cpus LIST         pin reader i to CPU LIST[i % n] (comma-separated);
+//                       default: the scheduler places readers freely.
 //   --server-pid PID    report the CPU time (utime+stime) and RSS of PID over
 //                       the measured window.
 //   --buffer BYTES      read buffer (default 131072, like cat).
@@ -62,7 +64,7 @@ struct Cli {
 int usage(const std::string& why) {
     std::cerr << "procview-bench-reader: " << why
               << "\nusage: procview-bench-reader [--mode orc|seek] (--count N | --seconds S) [--interval-ms MS]"
-                 " [--readers K] [--cgroup DIR]... [--pidns] [--server-pid PID] [--buffer BYTES]"
+                 " [--readers K] [--cgroup DIR]... [--pidns] [--cpus LIST] [--server-pid PID] [--buffer BYTES]"
                  " [--max-rate R] [--label TEXT] FILE...\n";
     return 1;
 }
@@ -102,6 +104,16 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
             g.cgroup_patterns.emplace_back(v);
         } else if (arg == "--pidns") {
             g.new_pid_namespace = true;
+        } else if (arg == "--cpus") {
+            std::string_view list = value();
+            while (!list.empty()) {
+                auto comma = list.find(',');
+                int cpu = -1;
+                if (!parse_number(list.substr(0, comma), cpu) || cpu < 0) return "--cpus needs CPU numbers, e.g. 0,1";
+                g.cpus.push_back(cpu);
+                list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            }
+            if (g.cpus.empty()) return "--cpus needs CPU numbers, e.g. 0,1";
         } else if (arg == "--server-pid") {
             pid_t pid = 0;
             if (!parse_number(value(), pid) || pid <= 0) return "--server-pid needs a pid";
@@ -138,6 +150,7 @@ nlohmann::json to_json(const Cli& cli, const GroupResult& r) {
     j["readers"] = g.readers;
     j["interval_ms"] = g.interval_ms;
     j["pidns"] = g.new_pid_namespace;
+    if (!g.cpus.empty()) j["cpus"] = g.cpus;
     j["window_s"] = r.window_s;
     j["setup_ms"] = round2(r.setup_ms);
     j["reads_per_s"] = r.window_s > 0 ? round2(static_cast<double>(r.count) / r.window_s) : 0.0;

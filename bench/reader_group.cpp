@@ -254,11 +254,25 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     ::_exit(0);
 }
 
-// The helper forked per reader: cgroups, then a new pid namespace whose init
-// is the reader.
+bool pin_to_cpu(const GroupOptions& options, unsigned index, Slot& slot) {
+    if (options.cpus.empty()) return true;
+    int cpu = options.cpus[index % options.cpus.size()];
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0) {
+        set_setup_error(slot, errno, "pin to CPU " + std::to_string(cpu));
+        return false;
+    }
+    return true;
+}
+
+// The helper forked per reader: cgroups (and CPU), then a new pid namespace
+// whose init is the reader.
 [[noreturn]] void helper_main(ReaderContext ctx) {
     Slot& slot = ctx.region.slot(ctx.index);
     if (!join_cgroups(ctx.options, ctx.index, slot)) ::_exit(2);
+    if (!pin_to_cpu(ctx.options, ctx.index, slot)) ::_exit(2);
     if (!ctx.options.new_pid_namespace) {
         slot.worker_pid.store(::getpid());
         reader_main(ctx);

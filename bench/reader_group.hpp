@@ -36,6 +36,7 @@ struct GroupOptions {
     unsigned interval_ms = 0;                 // 0: back to back; else one tick per interval
     std::vector<std::string> cgroup_patterns; // "{}" is replaced by the reader index
     bool new_pid_namespace = false;
+    std::vector<int> cpus;                    // reader i is pinned to cpus[i % size]; empty = free
     std::optional<pid_t> server_pid;          // sampled for CPU and RSS
     std::uint64_t max_rate = 400000;          // sample capacity per second per reader
     std::size_t buffer_bytes = 128 * 1024;

@@ -37,10 +37,16 @@ std::string cpu_cell(const json& result) {
     return cpu < 0 ? "—" : fmt_ms(cpu);
 }
 
+// "min–max" reads/s over the repeats of a cell, empty for a single run.
+std::string range_cell(const json& result) {
+    if (num(result, "repeats") < 2) return "";
+    return fmt_rate(num(result, "reads_per_s_min")) + "–" + fmt_rate(num(result, "reads_per_s_max"));
+}
+
 void render_main_table(std::ostringstream& out, const CellTable& cells, double cpus) {
-    out << "| file | mode | readers | server | reads/s | p50 µs | p99 µs | p99.9 µs | server CPU ms / 1k reads"
+    out << "| file | mode | readers | server | reads/s | range | p50 µs | p99 µs | p99.9 µs | server CPU ms / 1k reads"
            " | background CPU % | procview ÷ lxcfs | procview ÷ floor | procview ÷ native | CPU procview ÷ lxcfs |\n"
-        << "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        << "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& key : cells.order) {
         const auto& servers = cells.results.at(key);
         std::vector<std::string> names;
@@ -54,8 +60,9 @@ void render_main_table(std::ostringstream& out, const CellTable& cells, double c
             const json& r = servers.at(server);
             double bg = background_cpu_pct(r, cpus);
             out << "| " << key.file << " | " << key.mode << " | " << key.readers << " | " << server_label(server, r)
-                << " | " << fmt_rate(num(r, "reads_per_s")) << " | " << fmt_us(num(r, "p50_us")) << " | "
-                << fmt_us(num(r, "p99_us")) << " | " << fmt_us(num(r, "p999_us")) << " | " << cpu_cell(r) << " | "
+                << " | " << fmt_rate(num(r, "reads_per_s")) << " | " << range_cell(r) << " | "
+                << fmt_us(num(r, "p50_us")) << " | " << fmt_us(num(r, "p99_us")) << " | " << fmt_us(num(r, "p999_us"))
+                << " | " << cpu_cell(r) << " | "
                 << (bg < 0 ? "—" : printf_string("%.0f", bg)) << " |";
             if (server == kSubject) {
                 double rate = num(r, "reads_per_s");
@@ -110,6 +117,39 @@ void render_loop_table(std::ostringstream& out, const CellTable& loop) {
             out << " " << (a && b ? fmt_opt_ratio(ratio(num(*b, "reads_per_s"), num(*a, "reads_per_s"))) : "—") << " |";
         }
         out << "\n";
+    }
+}
+
+void render_placement(std::ostringstream& out, const std::vector<json>& records) {
+    std::vector<std::string> order;
+    std::map<std::string, std::map<std::string, std::vector<json>>> runs;  // server -> placement -> runs
+    std::string what;
+    for (const auto& r : records) {
+        if (str(r, "kind") != "placement") continue;
+        std::string server = str(r, "server");
+        if (!runs.count(server)) order.push_back(server);
+        runs[server][str(r, "placement")].push_back(r.value("result", json::object()));
+        what = str(r, "file") + " " + str(r, "mode") + ", 1 reader";
+    }
+    out << what << ".\n\n| server | same CPU reads/s | p50 µs | p99 µs | other CPU reads/s | p50 µs | p99 µs |"
+                   " same ÷ other |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& server : order) {
+        out << "| " << server << " |";
+        double rates[2] = {0, 0};
+        int i = 0;
+        for (const char* placement : {"same", "other"}) {
+            auto it = runs[server].find(placement);
+            if (it == runs[server].end()) {
+                out << " — | — | — |";
+            } else {
+                json r = merge_runs(it->second);
+                rates[i] = num(r, "reads_per_s");
+                out << " " << fmt_rate(rates[i]) << " | " << fmt_us(num(r, "p50_us")) << " | "
+                    << fmt_us(num(r, "p99_us")) << " |";
+            }
+            ++i;
+        }
+        out << " " << fmt_opt_ratio(ratio(rates[0], rates[1])) << " |\n";
     }
 }
 
@@ -177,6 +217,7 @@ void render_ready(std::ostringstream& out, const std::vector<json>& records) {
 }  // namespace
 
 double cpu_ms_per_1k_reads(const json& result) {
+    if (result.contains("cpu_ms_per_1k")) return num(result, "cpu_ms_per_1k");
     auto it = result.find("server");
     if (it == result.end() || !it->contains("cpu_ms")) return -1;
     double count = num(result, "count");
@@ -189,7 +230,7 @@ std::vector<std::string> check_records(const std::vector<json>& records) {
     int measured = 0;
     for (const auto& r : records) {
         const std::string kind = str(r, "kind");
-        if (kind == "cell" || kind == "loop" || kind == "scale") {
+        if (kind == "cell" || kind == "loop" || kind == "scale" || kind == "placement") {
             ++measured;
             const json result = r.value("result", json::object());
             std::string what = kind + " " + str(r, "server") +
@@ -230,14 +271,17 @@ std::string render_report(const std::vector<json>& records) {
            " namespace; "
         << (num(meta, "count") > 0 ? printf_string("%.0f reads per reader", num(meta, "count"))
                                    : printf_string("%g s", num(meta, "seconds")))
-        << " per cell; orc = open–read–close with a 128 KiB buffer, seek ="
-           " kept-open fd, lseek(0) + read to EOF\n"
+        << " per run, " << std::max(1.0, num(meta, "repeats"))
+        << " run(s) per cell with the servers interleaved; orc = open–read–close with a 128 KiB buffer, seek ="
+           " kept-open fd, lseek(0) + read to EOF; the scheduler places readers and servers freely\n"
         << "- command: `" << str(meta, "command") << "`\n\n";
 
     out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"
-        << "Ratios are reads/s of procviewfs divided by the other's, from the same run (higher is better);"
-           " CPU ratio is server CPU per read (lower is better). Background CPU % is what the rest of the machine"
-           " used during the cell (all CPUs), a noise indicator.\n\n";
+        << "Each row is the run with the median reads/s (range: min–max over the runs); latencies are that run's,"
+           " server CPU per 1,000 reads is over all runs. Ratios are reads/s of procviewfs divided by the other's"
+           " in the same cell (higher is better); the CPU ratio is server CPU per read (lower is better)."
+           " Background CPU % is what the rest of the machine used during the run (all CPUs): a noise"
+           " indicator.\n\n";
     render_main_table(out, collect(records, "cell", "server"), cpus);
 
     out << "\n## Targets (issue 5)\n\n" << render_targets(records);
@@ -246,6 +290,10 @@ std::string render_report(const std::vector<json>& records) {
     if (!loop.order.empty()) {
         out << "\n## FUSE loop: the floor server single-threaded vs multi-threaded with clone_fd\n\n";
         render_loop_table(out, loop);
+    }
+    if (std::any_of(records.begin(), records.end(), [](const json& r) { return str(r, "kind") == "placement"; })) {
+        out << "\n## Placement: reader and single-threaded server pinned to the same CPU or to different CPUs\n\n";
+        render_placement(out, records);
     }
     out << "\n## Scale: every cgroup's reader reads proc/stat and proc/loadavg once a second\n\n";
     render_scale(out, records);

@@ -1,6 +1,7 @@
 // Helpers shared by the report renderers (report.cpp, targets.cpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -63,10 +64,44 @@ inline CellKey key_of(const json& record) {
     return {str(record, "file"), str(record, "mode"), static_cast<int>(num(record, "readers"))};
 }
 
-// Records of one kind, in the order they were written, by (file, mode, readers).
+// Repeated runs of one cell and server as one result: the run with the
+// median reads/s (lower median), with "repeats", "reads_per_s_min"/"_max",
+// errors summed, and "cpu_ms_per_1k" from the CPU and reads of every run.
+inline json merge_runs(const std::vector<json>& runs) {
+    if (runs.size() == 1) return runs.front();
+    std::vector<const json*> sorted;
+    for (const auto& r : runs) sorted.push_back(&r);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const json* a, const json* b) { return num(*a, "reads_per_s") < num(*b, "reads_per_s"); });
+    json merged = *sorted[(sorted.size() - 1) / 2];
+    merged["repeats"] = runs.size();
+    merged["reads_per_s_min"] = num(*sorted.front(), "reads_per_s");
+    merged["reads_per_s_max"] = num(*sorted.back(), "reads_per_s");
+    double cpu = 0;
+    double count = 0;
+    double errors = 0;
+    bool every_run_has_cpu = true;
+    for (const auto& r : runs) {
+        errors += num(r, "errors");
+        if (num(r, "errors") > 0 && str(merged, "first_error").empty()) merged["first_error"] = str(r, "first_error");
+        auto server = r.find("server");
+        if (server == r.end() || !server->contains("cpu_ms")) {
+            every_run_has_cpu = false;
+            continue;
+        }
+        cpu += num(*server, "cpu_ms");
+        count += num(r, "count");
+    }
+    merged["errors"] = errors;
+    if (every_run_has_cpu && count > 0) merged["cpu_ms_per_1k"] = cpu / count * 1000;
+    return merged;
+}
+
+// Records of one kind, in the order they were written, by (file, mode,
+// readers) and server; repeats merged with merge_runs.
 struct CellTable {
     std::vector<CellKey> order;
-    std::map<CellKey, std::map<std::string, json>> results;  // key -> server -> reader result
+    std::map<CellKey, std::map<std::string, json>> results;  // key -> server -> merged result
 
     const json* find(const CellKey& key, const std::string& server) const {
         auto k = results.find(key);
@@ -78,13 +113,17 @@ struct CellTable {
 
 inline CellTable collect(const std::vector<json>& records, const std::string& kind, const std::string& server_field) {
     CellTable table;
+    std::map<CellKey, std::map<std::string, std::vector<json>>> runs;
     for (const auto& r : records) {
         if (str(r, "kind") != kind) continue;
         CellKey key = key_of(r);
-        if (!table.results.count(key)) table.order.push_back(key);
+        if (!runs.count(key)) table.order.push_back(key);
         std::string server = server_field == "threads" ? std::to_string(static_cast<int>(num(r, "threads")))
                                                        : str(r, server_field.c_str());
-        table.results[key][server] = r.value("result", json::object());
+        runs[key][server].push_back(r.value("result", json::object()));
+    }
+    for (const auto& [key, servers] : runs) {
+        for (const auto& [server, list] : servers) table.results[key][server] = merge_runs(list);
     }
     return table;
 }

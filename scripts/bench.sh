@@ -16,7 +16,10 @@
 #   --servers LIST       any of "procviewfs lxcfs floor native" (default all)
 #   --threads N          procviewfs --threads N, and the floor's loop to match (default 0)
 #   --loop-threads LIST  floor loops compared (default "0 2"; "" skips the comparison)
-#   --seconds S          per measured cell (default 3)
+#   --seconds S          per measured run (default 2)
+#   --repeat R           runs per cell, servers interleaved (default 3; quick 1):
+#                        the table shows the median run and the min–max range
+#   --no-placement       skip the same-CPU vs other-CPU comparison
 #   --readers LIST       concurrent readers per cell (default "1 2 8")
 #   --files LIST         default "meminfo stat cpuinfo loadavg uptime"
 #   --scale-cgroups N    scale run size (default 1000; 0 skips it)
@@ -42,7 +45,9 @@ PROCVIEWFS=""
 SERVERS="procviewfs lxcfs floor native"
 THREADS=0
 LOOP_THREADS="0 2"
-CELL_SECONDS=3
+CELL_SECONDS=2
+REPEAT=3
+PLACEMENT=1
 READERS="1 2 8"
 FILES="meminfo stat cpuinfo loadavg uptime"
 SCALE_CGROUPS=1000
@@ -66,6 +71,8 @@ while [ $# -gt 0 ]; do
         --threads) THREADS=$2; shift ;;
         --loop-threads) LOOP_THREADS=${2//,/ }; shift ;;
         --seconds) CELL_SECONDS=$2; shift ;;
+        --repeat) REPEAT=$2; shift ;;
+        --no-placement) PLACEMENT=0 ;;
         --readers) READERS=${2//,/ }; shift ;;
         --files) FILES=${2//,/ }; shift ;;
         --scale-cgroups) SCALE_CGROUPS=$2; shift ;;
@@ -88,6 +95,7 @@ if [ "$QUICK" = 1 ]; then
     [ "$IDLE_SECONDS" = 30 ] && IDLE_SECONDS=2
     [ "$READY_RUNS" = 5 ] && READY_RUNS=1
     [ "$SETTLE" = 10 ] && SETTLE=0
+    [ "$REPEAT" = 3 ] && REPEAT=1
 fi
 [ -n "$OUT" ] || OUT="$ROOT/bench/results/latest.md"
 [ -n "$PROCVIEWFS" ] || PROCVIEWFS="$BUILD/fusefs/procviewfs"
@@ -282,6 +290,10 @@ cpu_ticks() {
     echo $(( ${12} + ${13} ))
 }
 wakeups() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'; }
+# family PID: PID and its child processes (procviewfs's keeper holds the FUSE
+# connection in a child; it belongs to the server's footprint).
+family() { echo "$1"; cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'; }
+sum_over() { local f=$1 p total=0; shift; for p in "$@"; do total=$((total + $($f "$p" 2>/dev/null || echo 0))); done; echo "$total"; }
 CLK_TCK=$(getconf CLK_TCK)
 
 write_meta() {
@@ -296,11 +308,11 @@ write_meta() {
         [ "$(readlink -f /sys/fs/cgroup/cpu)" = "$(readlink -f /sys/fs/cgroup/cpuacct)" ] && cpu_acct=co-mounted
         cgdesc="v1$([ -d /sys/fs/cgroup/unified ] && echo ", hybrid"); cpu and cpuacct $cpu_acct"
     fi
-    printf '{"kind":"meta","date":%s,"host":%s,"kernel":%s,"cpu_model":%s,"cpus":%d,"memory_kb":%d,"cgroup":%s,"git":%s,"command":%s,"quick":%s,"seconds":%s,"count":%s,"procviewfs":%s,"lxcfs":%s,"floor":%s}\n' \
+    printf '{"kind":"meta","date":%s,"host":%s,"kernel":%s,"cpu_model":%s,"cpus":%d,"memory_kb":%d,"cgroup":%s,"git":%s,"command":%s,"quick":%s,"seconds":%s,"count":%s,"repeats":%s,"procviewfs":%s,"lxcfs":%s,"floor":%s}\n' \
         "$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)")" "$(json_str "$(hostname)")" "$(json_str "$(uname -r)")" \
         "$(json_str "$model")" "$NCPU" "$mem" "$(json_str "$cgdesc")" "$(json_str "$git_rev")" \
         "$(json_str "$COMMAND")" "$([ "$QUICK" = 1 ] && echo true || echo false)" \
-        "$([ "$QUICK" = 1 ] && echo 0 || echo "$CELL_SECONDS")" "$([ "$QUICK" = 1 ] && echo 300 || echo 0)" \
+        "$([ "$QUICK" = 1 ] && echo 0 || echo "$CELL_SECONDS")" "$([ "$QUICK" = 1 ] && echo 300 || echo 0)" "$REPEAT" \
         "$(json_str "procviewfs -f --threads $THREADS (loadavg on)")" \
         "$(json_str "lxcfs $(lxcfs --version 2>&1 | tr -d '"' | head -1) -f --enable-cfs -l")" \
         "$(json_str "procview-bench-floor --threads $THREADS (direct_io, entry/attr timeout 3600 s, no FLUSH)")" >> "$RESULTS"
@@ -326,20 +338,22 @@ ready_runs() {
 idle() {
     local phase=$1 s pid
     [ "$IDLE_SECONDS" != 0 ] || return 0
-    declare -A t0=() w0=()
+    declare -A t0=() w0=() pids=()
     for s in $FUSE_SERVERS; do
-        pid=${SERVER_PID[$s]}
-        t0[$s]=$(cpu_ticks "$pid"); w0[$s]=$(wakeups "$pid")
+        pids[$s]=$(family "${SERVER_PID[$s]}" | tr '\n' ' ')
+        # shellcheck disable=SC2086
+        t0[$s]=$(sum_over cpu_ticks ${pids[$s]}); w0[$s]=$(sum_over wakeups ${pids[$s]})
     done
     log "idle ($phase): ${IDLE_SECONDS} s"
     sleep "$IDLE_SECONDS"
     for s in $FUSE_SERVERS; do
-        pid=${SERVER_PID[$s]}
-        local t1 w1 threads
-        t1=$(cpu_ticks "$pid"); w1=$(wakeups "$pid"); threads=$(ls "/proc/$pid/task" | wc -l)
-        printf '{"kind":"idle","server":"%s","phase":"%s","seconds":%s,"cpu_ms":%s,"wakeups":%s,"threads":%s}\n' \
+        local t1 w1 threads=0
+        # shellcheck disable=SC2086
+        t1=$(sum_over cpu_ticks ${pids[$s]}); w1=$(sum_over wakeups ${pids[$s]})
+        for pid in ${pids[$s]}; do threads=$((threads + $(ls "/proc/$pid/task" 2>/dev/null | wc -l))); done
+        printf '{"kind":"idle","server":"%s","phase":"%s","seconds":%s,"cpu_ms":%s,"wakeups":%s,"threads":%s,"processes":%s}\n' \
             "$s" "$phase" "$IDLE_SECONDS" "$(( (t1 - ${t0[$s]}) * 1000 / CLK_TCK ))" "$(( w1 - ${w0[$s]} ))" \
-            "$threads" >> "$RESULTS"
+            "$threads" "$(echo ${pids[$s]} | wc -w)" >> "$RESULTS"
     done
 }
 
@@ -370,9 +384,12 @@ reader() { "$BENCH/procview-bench-reader" "$@"; }
 
 rate_of() { sed -n 's/.*"reads_per_s":\([0-9.]*\).*/\1/p'; }
 
-# cell KIND SERVER-FIELD FILE MODE READERS SERVER MOUNT-NAME
+# cell KIND FIELDS FILE MODE READERS SERVER SOURCE [READER-ARGS...]: one run;
+# FIELDS are extra JSON members for the record, SOURCE the server whose mount
+# is read (or native).
 cell() {
     local kind=$1 field=$2 file=$3 mode=$4 n=$5 server=$6 source=$7
+    shift 7
     local path="/proc/$file" pidarg=() amount=(--seconds "$CELL_SECONDS")
     if [ "$source" != native ]; then
         path="${SERVER_MNT[$source]}/proc/$file"
@@ -383,23 +400,55 @@ cell() {
     local out
     # shellcheck disable=SC2086
     out=$(reader --mode "$mode" "${amount[@]}" --readers "$n" --pidns $MAIN_CG_ARGS "${pidarg[@]}" \
-        --label "$server" "$path")
+        --label "$server" "$@" "$path")
     printf '{"kind":"%s",%s,"file":"%s","mode":"%s","readers":%s,"result":%s}\n' \
         "$kind" "$field" "$file" "$mode" "$n" "$out" >> "$RESULTS"
     log "$kind $file $mode x$n $server: $(rate_of <<< "$out") reads/s"
 }
 
+# rotate N WORDS...: the words starting at the Nth (mod count), wrapping.
+rotate() {
+    local n=$1; shift
+    local words=("$@") i
+    for ((i = 0; i < ${#words[@]}; i++)); do echo "${words[(i + n) % ${#words[@]}]}"; done
+}
+
 main_cells() {
-    local file mode n s
+    local file mode n s rep servers=()
+    for s in native floor lxcfs procviewfs; do has_server "$s" && servers+=("$s"); done
     for file in $FILES; do
         for mode in orc seek; do
             for n in $READERS; do
-                for s in native floor lxcfs procviewfs; do
-                    has_server "$s" || continue
-                    cell cell "\"server\":\"$s\"" "$file" "$mode" "$n" "$s" "$s"
+                for ((rep = 1; rep <= REPEAT; rep++)); do
+                    # A different server goes first each run, so drift in the
+                    # machine's state does not favour one of them.
+                    for s in $(rotate "$((rep - 1))" "${servers[@]}"); do
+                        cell cell "\"server\":\"$s\",\"rep\":$rep" "$file" "$mode" "$n" "$s" "$s"
+                    done
                 done
             done
         done
+    done
+}
+
+# placement: 1 reader of meminfo (orc) with the server's threads pinned to
+# CPU 0 and the reader on CPU 0 (same) or CPU 1 (other). On a VM a wake-up of
+# an idle vCPU is expensive, so a FUSE round trip depends on where the
+# scheduler puts the two; this shows by how much.
+placement() {
+    [ "$PLACEMENT" = 1 ] && [ "$NCPU" -ge 2 ] || return 0
+    local s rep where cpu
+    for s in $FUSE_SERVERS; do
+        taskset -a -p -c 0 "${SERVER_PID[$s]}" > /dev/null
+        for ((rep = 1; rep <= REPEAT; rep++)); do
+            for where in same other; do
+                cpu=0
+                [ "$where" = other ] && cpu=1
+                cell placement "\"server\":\"$s\",\"placement\":\"$where\",\"rep\":$rep" meminfo orc 1 "$s" "$s" \
+                    --cpus "$cpu"
+            done
+        done
+        taskset -a -p -c "0-$((NCPU - 1))" "${SERVER_PID[$s]}" > /dev/null
     done
 }
 
@@ -408,11 +457,14 @@ loop_cells() {
     local t file mode n
     # shellcheck disable=SC2046
     for t in $LOOP_THREADS; do start_server "floor-t$t" $(server_command "floor-t$t"); done
+    local rep
     for file in meminfo stat; do
         for mode in orc seek; do
             for n in $READERS; do
-                for t in $LOOP_THREADS; do
-                    cell loop "\"threads\":$t" "$file" "$mode" "$n" "floor-t$t" "floor-t$t"
+                for ((rep = 1; rep <= REPEAT; rep++)); do
+                    for t in $(rotate "$((rep - 1))" $LOOP_THREADS); do
+                        cell loop "\"threads\":$t,\"rep\":$rep" "$file" "$mode" "$n" "floor-t$t" "floor-t$t"
+                    done
                 done
             done
         done
@@ -454,6 +506,7 @@ for s in $FUSE_SERVERS; do
 done
 idle fresh
 main_cells
+placement
 loop_cells
 scale_runs
 idle "after scale"
