@@ -66,7 +66,8 @@ pvh_start_views() {
 
 # pvh_bundle ID STAGE ANNOTATIONS RESOURCES ARG...: a bundle $PVH_TMP/ID
 # whose container runs ARG..., with the hook at STAGE ("" = no hook, "both" =
-# createRuntime and prestart), in cgroup /ID.
+# createRuntime and prestart), in cgroup /ID. PVH_HOOK_ARGS: more hook
+# options (unquoted words), e.g. "--mount-api legacy".
 pvh_bundle() {
     _id=$1 _stage=$2
     PV_ANNOTATIONS=$3
@@ -81,7 +82,7 @@ pvh_bundle() {
         PV_HOOKS="{${_rt#\{}"
         PV_HOOKS="${PV_HOOKS%\}}, ${_ps#\{}"
         ;;
-    *) PV_HOOKS=$(pv_hooks_json "$_stage" "$PVH_HOOK" --config "$PVH_CONFIG" --debug "$_stage") ;;
+    *) PV_HOOKS=$(pv_hooks_json "$_stage" "$PVH_HOOK" --config "$PVH_CONFIG" --debug ${PVH_HOOK_ARGS:-} "$_stage") ;;
     esac
     PV_ROOT_PATH=${PVH_ROOT_PATH:-$PVH_ROOTFS}
     PV_CGROUPS_PATH=/$_id

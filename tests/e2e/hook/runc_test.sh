@@ -61,6 +61,16 @@ pvh_bundle "$id" createRuntime "$enabled" "$(pv_resources_json 268435456 50000 1
 pvh_runc "$id"
 probe_checks "runc quota 0.5" "$id" 1
 
+# The fallbacks for older kernels, forced: the legacy mount API (bind by
+# path inside the container's namespace, then a read-only remount) and the
+# per-component walk instead of openat2.
+id=pvhook-runc-legacy-$$
+PVH_HOOK_ARGS="--mount-api legacy --resolve walk"
+pvh_bundle "$id" createRuntime "$enabled" "$(pv_resources_json 268435456 50000 100000 0-1)" sh -c "$PVH_PROBE"
+unset PVH_HOOK_ARGS
+pvh_runc "$id"
+probe_checks "runc legacy mount API + walk" "$id" 1
+
 # Both stages registered: the second run finds the first one's mounts and
 # leaves them alone (one FUSE mount per target, not two).
 id=pvhook-runc-both-$$
