@@ -105,7 +105,7 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
     }
     auto bundle = parse_bundle_config(*text, state.bundle);
     if (!bundle) {
-        log.error(bundle.error().describe());
+        log.error(error_text(bundle.error()));
         return kExitRefused;
     }
     if (!opted_in(state.annotations, bundle->annotations)) {
@@ -123,11 +123,11 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
     }
 
     auto health = check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms));
-    if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + health.error().describe());
+    if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + error_text(health.error()));
     log.log().debug("procviewfs serves at {} ({:.1f} ms)", config.mountpoint, elapsed_ms(options));
 
     auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject);
-    if (!results) return cannot_serve(log, config, results.error().describe());
+    if (!results) return cannot_serve(log, config, error_text(results.error()));
 
     std::size_t mounted = 0, failed = 0;
     for (const auto& r : *results) {
@@ -158,7 +158,7 @@ int run_hook(std::string_view state_text, const Config& config, const RunOptions
     auto state = parse_oci_state(state_text);
     if (!state) {
         HookLog log(config.hook.log_file, options.debug, "");
-        log.error(state.error().describe());
+        log.error(error_text(state.error()));
         return kExitRefused;
     }
     HookLog log(config.hook.log_file, options.debug, state->id);

@@ -107,7 +107,7 @@ std::string mount_legacy(int root_fd, const PlannedMount& m, const PreparedSourc
     if (::mount(fd_path(source.get()).c_str(), fd_path(target_fd).c_str(), nullptr, MS_BIND, nullptr) != 0)
         return "bind `" + src.path + "`: " + errno_text(errno);
     auto top = open_in_root(root_fd, m.target, resolve);
-    if (!top) return "reopen after bind: " + top.error().describe();
+    if (!top) return "reopen after bind: " + top.error().message;
     const std::string top_path = fd_path(top->get());
     unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     if (::mount(nullptr, top_path.c_str(), nullptr, flags, nullptr) != 0 ||
@@ -149,7 +149,7 @@ std::string run_child(int ns_fd, const ChildContext& ctx) {
         if (!target) {
             int err = target.error().errnum;
             bool expected = err == ENOENT || err == ELOOP || err == ENOTDIR || err == EXDEV;
-            report(out, i, expected ? 'S' : 'F', target.error().describe());
+            report(out, i, expected ? 'S' : 'F', target.error().message);
             continue;
         }
         struct stat st {};

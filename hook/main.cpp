@@ -24,6 +24,7 @@
 
 #include "core/config.hpp"
 #include "hook/hook.hpp"
+#include "hook/oci_state.hpp"
 #include "platform/fs.hpp"
 
 namespace {
@@ -134,12 +135,12 @@ int main(int argc, char** argv) {
 
     auto config = load_config(*args);
     if (!config) {
-        std::fprintf(stderr, "procview-hook: error: %s\n", config.error().describe().c_str());
+        std::fprintf(stderr, "procview-hook: error: %s\n", hook::error_text(config.error()).c_str());
         return hook::kExitRefused;
     }
     auto state = read_stdin();
     if (!state) {
-        std::fprintf(stderr, "procview-hook: error: %s\n", state.error().describe().c_str());
+        std::fprintf(stderr, "procview-hook: error: %s\n", hook::error_text(state.error()).c_str());
         return hook::kExitRefused;
     }
     return hook::run_hook(*state, *config, args->run);

@@ -46,6 +46,11 @@ struct BundleConfig {
 // root.path is taken as written (podman --rootfs uses one), normalised.
 Result<BundleConfig> parse_bundle_config(std::string_view json_text, std::string_view bundle);
 
+// How the hook prints an Error on its one line: parse and validation
+// failures (EINVAL, core's invalid()) by their message alone, system errors
+// with strerror appended.
+inline std::string error_text(const Error& e) { return e.errnum == EINVAL ? e.message : e.describe(); }
+
 // "/a//b/./c/../d/" → "/a/b/d". `path` must be absolute; ".." at the root stays at the root.
 std::string normalize_absolute_path(std::string_view path);
 

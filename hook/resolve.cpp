@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace procview::hook {
@@ -19,7 +20,7 @@ Error resolve_error(int err, std::string_view relative) {
     case ELOOP: return make_error(err, "`" + path + "` is or passes through a symlink: not followed");
     case ENOENT: return make_error(err, "`" + path + "` does not exist in the container");
     case ENOTDIR: return make_error(err, "`" + path + "` passes through something that is not a directory");
-    default: return make_error(err, "resolve `" + path + "` in the rootfs");
+    default: return make_error(err, "resolve `" + path + "` in the rootfs: " + std::strerror(err));
     }
 }
 

@@ -17,7 +17,8 @@ enum class ResolveMethod {
 
 // An O_PATH fd for `relative` (no leading '/', no "..") below `root_fd`. Any
 // symlink on the way, the last component included, is an ELOOP error; a
-// missing component ENOENT. Both methods refuse the same paths.
+// missing component ENOENT. Both methods refuse the same paths. Messages
+// are complete sentences (errno explained): print Error::message.
 Result<UniqueFd> open_in_root(int root_fd, std::string_view relative, ResolveMethod method = ResolveMethod::automatic);
 
 }  // namespace procview::hook
