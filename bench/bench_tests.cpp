@@ -17,8 +17,8 @@ using namespace procview::bench;
 using nlohmann::json;
 
 TEST_CASE("nearest-rank percentiles pick samples that happened") {
-    std::vector<std::uint32_t> samples;
-    for (std::uint32_t i = 1; i <= 1000; ++i) samples.push_back(i * 1000);  // 1..1000 µs, shuffled below
+    std::vector<std::uint64_t> samples;
+    for (std::uint64_t i = 1; i <= 1000; ++i) samples.push_back(i * 1000);  // 1..1000 µs, shuffled below
     std::swap(samples[0], samples[999]);
     std::swap(samples[10], samples[500]);
     LatencySummary s = summarize(samples);
@@ -29,12 +29,12 @@ TEST_CASE("nearest-rank percentiles pick samples that happened") {
     CHECK(s.max_us == doctest::Approx(1000));
     CHECK(s.mean_us == doctest::Approx(500.5));
 
-    std::vector<std::uint32_t> few = {7000, 3000};
+    std::vector<std::uint64_t> few = {7000, 3000};
     LatencySummary f = summarize(few);
     CHECK(f.p50_us == doctest::Approx(3));
     CHECK(f.p999_us == doctest::Approx(7));
 
-    std::vector<std::uint32_t> none;
+    std::vector<std::uint64_t> none;
     CHECK(summarize(none).count == 0);
     CHECK(percentile_sorted({}, 0.5) == 0);
 }

@@ -6,7 +6,7 @@
 
 namespace procview::bench {
 
-std::uint32_t percentile_sorted(std::span<const std::uint32_t> sorted, double q) {
+std::uint64_t percentile_sorted(std::span<const std::uint64_t> sorted, double q) {
     if (sorted.empty()) return 0;
     q = std::clamp(q, 0.0, 1.0);
     // Nearest rank: the smallest sample with at least q of all samples <= it.
@@ -15,16 +15,16 @@ std::uint32_t percentile_sorted(std::span<const std::uint32_t> sorted, double q)
     return sorted[rank - 1];
 }
 
-LatencySummary summarize(std::vector<std::uint32_t>& samples) {
+LatencySummary summarize(std::vector<std::uint64_t>& samples) {
     LatencySummary s;
     if (samples.empty()) return s;
     std::sort(samples.begin(), samples.end());
-    constexpr double kNsPerUs = 1000.0;
+    auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
     s.count = samples.size();
-    s.p50_us = percentile_sorted(samples, 0.50) / kNsPerUs;
-    s.p99_us = percentile_sorted(samples, 0.99) / kNsPerUs;
-    s.p999_us = percentile_sorted(samples, 0.999) / kNsPerUs;
-    s.max_us = samples.back() / kNsPerUs;
+    s.p50_us = us(percentile_sorted(samples, 0.50));
+    s.p99_us = us(percentile_sorted(samples, 0.99));
+    s.p999_us = us(percentile_sorted(samples, 0.999));
+    s.max_us = us(samples.back());
     double total = std::accumulate(samples.begin(), samples.end(), 0.0);
     s.mean_us = total / static_cast<double>(samples.size()) / kNsPerUs;
     return s;

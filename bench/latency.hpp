@@ -19,9 +19,9 @@ struct LatencySummary {
 // Nearest-rank percentile (q in [0, 1]) of samples sorted ascending; 0 when
 // empty. Nearest-rank never interpolates, so p99.9 of 100 samples is the max
 // — a reported latency is always one that really happened.
-std::uint32_t percentile_sorted(std::span<const std::uint32_t> sorted, double q);
+std::uint64_t percentile_sorted(std::span<const std::uint64_t> sorted, double q);
 
 // Sorts `samples` in place and summarises them.
-LatencySummary summarize(std::vector<std::uint32_t>& samples);
+LatencySummary summarize(std::vector<std::uint64_t>& samples);
 
 }  // namespace procview::bench

@@ -28,7 +28,7 @@
 //   --server-pid PID    report the CPU time (utime+stime) and RSS of PID over
 //                       the measured window.
 //   --buffer BYTES      read buffer (default 131072, like cat).
-//   --max-rate R        sample slots per second per reader (default 400000).
+//   --max-rate R        sample slots per second per reader (default 300000).
 //   --label TEXT        copied into the JSON.
 // Exit status: 0 when the group ran (errors are reported in the JSON), 1 on a
 // usage or set-up failure, 130 when interrupted.

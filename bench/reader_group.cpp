@@ -70,7 +70,7 @@ public:
         : readers_(readers), files_(files), capacity_(capacity) {
         slots_offset_ = align(sizeof(Header));
         samples_offset_ = align(slots_offset_ + sizeof(Slot) * readers);
-        size_ = samples_offset_ + sizeof(std::uint32_t) * readers * files * capacity;
+        size_ = samples_offset_ + sizeof(std::uint64_t) * readers * files * capacity;
         void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             base_ = nullptr;
@@ -90,8 +90,8 @@ public:
     [[nodiscard]] std::size_t capacity() const { return capacity_; }
     Header& header() { return *reinterpret_cast<Header*>(base_); }
     Slot& slot(unsigned reader) { return *reinterpret_cast<Slot*>(base_ + slots_offset_ + sizeof(Slot) * reader); }
-    std::uint32_t* samples(unsigned reader, std::size_t file) {
-        auto* all = reinterpret_cast<std::uint32_t*>(base_ + samples_offset_);
+    std::uint64_t* samples(unsigned reader, std::size_t file) {
+        auto* all = reinterpret_cast<std::uint64_t*>(base_ + samples_offset_);
         return all + (static_cast<std::size_t>(reader) * files_ + file) * capacity_;
     }
 
@@ -192,7 +192,7 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     consecutive_errors = 0;
     std::int64_t latency = t1 - t0;
     ctx.region.samples(ctx.index, f)[slot.count[f]++] =
-        static_cast<std::uint32_t>(std::min<std::int64_t>(latency, UINT32_MAX));
+        static_cast<std::uint64_t>(latency);
     slot.bytes[f] = static_cast<std::uint64_t>(got);
     return true;
 }
@@ -203,7 +203,7 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     // Touch the sample buffers and the read buffer now so page faults do not
     // land inside measured reads.
     for (std::size_t f = 0; f < opt.files.size(); ++f) {
-        std::memset(ctx.region.samples(ctx.index, f), 0, ctx.region.capacity() * sizeof(std::uint32_t));
+        std::memset(ctx.region.samples(ctx.index, f), 0, ctx.region.capacity() * sizeof(std::uint64_t));
     }
     std::vector<char> buf(opt.buffer_bytes, 1);
     std::vector<UniqueFd> kept;
@@ -508,15 +508,15 @@ Result<GroupResult> Driver::run() {
 
 GroupResult Driver::summarize_results(std::int64_t start) {
     GroupResult out;
-    std::vector<std::uint32_t> all;
+    std::vector<std::uint64_t> all;
     std::int64_t last_end = start;
     out.reader_rate_min = HUGE_VAL;
     for (std::size_t f = 0; f < opt_.files.size(); ++f) {
         FileResult file{opt_.files[f], {}, 0};
-        std::vector<std::uint32_t> samples;
+        std::vector<std::uint64_t> samples;
         for (unsigned i = 0; i < opt_.readers; ++i) {
             Slot& s = region_.slot(i);
-            const std::uint32_t* data = region_.samples(i, f);
+            const std::uint64_t* data = region_.samples(i, f);
             samples.insert(samples.end(), data, data + s.count[f]);
             if (s.bytes[f] != 0) file.bytes = s.bytes[f];
         }

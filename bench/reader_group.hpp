@@ -38,7 +38,7 @@ struct GroupOptions {
     bool new_pid_namespace = false;
     std::vector<int> cpus;                    // reader i is pinned to cpus[i % size]; empty = free
     std::optional<pid_t> server_pid;          // sampled for CPU and RSS
-    std::uint64_t max_rate = 400000;          // sample capacity per second per reader
+    std::uint64_t max_rate = 300000;          // sample capacity per second per reader
     std::size_t buffer_bytes = 128 * 1024;
 };
 
