@@ -26,7 +26,7 @@ LatencySummary summarize(std::vector<std::uint64_t>& samples) {
     s.p999_us = us(percentile_sorted(samples, 0.999));
     s.max_us = us(samples.back());
     double total = std::accumulate(samples.begin(), samples.end(), 0.0);
-    s.mean_us = total / static_cast<double>(samples.size()) / kNsPerUs;
+    s.mean_us = total / static_cast<double>(samples.size()) / 1000.0;
     return s;
 }
 
