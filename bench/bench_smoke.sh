@@ -53,7 +53,7 @@ for server in native floor lxcfs procviewfs; do
         fail "bench_quick_row_$server" "no meminfo/orc row for $server in the report"
     fi
 done
-for section in "## Targets" "## FUSE loop" "## Scale" "## Idle" "## Ready to serve"; do
+for section in "## Targets" "## FUSE loop" "## Placement" "## FUSE knobs" "## Scale" "## Idle" "## Ready to serve"; do
     if grep -q "^$section" "$out"; then
         pass "bench_quick_section_$(echo "$section" | tr -d '#' | tr ' ' '_')"
     else

@@ -153,6 +153,26 @@ void render_placement(std::ostringstream& out, const std::vector<json>& records)
     }
 }
 
+void render_knobs(std::ostringstream& out, const CellTable& knobs) {
+    const std::vector<std::pair<std::string, std::string>> variants = {
+        {"default", "as configured (no FLUSH handler, entry/attr timeout 3600 s)"},
+        {"flush", "FLUSH answered (one round trip per close)"},
+        {"timeout0", "entry/attr timeout 0 (LOOKUP + GETATTR per open)"}};
+    out << "| variant | file | mode | readers | reads/s | p50 µs | p99 µs | CPU ms/1k | ÷ default |\n"
+        << "|---|---|---|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& key : knobs.order) {
+        const json* base = knobs.find(key, "default");
+        for (const auto& [name, what] : variants) {
+            const json* r = knobs.find(key, name);
+            if (!r) continue;
+            out << "| " << what << " | " << key.file << " | " << key.mode << " | " << key.readers << " | "
+                << fmt_rate(num(*r, "reads_per_s")) << " | " << fmt_us(num(*r, "p50_us")) << " | "
+                << fmt_us(num(*r, "p99_us")) << " | " << cpu_cell(*r) << " | "
+                << (base ? fmt_opt_ratio(ratio(num(*r, "reads_per_s"), num(*base, "reads_per_s"))) : "—") << " |\n";
+        }
+    }
+}
+
 void render_scale(std::ostringstream& out, const std::vector<json>& records) {
     out << "| server | cgroups | reads | errors | server CPU % of one core | RSS end MB | RSS peak MB | p50 µs | p99 µs |"
            " slowest read ms | slowest stat ms | slowest loadavg ms | set-up s |\n"
@@ -230,7 +250,7 @@ std::vector<std::string> check_records(const std::vector<json>& records) {
     int measured = 0;
     for (const auto& r : records) {
         const std::string kind = str(r, "kind");
-        if (kind == "cell" || kind == "loop" || kind == "scale" || kind == "placement") {
+        if (kind == "cell" || kind == "loop" || kind == "scale" || kind == "placement" || kind == "knob") {
             ++measured;
             const json result = r.value("result", json::object());
             std::string what = kind + " " + str(r, "server") +
@@ -294,6 +314,11 @@ std::string render_report(const std::vector<json>& records) {
     if (std::any_of(records.begin(), records.end(), [](const json& r) { return str(r, "kind") == "placement"; })) {
         out << "\n## Placement: reader and single-threaded server pinned to the same CPU or to different CPUs\n\n";
         render_placement(out, records);
+    }
+    CellTable knobs = collect(records, "knob", "variant");
+    if (!knobs.order.empty()) {
+        out << "\n## FUSE knobs, on the floor: what one more round trip per read costs\n\n";
+        render_knobs(out, knobs);
     }
     out << "\n## Scale: every cgroup's reader reads proc/stat and proc/loadavg once a second\n\n";
     render_scale(out, records);
