@@ -17,6 +17,7 @@ echo "== online"; cat /sys/devices/system/cpu/online
 echo "== cpuinfo_count"; grep -c "^processor" /proc/cpuinfo
 echo "== uptime"; cat /proc/uptime
 echo "== cpu_dirs"; ls /sys/devices/system/cpu | grep -c "^cpu[0-9]"
+echo "== pressure"; head -n 1 /proc/pressure/memory 2>&1
 echo "== mountinfo"; cat /proc/self/mountinfo
 echo "== end"'
 

@@ -47,6 +47,21 @@ probe_checks() {
     ro,nosuid,nodev,noexec*) pass "$_n: read-only, nosuid, nodev, noexec" ;;
     *) fail "$_n: read-only, nosuid, nodev, noexec" "/proc/meminfo mount options '$opts'" ;;
     esac
+    # Pressure files are served (and mounted) only on a pure cgroup v2 host
+    # whose kernel has PSI.
+    if [ -e /sys/fs/cgroup/cgroup.controllers ] && [ -e /proc/pressure/memory ]; then
+        np=0
+        for f in cpu memory io; do np=$((np + $(pvh_mount_count "$_id" /proc/pressure/$f))); done
+        check "$_n: /proc/pressure/{cpu,memory,io} mounted" "$np of 3 mounted" [ "$np" = 3 ]
+        first=$(pvh_section "$_id" pressure)
+        case "$first" in
+        "some avg10="*) pass "$_n: /proc/pressure/memory reads" ;;
+        *) fail "$_n: /proc/pressure/memory reads" "read '$first'" ;;
+        esac
+    else
+        np=$(pvh_section "$_id" mountinfo | grep -c " /proc/pressure/.* - fuse")
+        check "$_n: no pressure mounts off pure cgroup v2" "$np pressure mounts" [ "$np" = 0 ]
+    fi
     ms=$(pvh_hook_ms "$_id")
     [ -n "$ms" ] && echo "INFO $_n: hook run time $ms ms"
 }
