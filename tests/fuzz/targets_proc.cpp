@@ -1,0 +1,49 @@
+// Fuzz targets for the host procfs parsers (core/proc_files.hpp). The host's
+// files are trusted more than a container's, but --proc-root can point
+// anywhere and a truncated or odd file must not take the daemon down.
+#include "core/proc_files.hpp"
+#include "fuzz_input.hpp"
+#include "fuzz_targets.hpp"
+
+namespace procview::fuzz {
+
+int fuzz_proc_meminfo(const uint8_t* data, std::size_t size) {
+    auto text = as_text(data, size);
+    auto lines = parse_meminfo(text);
+    if (!lines) return 0;
+    for (const auto& line : *lines) {
+        FUZZ_CHECK(!line.key.empty());
+        FUZZ_CHECK(line.key.find('\n') == std::string::npos);
+    }
+    (void)meminfo_value(*lines, "MemTotal");
+    return 0;
+}
+
+int fuzz_proc_cpuinfo(const uint8_t* data, std::size_t size) {
+    auto text = as_text(data, size);
+    auto cpuinfo = parse_cpuinfo(text);
+    if (!cpuinfo) return 0;
+    for (const auto& [cpu, block] : cpuinfo->blocks) {
+        FUZZ_CHECK(!block.empty() && block.back() == '\n');
+        FUZZ_CHECK(block.size() <= text.size() + 1);
+    }
+    return 0;
+}
+
+int fuzz_proc_stat(const uint8_t* data, std::size_t size) {
+    auto text = as_text(data, size);
+    auto stat = parse_proc_stat(text);
+    if (!stat) return 0;
+    for (const auto& line : stat->kept_lines) FUZZ_CHECK(line.find('\n') == std::string::npos);
+    return 0;
+}
+
+int fuzz_proc_diskstats(const uint8_t* data, std::size_t size) {
+    auto text = as_text(data, size);
+    auto names = parse_diskstats_names(text);
+    if (!names) return 0;
+    for (const auto& disk : *names) FUZZ_CHECK(!disk.name.empty());
+    return 0;
+}
+
+}  // namespace procview::fuzz
