@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <charconv>
 #include <cstring>
 
@@ -176,7 +178,10 @@ std::string run_child(int ns_fd, const ChildContext& ctx) {
     return out;
 }
 
-[[noreturn]] void child_main(int report_fd, int ns_fd, const ChildContext& ctx) {
+[[noreturn]] void child_main(int report_fd, pid_t parent, int ns_fd, const ChildContext& ctx) {
+    // Half-done mounts are not worth finishing for a hook the runtime killed.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     std::string text = run_child(ns_fd, ctx);
     std::string_view left = text;
     while (!left.empty()) {
@@ -256,9 +261,10 @@ Result<std::vector<MountResult>> inject_mounts(pid_t pid, const std::string& roo
     UniqueFd read_end(fds[0]);
     UniqueFd write_end(fds[1]);
     ChildContext ctx{rootfs, plan, sources, legacy, options.resolve};
+    const pid_t self = ::getpid();
     pid_t child = ::fork();
     if (child < 0) return make_error(errno, "fork the mount helper");
-    if (child == 0) child_main(write_end.get(), ns.get(), ctx);
+    if (child == 0) child_main(write_end.get(), self, ns.get(), ctx);
     write_end.reset();
 
     std::string text;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,7 +28,11 @@ struct Probe {
 
 // Runs in the forked child: only async-signal-safe calls (the parent may
 // have threads, e.g. the runtime wrapper), no allocation.
-[[noreturn]] void probe_child(int report_fd, const char* mountpoint, const char* uptime_path) {
+[[noreturn]] void probe_child(int report_fd, pid_t parent, const char* mountpoint, const char* uptime_path) {
+    // A child stuck in a FUSE request must not outlive a caller that was
+    // killed (say, by the runtime's hook timeout) before it could reap it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     Probe p;
     struct statfs sfs {};
     char buf[128];
@@ -97,9 +102,10 @@ Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::
     UniqueFd write_end(fds[1]);
 
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const pid_t self = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return make_error(errno, "health probe: fork");
-    if (pid == 0) probe_child(write_end.get(), mountpoint.c_str(), uptime_path.c_str());
+    if (pid == 0) probe_child(write_end.get(), self, mountpoint.c_str(), uptime_path.c_str());
     write_end.reset();  // so a child that dies without reporting gives EOF, not a hang
 
     if (!wait_readable(read_end.get(), deadline)) {
