@@ -78,7 +78,10 @@ done
 
 # Host tools (util-linux, fuse3) that are more complete than busybox's applets
 # and that tests may call; each is copied with its shared libraries if present.
-extra_tools=(mount umount mountpoint findmnt nsenter unshare losetup fusermount3 setsid)
+# procps's free, top, uptime and ps are the "real clients" the e2e tests
+# point at the views (busybox's own applets format differently).
+extra_tools=(mount umount mountpoint findmnt nsenter unshare losetup fusermount3 setsid
+             free top uptime ps)
 
 work="$(mktemp -d /tmp/pvvm-XXXXXX)"
 cleanup() {
@@ -143,6 +146,10 @@ if [[ ! -s "$base" ]]; then
   for t in "${extra_tools[@]}"; do
     p="$(command -v "$t" || true)"
     [[ -n "$p" ]] && copy_with_libs "$b" "$p"
+  done
+  # procps top needs a terminfo entry even in batch mode.
+  for ti in /lib/terminfo/d/dumb /lib/terminfo/l/linux /lib/terminfo/v/vt100; do
+    [[ -f "$ti" ]] && { mkdir -p "$b/$(dirname "$ti")"; cp "$ti" "$b/$ti"; }
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$b/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$b/etc/group"
