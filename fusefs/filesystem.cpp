@@ -30,6 +30,12 @@ int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
 
 // ---- handlers: each replies exactly once ------------------------------------
 
+void op_init(void*, fuse_conn_info* conn) {
+    // Not writeback_cache: with it a short page-cache read is taken for a hole
+    // and sendfile returns the whole st_size, zero-filled (see SizeKeeper).
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto& fs = fs_of(req);
     const Node* dir = fs.tree.find(parent);
@@ -117,9 +123,9 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     }
     file->consumed = true;
     auto length = static_cast<off_t>(file->content.size());
-    if (off >= length) return (void)fuse_reply_buf(req, nullptr, 0);
-    size_t n = std::min(size, static_cast<size_t>(length - off));
-    fuse_reply_buf(req, file->content.data() + off, n);
+    size_t n = off >= length ? 0 : std::min(size, static_cast<size_t>(length - off));
+    fuse_reply_buf(req, n ? file->content.data() + off : nullptr, n);
+    if (n < size) fs.sizes.short_read(file->node->ino, fs.size_bound(*file->node));
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -196,6 +202,7 @@ void op_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*
 
 const fuse_lowlevel_ops kOperations = [] {
     fuse_lowlevel_ops ops{};
+    ops.init = op_init;
     ops.lookup = op_lookup;
     ops.getattr = op_getattr;
     ops.readlink = op_readlink;
@@ -321,6 +328,24 @@ Result<std::unique_ptr<Filesystem::OpenFile>> Filesystem::open_file(const Node& 
     return file;
 }
 
+off_t Filesystem::size_bound(const Node& node) {
+    std::lock_guard lock(bounds_mu_);
+    if (auto it = bounds_.find(node.ino); it != bounds_.end()) return it->second;
+    off_t bound;
+    if (node.kind == NodeKind::sys_cpu) {
+        bound = 2 * 4096;  // sysfs content fits one page; the second is SizeKeeper's
+    } else {
+        std::string name = node.kind == NodeKind::pressure_file ? "pressure/" + node.name : node.name;
+        auto host_text = host.read_proc(name);
+        std::size_t length = host_text ? host_text->size() : 0;
+        // Twice the host's length and at least a page more: a container's file
+        // (fewer CPUs, smaller numbers) never reaches the last page.
+        bound = static_cast<off_t>(((length * 2 + 4096) / 4096 + 1) * 4096);
+    }
+    bounds_.emplace(node.ino, bound);
+    return bound;
+}
+
 Result<struct stat> Filesystem::attributes(const Node& node, Container* container) {
     struct stat st{};
     st.st_ino = node.ino;
@@ -338,6 +363,13 @@ Result<struct stat> Filesystem::attributes(const Node& node, Container* containe
         case NodeKind::proc_file:
             st.st_mode = S_IFREG | 0444;
             st.st_nlink = 1;
+            // Not 0 like procfs: since Linux 6.9 a FUSE splice read (sendfile,
+            // as busybox cat does) goes through the page cache and stops at
+            // st_size. A container's file is never longer than the host's, so
+            // the host's length, rounded up with room to spare, bounds it;
+            // reads past the content still end at the real EOF.
+            st.st_size = size_bound(node);
+            st.st_blksize = 4096;
             return st;
         case NodeKind::sys_cpu: break;
     }
@@ -354,7 +386,7 @@ Result<struct stat> Filesystem::attributes(const Node& node, Container* containe
         return make_error(errno, "stat `" + *path + "`");
     st.st_mode = host_st.st_mode & ~static_cast<mode_t>(0222);
     st.st_nlink = host_st.st_nlink;
-    st.st_size = host_st.st_size;
+    st.st_size = S_ISREG(host_st.st_mode) ? size_bound(node) : host_st.st_size;
     st.st_blksize = host_st.st_blksize;
     return st;
 }

@@ -19,6 +19,7 @@
 
 #include "fusefs/container.hpp"
 #include "fusefs/host_files.hpp"
+#include "fusefs/size_keeper.hpp"
 #include "fusefs/tree.hpp"
 #include "fusefs/view_engine.hpp"
 
@@ -63,16 +64,23 @@ public:
     Result<std::string> render(OpenFile& file);
     Result<OpenDir*> list(const Node& node, Container* container);
     double entry_timeout(const Node& node) const;
+    // An st_size no rendering of the file exceeds (see attributes()).
+    off_t size_bound(const Node& node);
 
     Tree tree;
     HandleTable<OpenFile> files;
     HandleTable<OpenDir> dirs;
+    SizeKeeper sizes;
     ContainerRegistry& registry;
     ViewEngine& engine;
     HostFiles& host;
     std::shared_ptr<spdlog::logger> log;
     timespec mount_time{};
     std::atomic<int64_t> last_resolve_warning_ms{0};
+
+private:
+    std::mutex bounds_mu_;
+    std::unordered_map<fuse_ino_t, off_t> bounds_;  // size_bound() per inode, fixed once computed
 };
 
 struct Filesystem::OpenFile {

@@ -129,6 +129,7 @@ struct Daemon {
     std::atomic<bool> stopping{false};  // shutting down: the keeper's exit is expected
     pthread_t loop_thread{};
     bool multithreaded = false;
+    bool foreground = false;
     std::shared_ptr<spdlog::logger> log;
 };
 
@@ -158,7 +159,7 @@ void watch_keeper(Daemon& d) {
         }
         if (message) continue;
         d.log->error("the keeper of {} died; spawning a new one", d.mountpoint);
-        auto sock = respawn_keeper(d.connection.master.get(), d.mountpoint, d.init_request);
+        auto sock = respawn_keeper(d.connection.master.get(), d.mountpoint, d.init_request, d.foreground);
         if (!sock) {
             d.log->error("cannot respawn the keeper: {}; the mount now lives only as long as this process",
                          sock.error().describe());
@@ -213,6 +214,7 @@ int run(const DaemonOptions& options) {
     d.mountpoint = cfg.mountpoint;
     d.log = log;
     d.multithreaded = cfg.threads > 0;
+    d.foreground = options.foreground;
     auto attached = attach_to_keeper(cfg.mountpoint, *log);
     if (attached) {
         d.connection = std::move(*attached);
@@ -221,7 +223,7 @@ int run(const DaemonOptions& options) {
         return 1;
     } else {
         log->debug("no keeper: {}", attached.error().describe());
-        auto fresh = mount_fresh(cfg.mountpoint, *log);
+        auto fresh = mount_fresh(cfg.mountpoint, *log, options.foreground);
         if (!fresh) {
             log->error("{}", fresh.error().describe());
             std::cerr << "procviewfs: " << fresh.error().describe() << "\n";
@@ -283,6 +285,7 @@ int run(const DaemonOptions& options) {
     }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
     sampler.start();
+    fs.sizes.start(d.session);
     d.loop_thread = pthread_self();
     std::thread watcher([&d] { watch_keeper(d); });
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
@@ -302,6 +305,7 @@ int run(const DaemonOptions& options) {
     }
     d.stopping = true;
     sampler.stop();
+    fs.sizes.stop();
     if (!d.retiring) {
         log->info("unmounting {}", cfg.mountpoint);
         {

@@ -70,11 +70,15 @@ Result<UniqueFd> clone_device(int master_fd) {
     return worker;
 }
 
-Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
+Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mountpoint, bool keep_stderr) {
     // Fixed, high fd numbers in the child: dup2 there clears close-on-exec.
     constexpr int kMasterChildFd = 100, kListenChildFd = 101;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    // The keeper outlives whoever started us: it must not hold their terminal or pipes.
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (!keep_stderr) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, master_fd, kMasterChildFd);
     posix_spawn_file_actions_adddup2(&actions, listen_fd, kListenChildFd);
     std::string a0 = "procviewfs", a1 = "--keeper", a2 = mountpoint, a3 = std::to_string(kMasterChildFd),
@@ -185,7 +189,7 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
     return make_error(ETIMEDOUT, "the keeper of " + mountpoint + " never got an INIT");
 }
 
-Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log) {
+Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log, bool keep_stderr) {
     if (auto r = prepare_mountpoint(mountpoint, log); !r) return r.error();
     FuseConnection conn;
     conn.fresh = true;
@@ -205,7 +209,7 @@ Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger
     conn.worker = std::move(*worker);
     auto listen = listen_keeper(mountpoint);
     if (!listen) return fail(listen.error());
-    if (auto r = spawn_keeper(conn.master.get(), listen->get(), mountpoint); !r) return fail(r.error());
+    if (auto r = spawn_keeper(conn.master.get(), listen->get(), mountpoint, keep_stderr); !r) return fail(r.error());
     listen->reset();  // the keeper has it now
     auto sock = connect_keeper(mountpoint);
     if (!sock) return fail(sock.error());
@@ -219,10 +223,11 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
     return {};
 }
 
-Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request) {
+Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
+                                bool keep_stderr) {
     auto listen = listen_keeper(mountpoint);
     if (!listen) return listen.error();
-    if (auto r = spawn_keeper(master_fd, listen->get(), mountpoint); !r) return r.error();
+    if (auto r = spawn_keeper(master_fd, listen->get(), mountpoint, keep_stderr); !r) return r.error();
     listen->reset();
     auto sock = connect_keeper(mountpoint);
     if (!sock) return sock.error();

@@ -31,14 +31,16 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
 
 // Clears a stale mount ("Transport endpoint is not connected") or a dead
 // procviewfs mount, refuses a mountpoint used by anything else, mounts,
-// spawns the keeper and connects to it.
-Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log);
+// spawns the keeper and connects to it. keep_stderr: the keeper writes its few
+// lines to our stderr (foreground); otherwise to /dev/null.
+Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log, bool keep_stderr);
 
 // Sends a command to the keeper (INIT, SERVING, UNMOUNT).
 Result<void> tell_keeper(int keeper, const std::string& command, const std::string& payload = "");
 
 // Spawns a new keeper for a connection whose keeper died, and reconnects.
-Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request);
+Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
+                                bool keep_stderr);
 
 // Rewrites the unique id of a saved INIT request so that libfuse's reply to
 // the replay matches no pending request (the kernel answers ENOENT, which

@@ -257,6 +257,7 @@ start_server() {
     local name=$1; shift
     local mnt="$TMP/mnt-$name" args=() a
     mkdir -p "$mnt"
+    rm -f "$TMP/$name.ready"  # a previous start's result must not pass for this one
     for a in "$@"; do args+=("${a//@MNT@/$mnt}"); done
     "$BENCH/procview-bench-ready" --mountpoint "$mnt" --out "$TMP/$name.ready" -- "${args[@]}" \
         >> "$TMP/$name.log" 2>&1 &

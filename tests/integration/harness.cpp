@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -301,6 +303,26 @@ std::string serve_read(const std::string& path, std::size_t chunk, bool twice) {
     return reply_ok(std::to_string(first.size()) + "\n" + first + second);
 }
 
+// Reads with sendfile(2), as busybox cat does (a splice read through the page cache).
+std::string serve_sendfile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return reply_err(errno);
+    int out = ::memfd_create("pvit-sendfile", MFD_CLOEXEC);
+    ssize_t n;
+    while ((n = ::sendfile(out, fd, nullptr, 65536)) > 0) {
+    }
+    int err = n < 0 ? errno : 0;
+    ::close(fd);
+    std::string content;
+    if (!err) {
+        off_t size = ::lseek(out, 0, SEEK_END);
+        content.resize(static_cast<std::size_t>(size));
+        if (::pread(out, content.data(), content.size(), 0) != size) err = EIO;
+    }
+    ::close(out);
+    return err ? reply_err(err) : reply_ok(content);
+}
+
 [[noreturn]] void container_init(int sock) {
     std::vector<pid_t> busy;
     for (;;) {
@@ -316,6 +338,10 @@ std::string serve_read(const std::string& path, std::size_t chunk, bool twice) {
             in >> chunk;
             std::getline(in >> std::ws, path);
             reply = serve_read(path, chunk, cmd == "twice");
+        } else if (cmd == "sendfile") {
+            std::string path;
+            std::getline(in >> std::ws, path);
+            reply = serve_sendfile(path);
         } else if (cmd == "open") {
             int flags = 0;
             std::string path;
@@ -436,6 +462,7 @@ int Container::open_errno(const std::string& path, int flags) {
 }
 
 std::vector<std::string> Container::list(const std::string& dir) { return lines(request("list " + dir)); }
+std::string Container::read_sendfile(const std::string& path) { return request("sendfile " + path); }
 void Container::busy(int processes) { request("busy " + std::to_string(processes)); }
 void Container::idle() { request("idle"); }
 
