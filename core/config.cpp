@@ -135,6 +135,7 @@ Result<void> parse_top(const Json& object, Config& config) {
             if (r && !one_of(config.log_level, kLogLevels))
                 r = key_error(key, "must be one of trace debug info warn error off, not \"" + config.log_level + "\"");
         } else if (key == "log_file") r = read_string(value, key, config.log_file);
+        else if (key == "seccomp") r = read_bool(value, key, config.seccomp);
         else if (key == "hook") r = parse_hook(value, config.hook);
         else if (key == "runtime") r = parse_runtime(value, config.runtime);
         else return invalid("config: unknown key `" + key + "`");

@@ -12,6 +12,7 @@
 //   "threads": 0,                 // 0 = single-threaded FUSE loop; at most 1024
 //   "log_level": "info",          // trace|debug|info|warn|error|off
 //   "log_file": "",               // "" = stderr (daemon), syslog-free default
+//   "seccomp": true,              // false = --no-seccomp (no syscall filter after start-up)
 //   "hook": {
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","cpu_online"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
@@ -66,6 +67,7 @@ struct Config {
     unsigned threads = 0;
     std::string log_level = "info";
     std::string log_file;
+    bool seccomp = true;  // procviewfs serves under a syscall allow-list (fusefs/seccomp.hpp)
     HookConfig hook;
     RuntimeConfig runtime;
 };

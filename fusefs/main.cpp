@@ -43,6 +43,7 @@
 #include "fusefs/keeper.hpp"
 #include "fusefs/load_sampler.hpp"
 #include "fusefs/options.hpp"
+#include "fusefs/seccomp.hpp"
 #include "fusefs/session.hpp"
 #include "fusefs/unix_message.hpp"
 #include "fusefs/view_engine.hpp"
@@ -291,6 +292,8 @@ int run(const DaemonOptions& options) {
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
     report_ready(ready_fd);
     notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
+    if (cfg.seccomp)
+        if (auto r = install_daemon_seccomp_filter(false); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
 
     int rc;
     if (cfg.threads == 0) {

@@ -24,6 +24,7 @@ Serves container-aware /proc and /sys views under MOUNTPOINT (default /var/lib/p
       --threads N         FUSE worker threads (0 = one, the fastest here)
       --log-file FILE     log to FILE
       --takeover          replace the instance serving MOUNTPOINT without a gap (upgrades)
+      --no-seccomp        serve without the system call filter (see fusefs/seccomp.hpp)
       --version           print the version
   -h, --help              this text
 
@@ -82,6 +83,7 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
         else if (arg == "--no-loadavg") out.config.loadavg = false;
         else if (arg == "--no-cpu-quota") out.config.cpu_quota = false;
         else if (arg == "--takeover") out.takeover = true;
+        else if (arg == "--no-seccomp") out.config.seccomp = false;
         else if (arg == "--config") { auto v = value(); if (!v) return v.error(); }
         else if (arg == "-p" || arg == "--pidfile") { auto v = value(); if (!v) return v.error(); out.pidfile = *v; }
         else if (arg == "--cgroup-root") { auto v = value(); if (!v) return v.error(); out.config.cgroup_root = *v; }

@@ -26,6 +26,7 @@ TEST_CASE("parse_config: an empty object gives the defaults") {
     CHECK(config->threads == 0);
     CHECK(config->log_level == "info");
     CHECK(config->log_file.empty());
+    CHECK(config->seccomp);
     CHECK(config->hook.files ==
           std::vector<std::string>{"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure", "cpu"});
     CHECK_FALSE(config->hook.fail_closed);
@@ -124,6 +125,7 @@ TEST_CASE("parse_config: wrong types are named") {
                              Case{R"({"threads": "4"})", "`threads`"},
                              Case{R"({"threads": 100000})", "`threads`"},
                              Case{R"({"log_file": null})", "`log_file`"},
+                             Case{R"({"seccomp": "off"})", "`seccomp`"},
                              Case{R"({"hook": []})", "`hook`"},
                              Case{R"({"hook": {"files": "meminfo"}})", "`hook.files`"},
                              Case{R"({"hook": {"files": [1]}})", "`hook.files`"},
@@ -134,6 +136,13 @@ TEST_CASE("parse_config: wrong types are named") {
         CAPTURE(c.json);
         CHECK(config_error(c.json).message.find(c.key) != std::string::npos);
     }
+}
+
+TEST_CASE("parse_config: seccomp can be turned off") {
+    auto config = parse_config(R"({"seccomp": false})");
+    REQUIRE(config);
+    CHECK_FALSE(config->seccomp);
+    CHECK(config->swap);  // nothing else changes
 }
 
 TEST_CASE("parse_config: validated values") {

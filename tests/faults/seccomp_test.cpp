@@ -1,0 +1,272 @@
+// procviewfs's seccomp filter (fusefs/seccomp.hpp).
+//
+// The filter itself is tested in a forked child (it cannot be removed once
+// installed): refused calls fail with EPERM (clone3 with ENOSYS) and the
+// child carries on and makes the calls the daemon needs. Then the real
+// daemon: every thread filtered, serving under the filter, --no-seccomp.
+#include <doctest/doctest.h>
+
+#include <dirent.h>
+#include <seccomp.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "fusefs/seccomp.hpp"
+#include "harness.hpp"
+
+using namespace pvtest;
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// "Seccomp:\t2" → 2; -1 when absent.
+int seccomp_mode(const std::string& status) {
+    auto at = status.find("\nSeccomp:");
+    if (at == std::string::npos) return -1;
+    return std::atoi(status.c_str() + at + 9);
+}
+
+int errno_of(long rc) { return rc < 0 ? errno : 0; }
+
+// Runs in the child after the filter is installed; one "name errno" line per probe (0 = it worked).
+std::string probe_everything(bool log_only, const std::string& scratch) {
+    std::ostringstream out;
+    auto report = [&out](const char* name, int err) { out << name << ' ' << err << '\n'; };
+
+    // Refused.
+    long rc = ::mount("pvhard", scratch.c_str(), "tmpfs", 0, nullptr);
+    report("mount", errno_of(rc));
+    if (rc == 0) ::umount2(scratch.c_str(), MNT_DETACH);
+    report("unshare", errno_of(::unshare(CLONE_NEWUTS)));
+    report("kill", errno_of(::kill(::getppid(), 0)));
+    int inet = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    report("socket_inet", errno_of(inet));
+    if (inet >= 0) ::close(inet);
+    void* exec = ::mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    report("mmap_exec", exec == MAP_FAILED ? errno : 0);
+    if (exec != MAP_FAILED) ::munmap(exec, 4096);
+    report("clone3", errno_of(::syscall(SYS_clone3, nullptr, 0)));
+    if (!log_only) {  // these would succeed in log-only mode and change the child
+        report("ptrace", errno_of(::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)));
+        pid_t pid = ::fork();
+        if (pid == 0) ::_exit(0);
+        if (pid > 0) ::waitpid(pid, nullptr, 0);
+        report("fork", errno_of(pid));
+        char* argv[] = {const_cast<char*>("true"), nullptr};
+        report("execve", errno_of(::execve("/bin/true", argv, environ)));
+    }
+
+    // Allowed: what serving takes.
+    int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    report("open", errno_of(fd));
+    std::string status(8192, '\0');
+    ssize_t n = fd >= 0 ? ::pread(fd, status.data(), status.size(), 0) : -1;
+    report("pread", errno_of(n));
+    status.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (fd >= 0) ::close(fd);
+    report("status_mode", seccomp_mode("\n" + status));
+    int unix_sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    report("socket_unix", errno_of(unix_sock));
+    if (unix_sock >= 0) ::close(unix_sock);
+    long pidfd = ::syscall(SYS_pidfd_open, ::getpid(), 0);
+    report("pidfd_open", errno_of(pidfd));
+    if (pidfd >= 0) ::close(static_cast<int>(pidfd));
+    try {
+        int seen = 0;
+        std::thread worker([&seen] { seen = 1; });  // clone3 → ENOSYS → clone(CLONE_THREAD)
+        worker.join();
+        report("thread", seen == 1 ? 0 : EINVAL);
+    } catch (const std::system_error& e) {
+        report("thread", e.code().value());
+    }
+    void* data = ::mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    report("mmap_data", data == MAP_FAILED ? errno : 0);
+    if (data != MAP_FAILED) ::munmap(data, 1 << 20);
+    return out.str();
+}
+
+// Forks, installs the filter in the child, runs the probes; name → errno.
+std::map<std::string, int> probe_in_filtered_child(bool log_only) {
+    char scratch[] = "/tmp/pvhard-seccomp.XXXXXX";
+    REQUIRE(::mkdtemp(scratch) != nullptr);
+    int pipefd[2];
+    REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(pipefd[0]);
+        auto installed = procview::install_daemon_seccomp_filter(log_only);
+        std::string out = installed ? probe_everything(log_only, scratch)
+                                    : "install " + std::to_string(installed.error().errnum) + "\n";
+        (void)!::write(pipefd[1], out.data(), out.size());
+        ::_exit(0);
+    }
+    ::close(pipefd[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::umount2(scratch, MNT_DETACH);
+    ::rmdir(scratch);
+    CHECK_MESSAGE(WIFEXITED(status), "the filtered child died instead of getting errors");
+    std::map<std::string, int> result;
+    std::istringstream lines(text);
+    std::string name;
+    int err = 0;
+    while (lines >> name >> err) result[name] = err;
+    return result;
+}
+
+pid_t keeper_of(const std::string& mountpoint) {
+    pid_t found = -1;
+    DIR* d = ::opendir("/proc");
+    while (auto* e = d ? ::readdir(d) : nullptr) {
+        pid_t pid = std::atoi(e->d_name);
+        if (pid <= 0) continue;
+        std::string cmd = slurp("/proc/" + std::string(e->d_name) + "/cmdline");
+        std::string want = std::string("procviewfs") + '\0' + "--keeper" + '\0' + mountpoint + '\0';
+        if (cmd.rfind(want, 0) == 0) found = pid;
+    }
+    if (d) ::closedir(d);
+    return found;
+}
+
+#define SKIP_UNLESS_SUPPORTED()                          \
+    if (auto why = unsupported_reason(); !why.empty()) { \
+        MESSAGE("SKIP (seccomp, daemon): " << why);      \
+        return;                                          \
+    }
+
+}  // namespace
+
+TEST_CASE("the filter refuses what the daemon never needs, with EPERM, and the process carries on") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP (seccomp): needs root (the mount probe must be able to succeed without the filter)");
+        return;
+    }
+    auto r = probe_in_filtered_child(false);
+    REQUIRE_MESSAGE(!r.count("install"), "install failed: errno " << r["install"]);
+    CHECK(r["mount"] == EPERM);
+    CHECK(r["unshare"] == EPERM);
+    CHECK(r["kill"] == EPERM);
+    CHECK(r["socket_inet"] == EPERM);
+    CHECK(r["mmap_exec"] == EPERM);
+    CHECK(r["clone3"] == ENOSYS);
+    CHECK(r["execve"] == EPERM);
+    if (kSanitized) {
+        MESSAGE("ASan build: fork and ptrace stay allowed for LeakSanitizer");
+    } else {
+        CHECK(r["ptrace"] == EPERM);
+        CHECK(r["fork"] == EPERM);
+    }
+    // ...and keeps doing its job.
+    CHECK(r["open"] == 0);
+    CHECK(r["pread"] == 0);
+    CHECK(r["status_mode"] == 2);
+    CHECK(r["socket_unix"] == 0);
+    CHECK(r["pidfd_open"] == 0);
+    CHECK(r["thread"] == 0);
+    CHECK(r["mmap_data"] == 0);
+}
+
+TEST_CASE("log-only mode refuses nothing") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP (seccomp): needs root");
+        return;
+    }
+    auto r = probe_in_filtered_child(true);
+    REQUIRE(!r.count("install"));
+    CHECK(r["mount"] == 0);
+    CHECK(r["unshare"] == 0);
+    CHECK(r["socket_inet"] == 0);
+    CHECK(r["status_mode"] == 2);
+    CHECK(r["clone3"] == ENOSYS);  // the one deliberate errno, in both modes
+}
+
+TEST_CASE("every system call in the allow-list is a real one") {
+    // A typo would silently drop a rule (names the running architecture lacks
+    // are skipped), so every name must at least be a real x86-64 system call.
+    for (auto name : procview::daemon_syscall_allowlist()) {
+        CAPTURE(name);
+        CHECK(seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, std::string(name).c_str()) >= 0);
+    }
+}
+
+TEST_CASE("procviewfs serves under the filter on every thread; --no-seccomp turns it off") {
+    SKIP_UNLESS_SUPPORTED();
+    TestCgroup cg("pvhard-sc-" + std::to_string(::getpid()));
+    cg.set_memory(96 * 1024 * 1024);
+    Container c(cg);
+    {
+        Daemon d;
+        std::string status = slurp("/proc/" + std::to_string(d.pid()) + "/status");
+        CHECK(seccomp_mode(status) == 2);
+        DIR* tasks = ::opendir(("/proc/" + std::to_string(d.pid()) + "/task").c_str());
+        REQUIRE(tasks);
+        int threads = 0;
+        while (auto* e = ::readdir(tasks)) {
+            if (e->d_name[0] == '.') continue;
+            ++threads;
+            CAPTURE(e->d_name);
+            CHECK(seccomp_mode(slurp("/proc/" + std::to_string(d.pid()) + "/task/" + e->d_name + "/status")) == 2);
+        }
+        ::closedir(tasks);
+        CHECK(threads >= 2);  // the loop and the keeper watcher at least
+        CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 96 * 1024);
+
+        // The keeper dies: respawning it needs fork+exec, which the filter
+        // refuses; the daemon says so and keeps serving.
+        pid_t keeper = keeper_of(d.mountpoint());
+        REQUIRE(keeper > 0);
+        ::kill(keeper, SIGKILL);
+        std::string log;
+        for (int i = 0; i < 200 && log.find("cannot respawn the keeper") == std::string::npos; ++i) {
+            sleep_ms(10);
+            log = d.log();
+        }
+        CHECK(log.find("cannot respawn the keeper") != std::string::npos);
+        for (int i = 0; i < 20; ++i) CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 96 * 1024);
+        CHECK(::kill(d.pid(), 0) == 0);
+    }
+    {
+        Daemon d({"--no-seccomp"});
+        CHECK(seccomp_mode(slurp("/proc/" + std::to_string(d.pid()) + "/status")) == 0);
+        CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 96 * 1024);
+    }
+}
