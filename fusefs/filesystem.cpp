@@ -70,13 +70,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     if (!node || node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, EINVAL);
     auto container = fs.reader(req);
     if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    std::optional<CpuView> view;
-    if (*container) {
-        auto v = fs.engine.cpu_view(container->get());
-        if (!v) return (void)fuse_reply_err(req, errnum_of(v.error()));
-        view = std::move(*v);
-    }
-    auto path = host_cpu_path(node->cpu_path, view ? &*view : nullptr);
+    auto path = fs.host_path(*node, container->get());
     if (!path) return (void)fuse_reply_err(req, errnum_of(path.error()));
     auto target = read_link_at(fs.host.sys_cpu_fd(), *path);
     if (!target) return (void)fuse_reply_err(req, errnum_of(target.error()));
@@ -308,6 +302,13 @@ double Filesystem::entry_timeout(const Node& node) const {
     return kStableTimeout;
 }
 
+Result<std::string> Filesystem::host_path(const Node& node, Container* container) {
+    if (!container) return host_cpu_path(node.cpu_path, nullptr);
+    auto view = engine.cpu_view(container);
+    if (!view) return view.error();
+    return host_cpu_path(node.cpu_path, &*view);
+}
+
 Result<std::unique_ptr<Filesystem::OpenFile>> Filesystem::open_file(const Node& node, std::shared_ptr<Container> container) {
     auto file = std::make_unique<OpenFile>();
     file->node = &node;
@@ -315,13 +316,7 @@ Result<std::unique_ptr<Filesystem::OpenFile>> Filesystem::open_file(const Node& 
     if (node.kind == NodeKind::pressure_file && !engine.has_pressure(file->container.get()))
         return make_error(ENOENT, "no pressure files for this reader");
     if (node.kind == NodeKind::sys_cpu) {
-        std::optional<CpuView> view;
-        if (file->container) {
-            auto v = engine.cpu_view(file->container.get());
-            if (!v) return v.error();
-            view = std::move(*v);
-        }
-        auto path = host_cpu_path(node.cpu_path, view ? &*view : nullptr);
+        auto path = host_path(node, file->container.get());
         if (!path) return path.error();
         file->host_path = std::move(*path);
     }
@@ -373,13 +368,7 @@ Result<struct stat> Filesystem::attributes(const Node& node, Container* containe
             return st;
         case NodeKind::sys_cpu: break;
     }
-    std::optional<CpuView> view;
-    if (container) {
-        auto v = engine.cpu_view(container);
-        if (!v) return v.error();
-        view = std::move(*v);
-    }
-    auto path = host_cpu_path(node.cpu_path, view ? &*view : nullptr);
+    auto path = host_path(node, container);
     if (!path) return path.error();
     struct stat host_st{};
     if (::fstatat(host.sys_cpu_fd(), path->c_str(), &host_st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -410,13 +399,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
         }
         return dir.release();
     }
-    std::optional<CpuView> view;
-    if (container) {
-        auto v = engine.cpu_view(container);
-        if (!v) return v.error();
-        view = std::move(*v);
-    }
-    auto path = host_cpu_path(node.cpu_path, view ? &*view : nullptr);
+    auto path = host_path(node, container);
     if (!path) return path.error();
     int fd = ::openat(host.sys_cpu_fd(), path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return make_error(errno, "open directory `" + *path + "`");
@@ -425,19 +408,28 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
         ::close(fd);
         return make_error(errno, "list `" + *path + "`");
     }
+    // The top directory shows cpu0..cpuN-1 of the reader's view instead of the host's CPUs.
+    std::optional<CpuView> view;
     const bool top = node.cpu_path.empty();
+    if (top && container) {
+        auto v = engine.cpu_view(container);
+        if (!v) {
+            ::closedir(d);
+            return v.error();
+        }
+        view = std::move(*v);
+    }
     while (auto* entry = ::readdir(d)) {
         std::string_view name = entry->d_name;
         if (name == "." || name == "..") continue;
-        // The top directory shows cpu0..cpuN-1 of the view instead of the host's CPUs.
-        if (top && view && cpu_index(name)) continue;
+        if (view && cpu_index(name)) continue;
         const Node* child = tree.child(node, name);
         if (!child) continue;
         mode_t type = entry->d_type == DT_DIR ? S_IFDIR : entry->d_type == DT_LNK ? S_IFLNK : S_IFREG;
         dir->entries.push_back({std::string(name), child->ino, type});
     }
     ::closedir(d);
-    if (top && view) {
+    if (view) {
         for (std::size_t i = 0; i < view->count(); ++i) {
             std::string name = "cpu" + std::to_string(i);
             if (const Node* child = tree.child(node, name)) dir->entries.push_back({name, child->ino, S_IFDIR});

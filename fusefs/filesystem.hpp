@@ -63,6 +63,8 @@ public:
     Result<struct stat> attributes(const Node& node, Container* container);
     Result<std::string> render(OpenFile& file);
     Result<OpenDir*> list(const Node& node, Container* container);
+    // The host path behind a sys/devices/system/cpu node for this reader (cpuK renumbered).
+    Result<std::string> host_path(const Node& node, Container* container);
     double entry_timeout(const Node& node) const;
     // An st_size no rendering of the file exceeds (see attributes()).
     off_t size_bound(const Node& node);

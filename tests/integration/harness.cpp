@@ -100,6 +100,8 @@ std::string env_or(const char* name, const std::string& fallback) {
     return v && *v ? std::string(v) : fallback;
 }
 
+std::string unique_name(const std::string& what) { return "pvit-" + std::to_string(::getpid()) + "-" + what; }
+
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 std::string unsupported_reason() {

@@ -112,6 +112,16 @@ struct CpuLine {
 };
 CpuLine stat_cpu_total(const std::string& stat);  // the "cpu " line
 std::string env_or(const char* name, const std::string& fallback);
+// A name no other test run on this machine uses: "pvit-<pid>-<what>".
+std::string unique_name(const std::string& what);
+inline constexpr uint64_t MiB = 1024 * 1024;
+
+// Every integration case starts with this: root, /dev/fuse and writable cgroups, or a printed reason.
+#define SKIP_UNLESS_SUPPORTED()                                      \
+    if (auto why = ::pvtest::unsupported_reason(); !why.empty()) {   \
+        MESSAGE("SKIP (integration): " << why);                      \
+        return;                                                      \
+    }
 void sleep_ms(int ms);
 
 }  // namespace pvtest

@@ -26,15 +26,6 @@ using namespace pvtest;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
-std::string unique(const std::string& what) { return "pvit-" + std::to_string(::getpid()) + "-" + what; }
-
-#define SKIP_UNLESS_SUPPORTED()                                  \
-    if (auto why = unsupported_reason(); !why.empty()) {         \
-        MESSAGE("SKIP (integration): " << why);                  \
-        return;                                                  \
-    }
 
 std::string host_read(const std::string& path) {
     std::ifstream in(path);
@@ -70,7 +61,7 @@ TEST_CASE("a container's views follow its cgroup limits") {
     SKIP_UNLESS_SUPPORTED();
     REQUIRE(host_cpus() >= 2);
     Daemon d;
-    TestCgroup cg(unique("limits"));
+    TestCgroup cg(unique_name("limits"));
     cg.set({256 * MiB, 50000, 100000, std::string("0-1")});
     Container c(cg);
 
@@ -118,7 +109,7 @@ TEST_CASE("a container's views follow its cgroup limits") {
 TEST_CASE("limits changed while the container runs show on the next read") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("live"));
+    TestCgroup cg(unique_name("live"));
     cg.set({512 * MiB, 100000, 100000, std::string("0")});
     Container c(cg);
     CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 524288u);
@@ -137,7 +128,7 @@ TEST_CASE("limits changed while the container runs show on the next read") {
 TEST_CASE("nested limits: the smallest limit over the cgroup and its ancestors wins") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup parent(unique("nest"));
+    TestCgroup parent(unique_name("nest"));
     parent.set({128 * MiB, 50000, 100000, std::nullopt});
     TestCgroup child("child", &parent);
     // v1 refuses a child CFS quota above its parent's; v2 takes it and enforces the parent's.
@@ -151,7 +142,7 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
     SKIP_UNLESS_SUPPORTED();
     REQUIRE(host_cpus() >= 2);
     Daemon d;
-    TestCgroup cg(unique("stat"));
+    TestCgroup cg(unique_name("stat"));
     cg.set({256 * MiB, 150000, 100000, std::string("0-1")});
     Container c(cg);
 
@@ -208,7 +199,7 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
 TEST_CASE("loadavg rises under load") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("load"));
+    TestCgroup cg(unique_name("load"));
     cg.set({256 * MiB, 200000, 100000, std::nullopt});
     Container c(cg);
     auto first = c.read(d.file("proc/loadavg"));
@@ -237,7 +228,7 @@ TEST_CASE("loadavg rises under load") {
 TEST_CASE("byte-wise and chunked reads give the same bytes; lseek(0) renders anew") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("chunks"));
+    TestCgroup cg(unique_name("chunks"));
     cg.set({256 * MiB, std::nullopt, 100000, std::nullopt});
     Container c(cg);
     auto big = c.read(d.file("proc/cpuinfo"));
@@ -261,9 +252,9 @@ TEST_CASE("sendfile readers (busybox cat) get their own whole file, one containe
     SKIP_UNLESS_SUPPORTED();
     REQUIRE(host_cpus() >= 2);
     Daemon d;
-    TestCgroup one(unique("sf1"));
+    TestCgroup one(unique_name("sf1"));
     one.set_cpus("0");
-    TestCgroup two(unique("sf2"));
+    TestCgroup two(unique_name("sf2"));
     two.set_cpus("0-1");
     Container a(one), b(two);
     for (int round = 0; round < 3; ++round) {
@@ -289,7 +280,7 @@ TEST_CASE("8 concurrent readers in 8 cgroups each get their own numbers") {
     std::vector<std::unique_ptr<TestCgroup>> groups;
     std::vector<std::unique_ptr<Container>> containers;
     for (int i = 0; i < 8; ++i) {
-        groups.push_back(std::make_unique<TestCgroup>(unique("conc" + std::to_string(i))));
+        groups.push_back(std::make_unique<TestCgroup>(unique_name("conc" + std::to_string(i))));
         groups.back()->set_memory((64 + 16 * static_cast<uint64_t>(i)) * MiB);
         containers.push_back(std::make_unique<Container>(*groups.back()));
     }
@@ -323,7 +314,7 @@ TEST_CASE("host readers see the host's files unchanged") {
 TEST_CASE("read-only: writes, creates and mkdir are refused; unknown names are ENOENT; ls works") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("ro"));
+    TestCgroup cg(unique_name("ro"));
     Container c(cg);
     int werr = c.open_errno(d.file("proc/meminfo"), O_WRONLY);
     CHECK((werr == EROFS || werr == EACCES));
@@ -341,7 +332,7 @@ TEST_CASE("read-only: writes, creates and mkdir are refused; unknown names are E
 TEST_CASE("pressure files: the cgroup's own on v2, absent on v1") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("psi"));
+    TestCgroup cg(unique_name("psi"));
     Container c(cg);
     auto names = c.list(d.file("proc/pressure"));
     if (pure_v2()) {
@@ -359,7 +350,7 @@ TEST_CASE("diskstats shows the block devices the container used (needs PROCVIEW_
     SKIP_UNLESS_SUPPORTED();
     std::string dev = env_or("PROCVIEW_TEST_BLOCKDEV", "");
     Daemon d;
-    TestCgroup cg(unique("io"));
+    TestCgroup cg(unique_name("io"));
     Container c(cg);
     auto before = c.read(d.file("proc/diskstats"));
     if (dev.empty()) {

@@ -22,15 +22,6 @@ using namespace pvtest;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-std::string unique(const std::string& what) { return "pvit-" + std::to_string(::getpid()) + "-" + what; }
-
-#define SKIP_UNLESS_SUPPORTED()                          \
-    if (auto why = unsupported_reason(); !why.empty()) { \
-        MESSAGE("SKIP (integration): " << why);          \
-        return;                                          \
-    }
-
 // The keeper our daemon spawned for this (unique, temp) mountpoint.
 pid_t keeper_of(const std::string& mountpoint) {
     DIR* d = ::opendir("/proc");
@@ -99,7 +90,7 @@ struct ReadLoop {
 TEST_CASE("kill -9 and restart: a container reading in a loop keeps working, no container touched") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("crash"));
+    TestCgroup cg(unique_name("crash"));
     cg.set_memory(256 * MiB);
     Container c(cg);
     {
@@ -123,7 +114,7 @@ TEST_CASE("kill -9 and restart: a container reading in a loop keeps working, no 
 TEST_CASE("--takeover replaces a running instance without failed reads") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
-    TestCgroup cg(unique("takeover"));
+    TestCgroup cg(unique_name("takeover"));
     cg.set_memory(128 * MiB);
     Container c(cg);
     {
