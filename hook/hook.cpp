@@ -17,13 +17,23 @@ namespace procview::hook {
 
 namespace {
 
+// The id goes into spdlog's pattern, where '%' starts a flag.
+std::string pattern_escaped(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '%') out += '%';
+        out += c;
+    }
+    return out;
+}
+
 // The log plus one plain stderr line for problems: a runtime shows a failing
 // hook's stderr to the user, while the log may be a file or syslog.
 class HookLog {
 public:
     HookLog(const std::string& log_file, bool debug, const std::string& container_id) {
         const std::string level = debug ? "debug" : "warn";
-        const std::string prefix = container_id.empty() ? "" : "[" + container_id + "] ";
+        const std::string prefix = container_id.empty() ? "" : "[" + pattern_escaped(container_id) + "] ";
         if (log_file == "syslog") {
             logger_ = std::make_shared<spdlog::logger>(
                 "procview-hook", std::make_shared<spdlog::sinks::syslog_sink_mt>("procview-hook", LOG_PID, LOG_DAEMON, true));
@@ -74,17 +84,11 @@ int cannot_serve(HookLog& log, const Config& config, const std::string& why) {
 std::string outcome_line(const MountResult& r) {
     switch (r.outcome) {
     case Outcome::mounted: return "mounted /" + r.mount.target;
+    case Outcome::absent:
     case Outcome::skipped: return "skipped /" + r.mount.target + ": " + r.reason;
     case Outcome::failed: return "failed /" + r.mount.target + ": " + r.reason;
     }
     return {};
-}
-
-// A target the image simply lacks (no /proc/pressure, no swaps file) is
-// normal; anything else skipped is worth a warning (a symlink, a wrong type).
-bool ordinary_skip(const MountResult& r) {
-    return r.reason.find("does not exist in the container") != std::string::npos ||
-           r.reason.find("procviewfs serves no") != std::string::npos;
 }
 
 int serve(const OciState& state, const Config& config, const RunOptions& options, HookLog& log) {
@@ -137,10 +141,10 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
         } else if (r.outcome == Outcome::failed) {
             ++failed;
             log.error(outcome_line(r));
-        } else if (ordinary_skip(r)) {
-            log.log().info("{}", outcome_line(r));
+        } else if (r.outcome == Outcome::absent) {
+            log.log().info("{}", outcome_line(r));  // an image without /proc/pressure is normal
         } else {
-            log.warn(outcome_line(r));
+            log.warn(outcome_line(r));  // a symlink or a wrong type: someone should look
         }
     }
     log.log().info("{}: mounted {} of {} views into {} in {:.1f} ms", options.stage, mounted, results->size(),

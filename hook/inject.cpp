@@ -40,10 +40,14 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 // ---- what the parent prepares in the host's namespace ----------------------
 
+// How the child reports each plan entry: one line "<index> <kind> <reason>".
+constexpr char kMounted = 'M', kAbsent = 'A', kSkipped = 'S', kFailed = 'F';
+
 struct PreparedSource {
     UniqueFd tree;       // new API: a detached, read-only clone of the source
     std::string path;    // legacy API: the source's path (valid in the container's namespace too)
-    std::string skip;    // non-empty: do not mount, and why
+    char unusable = 0;   // kAbsent or kSkipped: do not mount, for `reason`
+    std::string reason;
 };
 
 bool kind_matches(const struct stat& st, EntryKind kind) {
@@ -59,18 +63,21 @@ Result<PreparedSource> prepare_new_api(const std::string& mountpoint, const Plan
     int fd = sys_open_tree(AT_FDCWD, out.path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     if (fd < 0) {
         if (errno == ENOSYS) return make_error(ENOSYS, "open_tree");
-        out.skip = errno == ENOENT ? "procviewfs serves no `" + m.source + "`"
-                                   : "open_tree `" + out.path + "`: " + errno_text(errno);
+        out.unusable = errno == ENOENT ? kAbsent : kSkipped;
+        out.reason = errno == ENOENT ? "procviewfs serves no `" + m.source + "`"
+                                     : "open_tree `" + out.path + "`: " + errno_text(errno);
         return out;
     }
     out.tree.reset(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
-        out.skip = "stat `" + out.path + "`: " + errno_text(errno);
+        out.unusable = kSkipped;
+        out.reason = "stat `" + out.path + "`: " + errno_text(errno);
         return out;
     }
     if (!kind_matches(st, m.kind)) {
-        out.skip = "source `" + out.path + "` is not a " + (m.kind == EntryKind::file ? "file" : "directory");
+        out.unusable = kSkipped;
+        out.reason = "source `" + out.path + "` is not a " + (m.kind == EntryKind::file ? "file" : "directory");
         return out;
     }
     struct mount_attr attr {};
@@ -78,7 +85,8 @@ Result<PreparedSource> prepare_new_api(const std::string& mountpoint, const Plan
     attr.propagation = MS_PRIVATE;  // nothing mounted later on either side travels to the other
     if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) != 0) {
         if (errno == ENOSYS) return make_error(ENOSYS, "mount_setattr");
-        out.skip = "mount_setattr `" + out.path + "`: " + errno_text(errno);
+        out.unusable = kSkipped;
+        out.reason = "mount_setattr `" + out.path + "`: " + errno_text(errno);
     }
     return out;
 }
@@ -121,7 +129,6 @@ std::string mount_legacy(int root_fd, const PlannedMount& m, const PreparedSourc
     return {};
 }
 
-// One report line per plan entry: "<index> <M|S|F> <reason>".
 void report(std::string& out, std::size_t index, char kind, const std::string& reason) {
     out += std::to_string(index);
     out += ' ';
@@ -143,37 +150,37 @@ std::string run_child(int ns_fd, const ChildContext& ctx) {
     for (std::size_t i = 0; i < ctx.plan.size(); ++i) {
         const PlannedMount& m = ctx.plan[i];
         const PreparedSource& src = ctx.sources[i];
-        if (!src.skip.empty()) {
-            report(out, i, 'S', src.skip);
+        if (src.unusable != 0) {
+            report(out, i, src.unusable, src.reason);
             continue;
         }
         auto target = open_in_root(root.get(), m.target, ctx.resolve);
         if (!target) {
-            int err = target.error().errnum;
-            bool expected = err == ENOENT || err == ELOOP || err == ENOTDIR || err == EXDEV;
-            report(out, i, expected ? 'S' : 'F', target.error().message);
+            const int err = target.error().errnum;
+            const char kind = err == ENOENT ? kAbsent : (err == ELOOP || err == ENOTDIR || err == EXDEV) ? kSkipped : kFailed;
+            report(out, i, kind, target.error().message);
             continue;
         }
         struct stat st {};
         struct statfs sfs {};
         if (::fstat(target->get(), &st) != 0 || ::fstatfs(target->get(), &sfs) != 0) {
-            report(out, i, 'F', "stat `" + m.target + "`: " + errno_text(errno));
+            report(out, i, kFailed, "stat `" + m.target + "`: " + errno_text(errno));
             continue;
         }
         if (auto why = target_mismatch(st.st_mode, static_cast<long>(sfs.f_type), m.kind, m.fs)) {
-            report(out, i, 'S', "`" + m.target + "` " + *why);
+            report(out, i, kSkipped, "`" + m.target + "` " + *why);
             continue;
         }
         if (ctx.legacy) {
             auto failure = mount_legacy(root.get(), m, src, target->get(), ctx.resolve);
-            report(out, i, failure.empty() ? 'M' : 'F', failure);
+            report(out, i, failure.empty() ? kMounted : kFailed, failure);
             continue;
         }
         if (sys_move_mount(src.tree.get(), "", target->get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
-            report(out, i, 'F', "move_mount onto `" + m.target + "`: " + errno_text(errno));
+            report(out, i, kFailed, "move_mount onto `" + m.target + "`: " + errno_text(errno));
             continue;
         }
-        report(out, i, 'M', "");
+        report(out, i, kMounted, "");
     }
     return out;
 }
@@ -220,7 +227,10 @@ Result<std::vector<MountResult>> parse_report(std::string_view text, const std::
         if (ec != std::errc{} || index >= plan.size() || line.size() < consumed + 3) continue;
         char kind = line[consumed + 1];
         std::string reason(line.substr(consumed + 3));
-        results[index].outcome = kind == 'M' ? Outcome::mounted : kind == 'S' ? Outcome::skipped : Outcome::failed;
+        results[index].outcome = kind == kMounted ? Outcome::mounted
+                                 : kind == kAbsent ? Outcome::absent
+                                 : kind == kSkipped ? Outcome::skipped
+                                                    : Outcome::failed;
         results[index].reason = std::move(reason);
     }
     return results;

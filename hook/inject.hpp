@@ -43,12 +43,17 @@ struct InjectOptions {
     ResolveMethod resolve = ResolveMethod::automatic;
 };
 
-enum class Outcome { mounted, skipped, failed };
+enum class Outcome {
+    mounted,
+    absent,   // the container (or procviewfs) has no such file: nothing to cover
+    skipped,  // the target is not what it should be (a symlink, a directory, not procfs…): refused
+    failed,   // a mount syscall failed
+};
 
 struct MountResult {
     PlannedMount mount;
     Outcome outcome = Outcome::failed;
-    std::string reason;  // why skipped or failed; "" when mounted
+    std::string reason;  // why not mounted; "" when mounted
 };
 
 // Mounts `plan` (sources under `mountpoint` on the host, targets under
