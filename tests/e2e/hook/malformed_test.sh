@@ -79,6 +79,7 @@ row "config.json without root" 1 'config.json: missing `root`' "$(state x 1 "$tm
 row "root.path escapes the bundle" 1 "config.json: \`root.path\` \`../../etc\` escapes the bundle \`$tmp/escape\`" \
     "$(state x 1 "$tmp/escape")"
 row "errors carry the container id" 1 "[ctr-42] " "$(state ctr-42 1 "$tmp/bad-json")"
+row "a % in the id is printed as is" 1 "[a%vb%%c] " "$(state 'a%vb%%c' 1 "$tmp/bad-json")"
 
 # Not opted in: silent success, whatever else is wrong with the host.
 mkdir -p "$tmp/off" && echo '{"root": {"path": "rootfs"}}' >"$tmp/off/config.json"
