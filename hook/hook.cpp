@@ -112,7 +112,8 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
         log.error(error_text(bundle.error()));
         return kExitRefused;
     }
-    if (!opted_in(state.annotations, bundle->annotations)) {
+    const auto enabled = annotation(state.annotations, bundle->annotations, kEnabledAnnotation);
+    if (enabled ? !opted_in(state.annotations, bundle->annotations) : !options.assume_enabled) {
         log.log().debug("{} not set to \"true\": nothing to do", kEnabledAnnotation);
         return kExitOk;
     }

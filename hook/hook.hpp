@@ -26,6 +26,12 @@ namespace procview::hook {
 struct RunOptions {
     std::string stage = "createRuntime";  // createRuntime | prestart, for the log
     bool debug = false;                   // log at debug instead of warn
+    // The engine ran the hook because its hooks.d `when` matched
+    // procview.io/enabled=true, possibly on the pod (CRI-O matches pod
+    // annotations but does not copy them into the container's spec): a
+    // container without the annotation counts as opted in; an explicit
+    // value other than "true" still opts out.
+    bool assume_enabled = false;
     InjectOptions inject;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -14,6 +14,8 @@
 // Options (the runtime passes only the stage; the rest is for operators and tests):
 //   --config FILE     procview.json (default /etc/procview/procview.json; a missing default file means defaults)
 //   --debug           log at debug level instead of warn
+//   --assume-enabled  no procview.io/enabled annotation counts as "true" (the hooks.d entry's
+//                     `when` already matched it, maybe on the pod: CRI-O does not copy pod annotations)
 //   --mount-api new|legacy|auto, --resolve openat2|walk|auto   force a code path (tests, old kernels)
 #include <unistd.h>
 
@@ -34,7 +36,8 @@ using namespace procview;
 constexpr std::size_t kMaxStateBytes = 1 << 20;  // a state is a few hundred bytes; refuse to buffer a flood
 
 constexpr const char* kUsage =
-    "usage: procview-hook [--config FILE] [--debug] [--mount-api new|legacy|auto] [--resolve openat2|walk|auto]\n"
+    "usage: procview-hook [--config FILE] [--debug] [--assume-enabled] [--mount-api new|legacy|auto]\n"
+    "                     [--resolve openat2|walk|auto]\n"
     "                     [createRuntime|prestart]   (OCI state JSON on stdin)\n";
 
 int usage_error(const std::string& message) {
@@ -65,6 +68,8 @@ Result<Args> parse_args(int argc, char** argv) {
             args.config_given = true;
         } else if (a == "--debug") {
             args.run.debug = true;
+        } else if (a == "--assume-enabled") {
+            args.run.assume_enabled = true;
         } else if (a == "--mount-api") {
             auto v = value(a);
             if (!v) return v.error();

@@ -89,6 +89,13 @@ row "annotation false: config.json not even read" 0 "" \
 row "annotation only in config.json counts" 0 "the container starts with the host's views" \
     "$(state x 1 "$tmp/bundle" creating '"other": "1"')"
 
+# --assume-enabled (the hooks.d entry: its `when` matched, maybe on the pod):
+# no annotation counts as opted in, an explicit one still decides.
+row "--assume-enabled without annotation: served" 0 "procviewfs is not serving" "$(state x 1 "$tmp/off")" \
+    --config "$tmp/procview.json" --assume-enabled createRuntime
+row "--assume-enabled, annotation false: nothing to do" 0 "" \
+    "$(state x 1 "$tmp/off" creating '"procview.io/enabled": "false"')" --config "$tmp/procview.json" --assume-enabled
+
 # procviewfs not serving: fail open with a warning, or refuse under fail_closed.
 row "not serving: starts with host views" 0 "the container starts with the host's views" "$(state x 1 "$b")"
 row "not serving, fail_closed: refused" 1 "refusing the container (hook.fail_closed): procviewfs is not serving" \

@@ -16,7 +16,7 @@ shipped=$(dirname "$0")/../../../config/hooks.d/procview-hook.json
 # (and --debug, for the timing line) in front of the stage.
 mkdir -p "$PVH_TMP/hooks.d"
 sed -e "s|\"path\": \"[^\"]*\"|\"path\": \"$PVH_HOOK\"|" \
-    -e "s|\"args\": \[\"procview-hook\", \"createRuntime\"\]|\"args\": [\"procview-hook\", \"--config\", \"$PVH_CONFIG\", \"--debug\", \"createRuntime\"]|" \
+    -e "s|\"args\": \[\"procview-hook\", |\"args\": [\"procview-hook\", \"--config\", \"$PVH_CONFIG\", \"--debug\", |" \
     "$shipped" >"$PVH_TMP/hooks.d/procview-hook.json"
 grep -q "\"path\": \"$PVH_HOOK\"" "$PVH_TMP/hooks.d/procview-hook.json" &&
     grep -q -- "--config" "$PVH_TMP/hooks.d/procview-hook.json" ||
