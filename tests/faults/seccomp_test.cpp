@@ -167,7 +167,7 @@ pid_t keeper_of(const std::string& mountpoint) {
     return found;
 }
 
-#define SKIP_UNLESS_SUPPORTED()                          \
+#define PVHARD_SKIP_UNLESS_SUPPORTED()                          \
     if (auto why = unsupported_reason(); !why.empty()) { \
         MESSAGE("SKIP (seccomp, daemon): " << why);      \
         return;                                          \
@@ -229,7 +229,7 @@ TEST_CASE("every system call in the allow-list is a real one") {
 }
 
 TEST_CASE("procviewfs serves under the filter on every thread; --no-seccomp turns it off") {
-    SKIP_UNLESS_SUPPORTED();
+    PVHARD_SKIP_UNLESS_SUPPORTED();
     TestCgroup cg("pvhard-sc-" + std::to_string(::getpid()));
     cg.set_memory(96 * 1024 * 1024);
     Container c(cg);
