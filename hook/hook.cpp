@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include <spdlog/sinks/syslog_sink.h>
@@ -91,6 +94,35 @@ std::string outcome_line(const MountResult& r) {
     return {};
 }
 
+// <bundle>/config.json, parsed; the Error's message is the one-line reason.
+Result<BundleConfig> load_bundle(const OciState& state) {
+    const std::string config_path = state.bundle + "/config.json";
+    auto text = read_file(config_path);
+    if (!text) {
+        const int err = text.error().errnum;
+        if (err == ENOENT) return invalid("no config.json in the bundle `" + state.bundle + "`");
+        return invalid("cannot read `" + config_path + "`: " + std::strerror(err));
+    }
+    return parse_bundle_config(*text, state.bundle);
+}
+
+// Logs each outcome at the level it deserves; returns how many failed.
+std::size_t log_results(HookLog& log, const std::vector<MountResult>& results) {
+    std::size_t failed = 0;
+    for (const auto& r : results) {
+        switch (r.outcome) {
+        case Outcome::mounted: log.log().debug("{}", outcome_line(r)); break;
+        case Outcome::absent: log.log().info("{}", outcome_line(r)); break;  // no /proc/pressure: normal
+        case Outcome::skipped: log.warn(outcome_line(r)); break;  // a symlink, a wrong type: someone should look
+        case Outcome::failed:
+            ++failed;
+            log.error(outcome_line(r));
+            break;
+        }
+    }
+    return failed;
+}
+
 int serve(const OciState& state, const Config& config, const RunOptions& options, HookLog& log) {
     // The state repeats config.json's annotations: when it settles the
     // question, a container that did not opt in costs no file read.
@@ -98,16 +130,7 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
         log.log().debug("{} is \"{}\": nothing to do", kEnabledAnnotation, *enabled);
         return kExitOk;
     }
-    const std::string config_path = state.bundle + "/config.json";
-    auto text = read_file(config_path);
-    if (!text) {
-        const int err = text.error().errnum;
-        std::string why = err == ENOENT ? "no config.json in the bundle `" + state.bundle + "`"
-                                        : "cannot read `" + config_path + "`: " + std::strerror(err);
-        log.error(why);
-        return kExitRefused;
-    }
-    auto bundle = parse_bundle_config(*text, state.bundle);
+    auto bundle = load_bundle(state);
     if (!bundle) {
         log.error(error_text(bundle.error()));
         return kExitRefused;
@@ -133,21 +156,9 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
 
     auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject);
     if (!results) return cannot_serve(log, config, error_text(results.error()));
-
-    std::size_t mounted = 0, failed = 0;
-    for (const auto& r : *results) {
-        if (r.outcome == Outcome::mounted) {
-            ++mounted;
-            log.log().debug("{}", outcome_line(r));
-        } else if (r.outcome == Outcome::failed) {
-            ++failed;
-            log.error(outcome_line(r));
-        } else if (r.outcome == Outcome::absent) {
-            log.log().info("{}", outcome_line(r));  // an image without /proc/pressure is normal
-        } else {
-            log.warn(outcome_line(r));  // a symlink or a wrong type: someone should look
-        }
-    }
+    const std::size_t failed = log_results(log, *results);
+    const auto mounted = std::count_if(results->begin(), results->end(),
+                                       [](const MountResult& r) { return r.outcome == Outcome::mounted; });
     log.log().info("{}: mounted {} of {} views into {} in {:.1f} ms", options.stage, mounted, results->size(),
                    bundle->rootfs, elapsed_ms(options));
     if (failed > 0 && config.hook.fail_closed) {

@@ -1,7 +1,6 @@
 #include "hook/mount_plan.hpp"
 
 #include <algorithm>
-#include <array>
 
 namespace procview::hook {
 
