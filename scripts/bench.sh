@@ -28,7 +28,7 @@
 #   --scale-seconds S    scale run length (default 60)
 #   --idle-seconds S     each idle measurement (default 30; 0 skips it)
 #   --ready-runs N       starts timed per server (default 5)
-#   --settle S           before each cell wait up to S seconds (default 10; quick 0)
+#   --settle S           before each cell (all its runs) wait up to S seconds (default 10; quick 0)
 #                        for the rest of the machine to be below 15% busy; the
 #                        table's "background CPU %" shows what it still used
 #   --keep               keep the scratch directory (raw JSON lines, server logs)
@@ -406,7 +406,6 @@ cell() {
         pidarg=(--server-pid "${SERVER_PID[$source]}")
     fi
     [ "$QUICK" = 1 ] && amount=(--count 300)
-    settle
     local out
     # shellcheck disable=SC2086
     out=$(reader --mode "$mode" "${amount[@]}" --readers "$n" --pidns $MAIN_CG_ARGS "${pidarg[@]}" \
@@ -429,6 +428,7 @@ main_cells() {
     for file in $FILES; do
         for mode in orc seek; do
             for n in $READERS; do
+                settle
                 for ((rep = 1; rep <= REPEAT; rep++)); do
                     # A different server goes first each run, so drift in the
                     # machine's state does not favour one of them.
@@ -450,6 +450,7 @@ placement() {
     local s rep where cpu
     for s in $FUSE_SERVERS; do
         taskset -a -p -c 0 "${SERVER_PID[$s]}" > /dev/null
+        settle
         for ((rep = 1; rep <= REPEAT; rep++)); do
             for where in same other; do
                 cpu=0
@@ -471,6 +472,7 @@ loop_cells() {
     for file in meminfo stat; do
         for mode in orc seek; do
             for n in $READERS; do
+                settle
                 for ((rep = 1; rep <= REPEAT; rep++)); do
                     for t in $(rotate "$((rep - 1))" $LOOP_THREADS); do
                         cell loop "\"threads\":$t,\"rep\":$rep" "$file" "$mode" "$n" "floor-t$t" "floor-t$t"
@@ -491,6 +493,7 @@ knob_cells() {
     # shellcheck disable=SC2046
     for k in "${knobs[@]}"; do start_server "$k" $(server_command "$k"); done
     for mode in orc seek; do
+        settle
         for ((rep = 1; rep <= REPEAT; rep++)); do
             for k in $(rotate "$((rep - 1))" "${knobs[@]}"); do
                 cell knob "\"variant\":\"${k#knob-}\",\"rep\":$rep" meminfo "$mode" 1 "$k" "$k"
