@@ -170,7 +170,7 @@ mkdir -p "$p/procview/build" "$p/procview/tests"
 install -m 755 "$root/tests/vm/init" "$p/init"
 found=()
 bin_dirs=()
-for d in fusefs hook shim tests/integration tests/e2e; do
+for d in fusefs hook shim tests/integration tests/faults tests/e2e; do
   [[ -d "$build/$d" ]] && bin_dirs+=("$build/$d")
 done
 while IFS= read -r -d '' f; do
