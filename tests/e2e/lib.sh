@@ -75,9 +75,14 @@ pv_run_cleanup() {
 # Sets PV_TMP to a fresh directory /tmp/PREFIX-XXXXXX, removed at exit
 # (after everything registered later, such as mounts inside it, is undone).
 # Not $(pv_tmpdir ...): the cleanup must be registered in this shell.
+# PV_KEEP_TMP=1 keeps it (and says where) for a post-mortem.
 pv_tmpdir() {
     PV_TMP=$(mktemp -d "/tmp/$1-XXXXXX") || return 1
-    pv_at_exit "rm -rf '$PV_TMP'"
+    if [ "${PV_KEEP_TMP:-}" = 1 ]; then
+        pv_at_exit "echo 'kept $PV_TMP' >&2"
+    else
+        pv_at_exit "rm -rf '$PV_TMP'"
+    fi
 }
 
 # True when PATH is a mountpoint of filesystem type TYPE (prefix match, so
