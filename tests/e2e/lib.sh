@@ -79,7 +79,7 @@ pv_run_cleanup() {
 pv_tmpdir() {
     PV_TMP=$(mktemp -d "/tmp/$1-XXXXXX") || return 1
     if [ "${PV_KEEP_TMP:-}" = 1 ]; then
-        pv_at_exit "echo 'kept $PV_TMP' >&2"
+        echo "INFO keeping $PV_TMP (PV_KEEP_TMP=1)" >&2
     else
         pv_at_exit "rm -rf '$PV_TMP'"
     fi
