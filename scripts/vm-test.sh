@@ -3,7 +3,7 @@
 # cgroup v2 hierarchy and runs the project's integration and end-to-end tests
 # inside it (see docs/vm-lane.md).
 #
-#   scripts/vm-test.sh                      # build/ , tests from tests/vm/guest-tests.txt
+#   scripts/vm-test.sh                      # <repo>/build, tests from tests/vm/guest-tests.txt
 #   scripts/vm-test.sh --build build-vm --timeout 900 --test-timeout 120 --keep
 #   scripts/vm-test.sh -- 'sh /procview/tests/vm/v2_smoke.sh'   # run only these commands
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 
-build="build"
+build="$root/build"
 timeout_s=900
 test_timeout_s=300
 keep=0
@@ -34,7 +34,7 @@ while (($#)); do
     *) echo "vm-test: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ "$build" = /* ]] || build="$root/$build"
+[[ "$build" = /* ]] || build="$PWD/$build"
 
 mem_mb="${PROCVIEW_VM_MEM:-2048}"
 smp="${PROCVIEW_VM_SMP:-2}"
