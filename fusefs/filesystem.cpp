@@ -395,7 +395,8 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
     if (node.kind == NodeKind::directory) {
         for (const Node* child : tree.static_children(node.ino)) {
             if (child->kind == NodeKind::pressure_file && !engine.has_pressure(container)) continue;
-            dir->entries.push_back({child->name, child->ino, child->kind == NodeKind::directory || child->kind == NodeKind::sys_cpu ? S_IFDIR : S_IFREG});
+            bool is_dir = child->kind == NodeKind::directory || child->kind == NodeKind::sys_cpu;
+            dir->entries.push_back({child->name, child->ino, static_cast<mode_t>(is_dir ? S_IFDIR : S_IFREG)});
         }
         return dir.release();
     }
