@@ -31,8 +31,7 @@ int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
 // ---- handlers: each replies exactly once ------------------------------------
 
 void op_init(void*, fuse_conn_info* conn) {
-    // Not writeback_cache: with it a short page-cache read is taken for a hole
-    // and sendfile returns the whole st_size, zero-filled (see SizeKeeper).
+    // Nothing is written and nothing is cached here.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
@@ -96,6 +95,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     auto& fs = fs_of(req);
+    // A READ without a lock owner comes from the page cache, not from read(2):
+    // since Linux 6.5 sendfile/splice of a direct-io FUSE file goes through it
+    // (filemap_splice_read), where one container's page and size would be
+    // served to the next. Refuse it; sendfile fails and its callers (busybox
+    // cat, coreutils) fall back to read(2), which is direct and per reader.
+    if (fi->lock_owner == 0) return (void)fuse_reply_err(req, EIO);
     auto file = fs.files.find(fi->fh);
     if (!file) {
         // Opened under a previous instance of the daemon: take it over.
@@ -119,7 +124,7 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     auto length = static_cast<off_t>(file->content.size());
     size_t n = off >= length ? 0 : std::min(size, static_cast<size_t>(length - off));
     fuse_reply_buf(req, n ? file->content.data() + off : nullptr, n);
-    if (n < size) fs.sizes.short_read(file->node->ino, fs.size_bound(*file->node));
+
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -328,7 +333,7 @@ off_t Filesystem::size_bound(const Node& node) {
     if (auto it = bounds_.find(node.ino); it != bounds_.end()) return it->second;
     off_t bound;
     if (node.kind == NodeKind::sys_cpu) {
-        bound = 2 * 4096;  // sysfs content fits one page; the second is SizeKeeper's
+        bound = 4096;  // sysfs content fits one page
     } else {
         std::string name = node.kind == NodeKind::pressure_file ? "pressure/" + node.name : node.name;
         auto host_text = host.read_proc(name);
@@ -358,11 +363,11 @@ Result<struct stat> Filesystem::attributes(const Node& node, Container* containe
         case NodeKind::proc_file:
             st.st_mode = S_IFREG | 0444;
             st.st_nlink = 1;
-            // Not 0 like procfs: since Linux 6.9 a FUSE splice read (sendfile,
-            // as busybox cat does) goes through the page cache and stops at
-            // st_size. A container's file is never longer than the host's, so
-            // the host's length, rounded up with room to spare, bounds it;
-            // reads past the content still end at the real EOF.
+            // Not 0 like procfs: a page-cache (splice) read of a size-0 file
+            // ends at once with 0 bytes, which sendfile callers take for an
+            // empty file; with a size, it reaches op_read, which refuses it
+            // so they fall back to read(2). The bound is never smaller than
+            // a container's content: twice the host's length and a page more.
             st.st_size = size_bound(node);
             st.st_blksize = 4096;
             return st;

@@ -19,7 +19,6 @@
 
 #include "fusefs/container.hpp"
 #include "fusefs/host_files.hpp"
-#include "fusefs/size_keeper.hpp"
 #include "fusefs/tree.hpp"
 #include "fusefs/view_engine.hpp"
 
@@ -72,7 +71,6 @@ public:
     Tree tree;
     HandleTable<OpenFile> files;
     HandleTable<OpenDir> dirs;
-    SizeKeeper sizes;
     ContainerRegistry& registry;
     ViewEngine& engine;
     HostFiles& host;

@@ -286,7 +286,6 @@ int run(const DaemonOptions& options) {
     }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
     sampler.start();
-    fs.sizes.start(d.session);
     d.loop_thread = pthread_self();
     std::thread watcher([&d] { watch_keeper(d); });
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
@@ -308,7 +307,6 @@ int run(const DaemonOptions& options) {
     }
     d.stopping = true;
     sampler.stop();
-    fs.sizes.stop();
     if (!d.retiring) {
         log->info("unmounting {}", cfg.mountpoint);
         {

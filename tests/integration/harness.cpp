@@ -305,13 +305,19 @@ std::string serve_read(const std::string& path, std::size_t chunk, bool twice) {
     return reply_ok(std::to_string(first.size()) + "\n" + first + second);
 }
 
-// Reads with sendfile(2), as busybox cat does (a splice read through the page cache).
+// Reads as busybox cat does: sendfile(2) (a splice read), and read(2) from
+// where it stopped if sendfile fails.
 std::string serve_sendfile(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return reply_err(errno);
     int out = ::memfd_create("pvit-sendfile", MFD_CLOEXEC);
     ssize_t n;
     while ((n = ::sendfile(out, fd, nullptr, 65536)) > 0) {
+    }
+    if (n < 0) {
+        char buf[4096];
+        while ((n = ::read(fd, buf, sizeof buf)) > 0)
+            if (::write(out, buf, static_cast<std::size_t>(n)) != n) break;
     }
     int err = n < 0 ? errno : 0;
     ::close(fd);

@@ -87,7 +87,7 @@ public:
     std::string read(const std::string& path, std::size_t chunk = 128 * 1024);
     // Reads through one fd: first to EOF, then lseek(0) and again (procps style).
     std::pair<std::string, std::string> read_twice_same_fd(const std::string& path);
-    // The whole file through sendfile(2) (busybox cat): a page-cache splice read.
+    // The whole file as busybox cat reads it: sendfile(2), falling back to read(2) on error.
     std::string read_sendfile(const std::string& path);
     // errno of open(path, flags), 0 on success.
     int open_errno(const std::string& path, int flags);
