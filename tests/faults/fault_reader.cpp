@@ -116,10 +116,11 @@ std::string reply(int err, const std::string& body = "") {
     }
 }
 
+}  // namespace
+
 // Forks a helper that joins `cgroup`, unshares its pid namespace and forks
 // pid 1, which runs `body`; returns {helper, pid 1's host pid}.
-template <class Body>
-Spinner fork_namespace(const pvtest::TestCgroup& cgroup, Body body) {
+Spinner fork_in_namespace(const pvtest::TestCgroup& cgroup, const std::function<void()>& body) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
     pid_t helper = ::fork();
@@ -136,6 +137,7 @@ Spinner fork_namespace(const pvtest::TestCgroup& cgroup, Body body) {
         if (init == 0) {
             ::close(pipefd[1]);
             body();
+            std::_Exit(0);
         }
         (void)!::write(pipefd[1], &init, sizeof init);
         ::close(pipefd[1]);
@@ -155,13 +157,11 @@ Spinner fork_namespace(const pvtest::TestCgroup& cgroup, Body body) {
     return {helper, init};
 }
 
-}  // namespace
-
 HeldReader::HeldReader(const pvtest::TestCgroup& cgroup) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw std::runtime_error("socketpair");
     int child_end = sv[1], our_end = sv[0];
-    Spinner s = fork_namespace(cgroup, [child_end, our_end] {
+    Spinner s = fork_in_namespace(cgroup, [child_end, our_end] {
         ::close(our_end);  // so that our close reads as EOF there
         held_reader_init(child_end);
     });
@@ -226,7 +226,7 @@ void HeldReader::move_to(const pvtest::TestCgroup& other) const {
 }
 
 Spinner spawn_spinner(const pvtest::TestCgroup& cgroup, const std::string& path, std::size_t chunk) {
-    return fork_namespace(cgroup, [path, chunk] {
+    return fork_in_namespace(cgroup, [path, chunk] {
         std::vector<char> buf(chunk);
         for (;;) {
             int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "harness.hpp"
@@ -52,6 +53,8 @@ struct Spinner {
     pid_t init = -1;
 };
 Spinner spawn_spinner(const pvtest::TestCgroup& cgroup, const std::string& path, std::size_t chunk);
+// pid 1 of a new pid namespace in `cgroup` running `body` (which must not return).
+Spinner fork_in_namespace(const pvtest::TestCgroup& cgroup, const std::function<void()>& body);
 // SIGKILLs pid 1 and reaps the helper; returns how long the helper took to go, in ms.
 long kill_spinner(const Spinner& s);
 
