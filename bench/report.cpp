@@ -293,7 +293,8 @@ std::string render_report(const std::vector<json>& records) {
                                    : printf_string("%g s", num(meta, "seconds")))
         << " per run, " << std::max(1.0, num(meta, "repeats"))
         << " run(s) per cell with the servers interleaved; orc = open–read–close with a 128 KiB buffer, seek ="
-           " kept-open fd, lseek(0) + read to EOF; the scheduler places readers and servers freely\n"
+           " kept-open fd, lseek(0) + read to EOF; the scheduler places readers and servers freely; servers and"
+           " readers at nice " << num(meta, "nice") << "\n"
         << "- command: `" << str(meta, "command") << "`\n\n";
 
     out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"

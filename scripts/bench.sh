@@ -31,6 +31,9 @@
 #   --settle S           before each cell (all its runs) wait up to S seconds (default 10; quick 0)
 #                        for the rest of the machine to be below 15% busy; the
 #                        table's "background CPU %" shows what it still used
+#   --nice N             run servers and readers at this nice value (default -20)
+#                        so other work on a shared machine disturbs them less;
+#                        the same for every server; 0 = as deployed
 #   --keep               keep the scratch directory (raw JSON lines, server logs)
 #
 # Everything it creates is named pvbench-<pid>: scratch directory and mountpoints
@@ -58,6 +61,7 @@ SCALE_SECONDS=60
 IDLE_SECONDS=30
 READY_RUNS=5
 SETTLE=10
+NICE=-20
 KEEP=0
 COMMAND="scripts/bench.sh $*"
 
@@ -84,6 +88,7 @@ while [ $# -gt 0 ]; do
         --idle-seconds) IDLE_SECONDS=$2; shift ;;
         --ready-runs) READY_RUNS=$2; shift ;;
         --settle) SETTLE=$2; shift ;;
+        --nice) NICE=$2; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
@@ -259,7 +264,7 @@ start_server() {
     mkdir -p "$mnt"
     rm -f "$TMP/$name.ready"  # a previous start's result must not pass for this one
     for a in "$@"; do args+=("${a//@MNT@/$mnt}"); done
-    "$BENCH/procview-bench-ready" --mountpoint "$mnt" --out "$TMP/$name.ready" -- "${args[@]}" \
+    nice -n "$NICE" "$BENCH/procview-bench-ready" --mountpoint "$mnt" --out "$TMP/$name.ready" -- "${args[@]}" \
         >> "$TMP/$name.log" 2>&1 &
     SERVER_PID[$name]=$!
     SERVER_MNT[$name]=$mnt
@@ -318,11 +323,11 @@ write_meta() {
         [ "$(readlink -f /sys/fs/cgroup/cpu)" = "$(readlink -f /sys/fs/cgroup/cpuacct)" ] && cpu_acct=co-mounted
         cgdesc="v1$([ -d /sys/fs/cgroup/unified ] && echo ", hybrid"); cpu and cpuacct $cpu_acct"
     fi
-    printf '{"kind":"meta","date":%s,"host":%s,"kernel":%s,"cpu_model":%s,"cpus":%d,"memory_kb":%d,"cgroup":%s,"git":%s,"command":%s,"quick":%s,"seconds":%s,"count":%s,"repeats":%s,"procviewfs":%s,"lxcfs":%s,"floor":%s}\n' \
+    printf '{"kind":"meta","date":%s,"host":%s,"kernel":%s,"cpu_model":%s,"cpus":%d,"memory_kb":%d,"cgroup":%s,"git":%s,"command":%s,"quick":%s,"seconds":%s,"count":%s,"repeats":%s,"nice":%s,"procviewfs":%s,"lxcfs":%s,"floor":%s}\n' \
         "$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)")" "$(json_str "$(hostname)")" "$(json_str "$(uname -r)")" \
         "$(json_str "$model")" "$NCPU" "$mem" "$(json_str "$cgdesc")" "$(json_str "$git_rev")" \
         "$(json_str "$COMMAND")" "$([ "$QUICK" = 1 ] && echo true || echo false)" \
-        "$([ "$QUICK" = 1 ] && echo 0 || echo "$CELL_SECONDS")" "$([ "$QUICK" = 1 ] && echo 300 || echo 0)" "$REPEAT" \
+        "$([ "$QUICK" = 1 ] && echo 0 || echo "$CELL_SECONDS")" "$([ "$QUICK" = 1 ] && echo 300 || echo 0)" "$REPEAT" "$NICE" \
         "$(json_str "procviewfs -f --threads $THREADS (loadavg on)")" \
         "$(json_str "lxcfs $(lxcfs --version 2>&1 | tr -d '"' | head -1) -f --enable-cfs -l")" \
         "$(json_str "procview-bench-floor --threads $THREADS (direct_io, entry/attr timeout 3600 s, no FLUSH)")" >> "$RESULTS"
@@ -390,7 +395,7 @@ settle() {
 }
 
 # reader ARGS...: one group of readers; prints its JSON.
-reader() { "$BENCH/procview-bench-reader" "$@"; }
+reader() { nice -n "$NICE" "$BENCH/procview-bench-reader" "$@"; }
 
 rate_of() { sed -n 's/.*"reads_per_s":\([0-9.]*\).*/\1/p'; }
 
