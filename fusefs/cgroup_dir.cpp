@@ -25,6 +25,7 @@ Result<std::shared_ptr<CgroupDir>> CgroupDir::open(const Hierarchy& hierarchy, s
     auto dir = std::make_shared<CgroupDir>();
     dir->version_ = hierarchy.version;
     dir->path_ = "/" + std::string(rel);
+    dir->relative_ = std::string(rel);
     dir->root_fd_ = hierarchy.root_fd.get();
     std::string current(rel);
     while (!current.empty()) {
@@ -61,6 +62,10 @@ Result<void> CgroupDir::read(std::string_view name, std::string& out, std::size_
         return make_error(r.error().errnum, "read `" + std::string(name) + "` of " + path_);
     }
     return {};
+}
+
+bool CgroupDir::exists() const {
+    return relative_.empty() || ::faccessat(root_fd_, relative_.c_str(), F_OK, 0) == 0;
 }
 
 bool CgroupDir::has(std::string_view name, std::size_t depth) {

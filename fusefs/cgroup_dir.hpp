@@ -29,6 +29,8 @@ public:
     Result<void> read(std::string_view name, std::string& out, std::size_t depth = 0);
     // Whether the file exists (a controller may not be enabled on v2).
     bool has(std::string_view name, std::size_t depth = 0);
+    // Whether the cgroup directory is still there (a missing file is not a removed cgroup).
+    [[nodiscard]] bool exists() const;
 
     // The cgroup plus its ancestors below the hierarchy root.
     [[nodiscard]] std::size_t levels() const { return dirs_.size(); }
@@ -47,6 +49,7 @@ private:
 
     CgroupVersion version_ = CgroupVersion::v2;
     std::string path_;
+    std::string relative_;           // path_ without the leading '/', "" for the root
     int root_fd_ = -1;               // the hierarchy's root (owned by the layout)
     std::vector<UniqueFd> dirs_;     // [0] the cgroup, [1] its parent, … (root excluded)
     std::vector<OpenFile> files_;

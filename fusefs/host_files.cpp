@@ -8,8 +8,10 @@
 
 namespace procview {
 
-Result<std::unique_ptr<HostFiles>> HostFiles::open(const std::string& proc_root, const std::string& sys_cpu_root) {
+Result<std::unique_ptr<HostFiles>> HostFiles::open(const std::string& proc_root, const std::string& sys_cpu_root,
+                                                   std::shared_ptr<spdlog::logger> log) {
     std::unique_ptr<HostFiles> host(new HostFiles());
+    host->log_ = std::move(log);
     auto proc = open_directory(AT_FDCWD, proc_root);
     if (!proc) return proc.error().context("host proc root");
     auto sys = open_directory(AT_FDCWD, sys_cpu_root);
@@ -23,43 +25,67 @@ Result<std::unique_ptr<HostFiles>> HostFiles::open(const std::string& proc_root,
 
 Result<std::string> HostFiles::read_proc(const std::string& name) const { return read_file_at(proc_fd_.get(), name); }
 
+template <class T, class Load>
+Result<T> HostFiles::watched(const char* name, Load&& load) {
+    Result<T> value = load();
+    std::lock_guard lock(broken_mu_);
+    if (!value) {
+        if (broken_.insert(name).second)
+            log_->warn("host file {}: {}; serving its last good copy if there is one, else failing its reads",
+                       name, value.error().describe());
+    } else if (broken_.erase(name)) {
+        log_->info("host file {} reads again", name);
+    }
+    return value;
+}
+
 Result<std::shared_ptr<const std::vector<MeminfoLine>>> HostFiles::meminfo() {
-    return meminfo_.get([&]() -> Result<std::vector<MeminfoLine>> {
-        auto text = read_proc("meminfo");
-        if (!text) return text.error();
-        return parse_meminfo(*text);
+    return meminfo_.get([&] {
+        return watched<std::vector<MeminfoLine>>("/proc/meminfo", [&]() -> Result<std::vector<MeminfoLine>> {
+            auto text = read_proc("meminfo");
+            if (!text) return text.error();
+            return parse_meminfo(*text);
+        });
     });
 }
 
 Result<std::shared_ptr<const HostCpuinfo>> HostFiles::cpuinfo() {
-    return cpuinfo_.get([&]() -> Result<HostCpuinfo> {
-        auto text = read_proc("cpuinfo");
-        if (!text) return text.error();
-        return parse_cpuinfo(*text);
+    return cpuinfo_.get([&] {
+        return watched<HostCpuinfo>("/proc/cpuinfo", [&]() -> Result<HostCpuinfo> {
+            auto text = read_proc("cpuinfo");
+            if (!text) return text.error();
+            return parse_cpuinfo(*text);
+        });
     });
 }
 
 Result<std::shared_ptr<const HostStat>> HostFiles::stat() {
-    return stat_.get([&]() -> Result<HostStat> {
-        auto text = read_proc("stat");
-        if (!text) return text.error();
-        return parse_proc_stat(*text);
+    return stat_.get([&] {
+        return watched<HostStat>("/proc/stat", [&]() -> Result<HostStat> {
+            auto text = read_proc("stat");
+            if (!text) return text.error();
+            return parse_proc_stat(*text);
+        });
     });
 }
 
 Result<std::shared_ptr<const std::vector<DiskName>>> HostFiles::disk_names() {
-    return disks_.get([&]() -> Result<std::vector<DiskName>> {
-        auto text = read_proc("diskstats");
-        if (!text) return text.error();
-        return parse_diskstats_names(*text);
+    return disks_.get([&] {
+        return watched<std::vector<DiskName>>("/proc/diskstats", [&]() -> Result<std::vector<DiskName>> {
+            auto text = read_proc("diskstats");
+            if (!text) return text.error();
+            return parse_diskstats_names(*text);
+        });
     });
 }
 
 Result<std::shared_ptr<const CpuSet>> HostFiles::online_cpus() {
-    return online_.get([&]() -> Result<CpuSet> {
-        auto text = read_file_at(sys_cpu_fd_.get(), "online");
-        if (!text) return text.error();
-        return CpuSet::parse(*text);
+    return online_.get([&] {
+        return watched<CpuSet>("cpu/online", [&]() -> Result<CpuSet> {
+            auto text = read_file_at(sys_cpu_fd_.get(), "online");
+            if (!text) return text.error();
+            return CpuSet::parse(*text);
+        });
     });
 }
 

@@ -7,7 +7,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+
+#include <spdlog/spdlog.h>
 #include <string_view>
 #include <vector>
 
@@ -50,7 +53,10 @@ class HostFiles {
 public:
     // proc_root: where meminfo, cpuinfo, stat, diskstats, uptime… are read
     // ("/proc", or a fixture tree). sys_cpu_root: /sys/devices/system/cpu.
-    static Result<std::unique_ptr<HostFiles>> open(const std::string& proc_root, const std::string& sys_cpu_root);
+    // A host file that cannot be read or parsed is logged once until it reads
+    // again; meanwhile its last good copy is served, or reads of it fail.
+    static Result<std::unique_ptr<HostFiles>> open(const std::string& proc_root, const std::string& sys_cpu_root,
+                                                   std::shared_ptr<spdlog::logger> log);
 
     // The host's /proc/<name> as it is now (host readers get this unchanged).
     Result<std::string> read_proc(const std::string& name) const;
@@ -69,6 +75,13 @@ public:
 
 private:
     HostFiles() = default;
+    // Wraps a loader so a failure is logged once per broken episode.
+    template <class T, class Load>
+    Result<T> watched(const char* name, Load&& load);
+
+    std::shared_ptr<spdlog::logger> log_;
+    std::mutex broken_mu_;
+    std::set<std::string> broken_;
     UniqueFd proc_fd_;
     UniqueFd sys_cpu_fd_;
     std::string sys_cpu_root_;

@@ -189,7 +189,7 @@ int run(const DaemonOptions& options) {
         return 1;
     }
     log->info("cgroups: {}", layout->describe());
-    auto host = HostFiles::open(cfg.proc_root, cfg.sys_cpu_root);
+    auto host = HostFiles::open(cfg.proc_root, cfg.sys_cpu_root, log);
     if (!host) {
         log->error("{}", host.error().describe());
         return 1;

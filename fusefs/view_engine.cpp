@@ -24,12 +24,10 @@ std::optional<std::string_view> read_into(CgroupDir* dir, std::string_view name,
     return std::string_view(buf);
 }
 
-// A cgroup read that failed with "gone" means the container must be resolved again.
-void note_if_gone(Container& c, CgroupDir* dir, std::string_view name) {
-    if (!dir) return;
-    std::string probe;
-    if (auto r = dir->read(name, probe); !r && (r.error().errnum == ENODEV || r.error().errnum == ENOENT))
-        c.gone = true;
+// After a failed read: if the cgroup itself was removed (not just one file
+// missing), the container must be resolved again.
+void note_if_gone(Container& c, CgroupDir* dir) {
+    if (dir && !dir->exists()) c.gone = true;
 }
 
 }  // namespace
@@ -100,7 +98,7 @@ std::optional<MemoryFacts> ViewEngine::memory_facts_locked(Container& c) {
     }
     auto facts = memory_facts(files);
     if (!facts) {
-        note_if_gone(c, dir, "memory.stat");
+        note_if_gone(c, dir);
         c.warn_once(*log_, "memory", "memory cgroup unreadable (" + facts.error().describe() + ")");
         return std::nullopt;
     }
@@ -220,7 +218,7 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
         }
     }
     if (!usage_known) {
-        note_if_gone(c, cpu ? cpu : cpuacct, cpu && cpu->version() == CgroupVersion::v2 ? "cpu.stat" : "cpuacct.usage_all");
+        note_if_gone(c, cpu ? cpu : cpuacct);
         c.warn_once(*log_, "cpuacct", "CPU usage unreadable");
         return host_file(file);
     }
