@@ -29,7 +29,9 @@ PV_EXTRA_MOUNTS=$binds
 
 # What each client says, one "== name" section each; "absent" when the
 # program is not installed.
-probe='run() { n=$1; shift; echo "== $n"; if command -v "$1" >/dev/null 2>&1; then "$@" 2>&1; else echo absent; fi; }
+# The real programs by path: a busybox sh would otherwise run its own applets,
+# whose free and uptime read sysinfo(2) rather than /proc.
+probe='run() { n=$1; shift; p=$1; shift; for d in /usr/bin /bin; do [ -x "$d/$p" ] && { p="$d/$p"; break; }; done; echo "== $n"; if command -v "$p" >/dev/null 2>&1; then "$p" "$@" 2>&1; else echo absent; fi; }
 run free free -k
 run top top -bn1
 run uptime uptime
