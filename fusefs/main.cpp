@@ -270,6 +270,9 @@ int run(const DaemonOptions& options) {
         buf.size = d.connection.init_request.size();
         fuse_session_process_buf(d.session, &buf);
     }
+    // systemd must learn the new main pid before the old one exits on RETIRE,
+    // or it takes the exit for the service dying.
+    if (!d.connection.fresh) notify_systemd("MAINPID=" + std::to_string(::getpid()));
     (void)tell_keeper(d.connection.keeper.get(), "SERVING");
     if (!lock) lock = acquire_instance_lock(cfg.mountpoint, true, 5000);  // the old instance is retiring
     if (!lock) log->warn("{}", lock.error().describe());
