@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,8 @@ std::string keeper_address(const std::string& mountpoint) {
 }
 
 namespace {
+
+constexpr long kFuseSuperMagic = 0x65735546;
 
 struct Client {
     UniqueFd fd;
@@ -77,10 +80,23 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
         fds.push_back({master_fd, 0, 0});  // only POLLERR/POLLHUP: the filesystem went away
         fds.push_back({sigfd.get(), POLLIN, 0});
         for (auto& c : clients) fds.push_back({c.fd.get(), POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        int ready = ::poll(fds.data(), fds.size(), 10'000);
+        if (ready < 0) {
             if (errno == EINTR) continue;
             log_line(mountpoint, "poll failed");
             return 1;
+        }
+        if (ready == 0) {
+            // A mount detached lazily while something still referenced it
+            // never aborts the connection. With no daemon attached and no
+            // FUSE mount at the mountpoint any more, nobody can be served.
+            struct statfs st{};
+            bool mounted = ::statfs(mountpoint.c_str(), &st) == 0 && st.f_type == kFuseSuperMagic;
+            if (clients.empty() && !mounted) {
+                log_line(mountpoint, "not mounted there any more and no daemon attached; keeper exits");
+                return 0;
+            }
+            continue;
         }
         if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             log_line(mountpoint, "filesystem unmounted; keeper exits");
