@@ -207,7 +207,13 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
         }
     } else if (cpuacct) {
         if (auto text = read_into(cpuacct, "cpuacct.usage_all", buf)) {
-            if (auto per_cpu = parse_cpuacct_usage_all(*text)) {
+            auto per_cpu = parse_cpuacct_usage_all(*text);
+            std::string exact_buf;
+            if (per_cpu) {
+                if (auto exact = read_into(cpuacct, "cpuacct.usage_percpu", exact_buf))
+                    if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
+            }
+            if (per_cpu) {
                 for (const auto& u : *per_cpu) {
                     acct.total.user_ns += u.user_ns;
                     acct.total.system_ns += u.system_ns;
