@@ -167,6 +167,7 @@ nlohmann::json to_json(const Cli& cli, const GroupResult& r) {
         files.push_back(std::move(fj));
     }
     j["files"] = std::move(files);
+    if (r.steady) j["steady"] = latency_json(*r.steady);
     j["bytes"] = r.files.empty() ? 0 : r.files.front().bytes;
     if (r.host_busy_ms) j["host_busy_ms"] = *r.host_busy_ms;
     j["readers_cpu_ms"] = round2(r.readers_cpu_ms);

@@ -509,6 +509,7 @@ Result<GroupResult> Driver::run() {
 GroupResult Driver::summarize_results(std::int64_t start) {
     GroupResult out;
     std::vector<std::uint64_t> all;
+    std::vector<std::uint64_t> steady;
     std::int64_t last_end = start;
     out.reader_rate_min = HUGE_VAL;
     for (std::size_t f = 0; f < opt_.files.size(); ++f) {
@@ -518,6 +519,7 @@ GroupResult Driver::summarize_results(std::int64_t start) {
             Slot& s = region_.slot(i);
             const std::uint64_t* data = region_.samples(i, f);
             samples.insert(samples.end(), data, data + s.count[f]);
+            if (opt_.interval_ms != 0 && s.count[f] > 1) steady.insert(steady.end(), data + 1, data + s.count[f]);
             if (s.bytes[f] != 0) file.bytes = s.bytes[f];
         }
         all.insert(all.end(), samples.begin(), samples.end());
@@ -544,6 +546,7 @@ GroupResult Driver::summarize_results(std::int64_t start) {
     if (opt_.readers == 0) out.reader_rate_min = 0;
     out.window_s = static_cast<double>(last_end - start) / kNsPerS;
     out.latency = summarize(all);
+    if (opt_.interval_ms != 0) out.steady = summarize(steady);
     return out;
 }
 

@@ -58,6 +58,9 @@ struct GroupResult {
     double reader_rate_min = 0;
     double reader_rate_max = 0;
     LatencySummary latency;                   // over every read of every file
+    // Periodic mode (interval_ms > 0): every read but each reader's first
+    // tick, i.e. without the server's first sight of each container.
+    std::optional<LatencySummary> steady;
     std::vector<FileResult> files;
     std::optional<double> server_cpu_ms;
     std::optional<std::uint64_t> server_cpu_ticks;
