@@ -33,11 +33,14 @@ struct FilterDeleter {
 };
 using Filter = std::unique_ptr<void, FilterDeleter>;
 
-// LeakSanitizer stops the world at exit with a forked tracer thread that
-// ptraces the others; ASan builds (the sanitizer CI lane) also need these.
+// ASan/UBSan builds (the sanitizer CI lane) only: LeakSanitizer stops the
+// world at exit with a cloned tracer that ptraces the other threads; UBSan's
+// vptr check probes memory by writing it into a pipe (a refused pipe reads as
+// "invalid vptr"); reports name the executable through readlink.
 const std::vector<std::string_view>& sanitizer_extras() {
-    static const std::vector<std::string_view> names{"ptrace", "wait4", "waitid", "prctl", "sigaltstack",
-                                                     "sched_yield", "getrusage", "process_vm_readv"};
+    static const std::vector<std::string_view> names{"ptrace", "wait4", "waitid", "prctl", "sigaltstack", "sched_yield",
+                                                     "getrusage", "process_vm_readv", "pipe", "pipe2", "readlink",
+                                                     "dup", "dup2", "dup3", "mincore"};
     return names;
 }
 

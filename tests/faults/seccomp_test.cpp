@@ -80,12 +80,16 @@ std::string probe_everything(bool log_only, const std::string& scratch) {
     report("mmap_exec", exec == MAP_FAILED ? errno : 0);
     if (exec != MAP_FAILED) ::munmap(exec, 4096);
     report("clone3", errno_of(::syscall(SYS_clone3, nullptr, 0)));
-    if (!log_only) {  // these would succeed in log-only mode and change the child
+    // These would succeed in log-only mode, and in ASan builds (which allow
+    // ptrace and fork for LeakSanitizer), and change the child.
+    if (!log_only && !kSanitized) {
         report("ptrace", errno_of(::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)));
         pid_t pid = ::fork();
         if (pid == 0) ::_exit(0);
         if (pid > 0) ::waitpid(pid, nullptr, 0);
         report("fork", errno_of(pid));
+    }
+    if (!log_only) {
         char* argv[] = {const_cast<char*>("true"), nullptr};
         report("execve", errno_of(::execve("/bin/true", argv, environ)));
     }
