@@ -168,6 +168,10 @@ nlohmann::json to_json(const Cli& cli, const GroupResult& r) {
     }
     j["files"] = std::move(files);
     if (r.steady) j["steady"] = latency_json(*r.steady);
+    if (g.interval_ms != 0) {
+        j["slow_read_ms"] = procview::bench::kSlowReadMs;
+        j["slow_reads_per_second"] = r.slow_reads_per_second;
+    }
     j["bytes"] = r.files.empty() ? 0 : r.files.front().bytes;
     if (r.host_busy_ms) j["host_busy_ms"] = *r.host_busy_ms;
     j["readers_cpu_ms"] = round2(r.readers_cpu_ms);

@@ -66,11 +66,15 @@ struct Slot {
 
 class SharedRegion {
 public:
-    SharedRegion(unsigned readers, std::size_t files, std::size_t capacity)
+    // with_times: also keep when each read started (periodic mode, where the
+    // report shows when slow reads happen).
+    SharedRegion(unsigned readers, std::size_t files, std::size_t capacity, bool with_times)
         : readers_(readers), files_(files), capacity_(capacity) {
         slots_offset_ = align(sizeof(Header));
         samples_offset_ = align(slots_offset_ + sizeof(Slot) * readers);
-        size_ = samples_offset_ + sizeof(std::uint64_t) * readers * files * capacity;
+        const std::size_t array = sizeof(std::uint64_t) * readers * files * capacity;
+        times_offset_ = with_times ? align(samples_offset_ + array) : 0;
+        size_ = (with_times ? times_offset_ : samples_offset_) + array;
         void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             base_ = nullptr;
@@ -90,18 +94,24 @@ public:
     [[nodiscard]] std::size_t capacity() const { return capacity_; }
     Header& header() { return *reinterpret_cast<Header*>(base_); }
     Slot& slot(unsigned reader) { return *reinterpret_cast<Slot*>(base_ + slots_offset_ + sizeof(Slot) * reader); }
-    std::uint64_t* samples(unsigned reader, std::size_t file) {
-        auto* all = reinterpret_cast<std::uint64_t*>(base_ + samples_offset_);
-        return all + (static_cast<std::size_t>(reader) * files_ + file) * capacity_;
+    std::uint64_t* samples(unsigned reader, std::size_t file) { return array_at(samples_offset_, reader, file); }
+    // Start times (CLOCK_MONOTONIC ns) parallel to samples(); nullptr without times.
+    std::uint64_t* times(unsigned reader, std::size_t file) {
+        return times_offset_ == 0 ? nullptr : array_at(times_offset_, reader, file);
     }
 
 private:
     static std::size_t align(std::size_t n) { return (n + 63) & ~std::size_t{63}; }
+    std::uint64_t* array_at(std::size_t offset, unsigned reader, std::size_t file) {
+        auto* all = reinterpret_cast<std::uint64_t*>(base_ + offset);
+        return all + (static_cast<std::size_t>(reader) * files_ + file) * capacity_;
+    }
     unsigned readers_;
     std::size_t files_;
     std::size_t capacity_;
     std::size_t slots_offset_ = 0;
     std::size_t samples_offset_ = 0;
+    std::size_t times_offset_ = 0;
     std::size_t size_ = 0;
     char* base_ = nullptr;
 };
@@ -191,8 +201,8 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     }
     consecutive_errors = 0;
     std::int64_t latency = t1 - t0;
-    ctx.region.samples(ctx.index, f)[slot.count[f]++] =
-        static_cast<std::uint64_t>(latency);
+    if (std::uint64_t* times = ctx.region.times(ctx.index, f)) times[slot.count[f]] = static_cast<std::uint64_t>(t0);
+    ctx.region.samples(ctx.index, f)[slot.count[f]++] = static_cast<std::uint64_t>(latency);
     slot.bytes[f] = static_cast<std::uint64_t>(got);
     return true;
 }
@@ -204,6 +214,9 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     // land inside measured reads.
     for (std::size_t f = 0; f < opt.files.size(); ++f) {
         std::memset(ctx.region.samples(ctx.index, f), 0, ctx.region.capacity() * sizeof(std::uint64_t));
+        if (std::uint64_t* times = ctx.region.times(ctx.index, f)) {
+            std::memset(times, 0, ctx.region.capacity() * sizeof(std::uint64_t));
+        }
     }
     std::vector<char> buf(opt.buffer_bytes, 1);
     std::vector<UniqueFd> kept;
@@ -359,6 +372,8 @@ private:
     void abort_all(Pipe& go);
     void sample_server(GroupResult& out, bool at_start);
     GroupResult summarize_results(std::int64_t start);
+    static void count_slow_reads(GroupResult& out, const std::uint64_t* latencies, const std::uint64_t* starts,
+                                 std::uint64_t count, std::int64_t start);
 
     const GroupOptions& opt_;
     SharedRegion& region_;
@@ -506,6 +521,17 @@ Result<GroupResult> Driver::run() {
     return summary;
 }
 
+void Driver::count_slow_reads(GroupResult& out, const std::uint64_t* latencies, const std::uint64_t* starts,
+                              std::uint64_t count, std::int64_t start) {
+    const auto threshold = static_cast<std::uint64_t>(kSlowReadMs * kNsPerMs);
+    for (std::uint64_t k = 0; k < count; ++k) {
+        if (latencies[k] < threshold) continue;
+        auto second = static_cast<std::size_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(starts[k]) - start) / kNsPerS);
+        if (out.slow_reads_per_second.size() <= second) out.slow_reads_per_second.resize(second + 1, 0);
+        ++out.slow_reads_per_second[second];
+    }
+}
+
 GroupResult Driver::summarize_results(std::int64_t start) {
     GroupResult out;
     std::vector<std::uint64_t> all;
@@ -520,6 +546,7 @@ GroupResult Driver::summarize_results(std::int64_t start) {
             const std::uint64_t* data = region_.samples(i, f);
             samples.insert(samples.end(), data, data + s.count[f]);
             if (opt_.interval_ms != 0 && s.count[f] > 1) steady.insert(steady.end(), data + 1, data + s.count[f]);
+            if (const std::uint64_t* times = region_.times(i, f)) count_slow_reads(out, data, times, s.count[f], start);
             if (s.bytes[f] != 0) file.bytes = s.bytes[f];
         }
         all.insert(all.end(), samples.begin(), samples.end());
@@ -573,7 +600,7 @@ Result<GroupResult> run_reader_group(const GroupOptions& options) {
     } else {
         capacity = static_cast<std::size_t>(options.seconds * static_cast<double>(options.max_rate)) + 1;
     }
-    SharedRegion region(options.readers, options.files.size(), capacity);
+    SharedRegion region(options.readers, options.files.size(), capacity, options.interval_ms != 0);
     if (!region.ok()) return make_error(errno, "mmap the sample buffers");
     Driver driver(options, region);
     return driver.run();

@@ -27,6 +27,8 @@ enum class ReadMode {
     seek_read,        // one fd kept open; lseek(0) then read to EOF (procps)
 };
 
+inline constexpr double kSlowReadMs = 10;  // issue 5's bound for the scale run
+
 struct GroupOptions {
     ReadMode mode = ReadMode::open_read_close;
     std::vector<std::string> files;           // read in order on each tick
@@ -61,6 +63,9 @@ struct GroupResult {
     // Periodic mode (interval_ms > 0): every read but each reader's first
     // tick, i.e. without the server's first sight of each container.
     std::optional<LatencySummary> steady;
+    // Periodic mode: reads slower than kSlowReadMs, by the second of the run
+    // in which they started (shows stalls that come back periodically).
+    std::vector<std::uint64_t> slow_reads_per_second;
     std::vector<FileResult> files;
     std::optional<double> server_cpu_ms;
     std::optional<std::uint64_t> server_cpu_ticks;

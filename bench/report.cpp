@@ -173,11 +173,23 @@ void render_knobs(std::ostringstream& out, const CellTable& knobs) {
     }
 }
 
+// "N of M": seconds of the run in which at least one read took over 10 ms.
+std::string slow_seconds_cell(const json& result) {
+    auto it = result.find("slow_reads_per_second");
+    if (it == result.end() || !it->is_array()) return "—";
+    int slow = 0;
+    for (const auto& v : *it) {
+        if (v.is_number() && v.get<double>() > 0) ++slow;
+    }
+    return std::to_string(slow) + " of " + printf_string("%.0f", std::ceil(num(result, "window_s")));
+}
+
 void render_scale(std::ostringstream& out, const std::vector<json>& records, double cpus) {
     out << "Steady state leaves out each reader's first tick (the server's first sight of its container).\n\n"
         << "| server | cgroups | reads | errors | server CPU % of one core | RSS end MB | RSS peak MB | p50 µs | p99 µs |"
-           " slowest read ms | steady p99 µs | steady slowest ms | background CPU % | set-up s |\n"
-        << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+           " slowest read ms | steady p99 µs | steady slowest ms | seconds with a read > 10 ms | background CPU % |"
+           " set-up s |\n"
+        << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& rec : records) {
         if (str(rec, "kind") != "scale") continue;
         const json r = rec.value("result", json::object());
@@ -192,7 +204,7 @@ void render_scale(std::ostringstream& out, const std::vector<json>& records, dou
             << printf_string("%.1f", num(s, "rss_kb_peak") / 1024) << " | " << fmt_us(num(r, "p50_us")) << " | "
             << fmt_us(num(r, "p99_us")) << " | " << fmt_ms(num(r, "max_us") / 1000) << " | "
             << (steady.empty() ? "—" : fmt_us(num(steady, "p99_us"))) << " | "
-            << (steady.empty() ? "—" : fmt_ms(num(steady, "max_us") / 1000)) << " | "
+            << (steady.empty() ? "—" : fmt_ms(num(steady, "max_us") / 1000)) << " | " << slow_seconds_cell(r) << " | "
             << (bg < 0 ? "—" : printf_string("%.0f", bg)) << " | " << printf_string("%.1f", num(r, "setup_ms") / 1000)
             << " |\n";
     }
