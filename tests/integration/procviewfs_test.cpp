@@ -194,7 +194,9 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
     MESSAGE("total ticks " << total_ticks << " within [" << t_low << ", " << t_high << "] (1.5 CPUs)");
     CHECK(total_ticks >= t_low - 4);
     CHECK(total_ticks <= t_high + 4);
-    CHECK(busy_share(busy0, busy1) > 0.3);  // clearly busy (the idle phase above read < 0.2)
+    // Clearly busier than the idle phase, even when a loaded machine gives
+    // the container only part of its quota (the brackets above are exact).
+    CHECK(busy_share(busy0, busy1) > idle_share + 0.1);
     c.idle();
     CHECK(busy1.total >= busy0.total);
     CHECK(busy1.busy >= busy0.busy);
