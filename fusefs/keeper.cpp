@@ -80,6 +80,9 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
         fds.push_back({master_fd, 0, 0});  // only POLLERR/POLLHUP: the filesystem went away
         fds.push_back({sigfd.get(), POLLIN, 0});
         for (auto& c : clients) fds.push_back({c.fd.get(), POLLIN, 0});
+        // Only these clients have a pollfd this round: one accepted below
+        // waits for the next round.
+        const std::size_t polled_clients = clients.size();
         int ready = ::poll(fds.data(), fds.size(), 10'000);
         if (ready < 0) {
             if (errno == EINTR) continue;
@@ -115,7 +118,7 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
             }
         }
         std::vector<std::size_t> closed;
-        for (std::size_t i = 0; i < clients.size(); ++i) {
+        for (std::size_t i = 0; i < polled_clients; ++i) {
             if (!(fds[3 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             auto message = receive_message(clients[i].fd.get());
             if (!message) {
