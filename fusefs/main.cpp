@@ -54,6 +54,9 @@ using namespace procview;
 
 namespace {
 
+// Interrupts the request loop's read of /dev/fuse when a newer instance takes over.
+constexpr int kRetireSignal = SIGUSR1;
+
 // Forks; the parent exits 0 once the child reports that the mount serves, 1 if
 // the child dies first. Returns the fd the child reports readiness on.
 int daemonize() {
@@ -128,11 +131,39 @@ struct Daemon {
     std::mutex keeper_mu;            // guards connection.keeper
     std::atomic<bool> retiring{false};
     std::atomic<bool> stopping{false};  // shutting down: the keeper's exit is expected
+    std::atomic<bool> loop_done{false};  // the request loop has returned
     pthread_t loop_thread{};
     bool multithreaded = false;
     bool foreground = false;
     std::shared_ptr<spdlog::logger> log;
 };
+
+// The single-threaded request loop. Unlike fuse_session_loop it never drops
+// a request it has read: on RETIRE the watcher interrupts the blocking read
+// with kRetireSignal and the loop stops only between requests.
+int serve_requests(Daemon& d) {
+    fuse_buf buf{};
+    int rc = 0;
+    while (!d.retiring && !fuse_session_exited(d.session)) {
+        int n = fuse_session_receive_buf(d.session, &buf);
+        if (n == -EINTR || n == -EAGAIN) continue;
+        if (n <= 0) {  // 0: unmounted, or SIGTERM/SIGINT set the exit flag
+            rc = n;
+            break;
+        }
+        fuse_session_process_buf(d.session, &buf);
+    }
+    std::free(buf.mem);
+    return rc;
+}
+
+void install_retire_signal_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = [](int) {};  // only there to make the blocking read return EINTR
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;             // no SA_RESTART, for the same reason
+    ::sigaction(kRetireSignal, &sa, nullptr);
+}
 
 // Listens to the keeper: RETIRE means a newer instance serves now; EOF means
 // the keeper died, and a new one is spawned so the mount keeps a holder.
@@ -148,13 +179,21 @@ void watch_keeper(Daemon& d) {
         if (message && message->command == "RETIRE") {
             d.log->info("a newer procviewfs serves {} now; exiting without unmounting", d.mountpoint);
             d.retiring = true;
-            fuse_session_exit(d.session);
-            pthread_kill(d.loop_thread, SIGHUP);  // interrupt the blocking read of /dev/fuse
             if (d.multithreaded) {
-                // Workers blocked in read would wait for a request: give those busy
-                // with one a moment to finish, then go.
+                // libfuse's workers cannot be told "finish what you read, then
+                // stop": give those busy with a request a moment, then go.
+                fuse_session_exit(d.session);
                 std::this_thread::sleep_for(std::chrono::milliseconds(300));
                 std::_Exit(0);
+            }
+            // Not fuse_session_exit: libfuse drops a request it read after the
+            // exit flag was set, and the kernel then aborts that reader's call.
+            // The signal only interrupts the blocking read; serve_requests
+            // answers whatever it already holds. A signal landing just before
+            // the read begins is lost, so keep knocking until the loop is out.
+            while (!d.loop_done) {
+                pthread_kill(d.loop_thread, kRetireSignal);
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
             return;
         }
@@ -237,6 +276,7 @@ int run(const DaemonOptions& options) {
     char* fuse_argv[] = {argv0.data(), nullptr};
     fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
     d.session = fuse_session_new(&args, &Filesystem::operations(), sizeof(fuse_lowlevel_ops), &fs);
+    fuse_opt_free_args(&args);  // option parsing replaced argv with an allocated copy
     if (!d.session) {
         log->error("fuse_session_new failed");
         return 1;
@@ -248,6 +288,7 @@ int run(const DaemonOptions& options) {
     }
     d.connection.worker.release();  // the session owns it now
     fuse_set_signal_handlers(d.session);
+    install_retire_signal_handler();
 
     if (d.connection.fresh) {
         // The kernel's first request on a new connection is INIT: keep a copy
@@ -299,7 +340,7 @@ int run(const DaemonOptions& options) {
 
     int rc;
     if (cfg.threads == 0) {
-        rc = fuse_session_loop(d.session);
+        rc = serve_requests(d);
     } else {
         fuse_loop_config* loop = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(loop, 1);
@@ -308,6 +349,7 @@ int run(const DaemonOptions& options) {
         rc = fuse_session_loop_mt(d.session, loop);
         fuse_loop_cfg_destroy(loop);
     }
+    d.loop_done = true;
     d.stopping = true;
     sampler.stop();
     if (!d.retiring) {
