@@ -36,11 +36,13 @@ using Filter = std::unique_ptr<void, FilterDeleter>;
 // ASan/UBSan builds (the sanitizer CI lane) only: LeakSanitizer stops the
 // world at exit with a cloned tracer that ptraces the other threads; UBSan's
 // vptr check probes memory by writing it into a pipe (a refused pipe reads as
-// "invalid vptr"); reports name the executable through readlink.
+// "invalid vptr"); reports name the executable through readlink. On x86-64
+// the sanitizer runtime makes the legacy calls (open, getdents, stat) where
+// libc uses the *at ones: the tracer lists /proc/<pid>/task with them.
 const std::vector<std::string_view>& sanitizer_extras() {
-    static const std::vector<std::string_view> names{"ptrace", "wait4", "waitid", "prctl", "sigaltstack", "sched_yield",
-                                                     "getrusage", "process_vm_readv", "pipe", "pipe2", "readlink",
-                                                     "dup", "dup2", "dup3", "mincore"};
+    static const std::vector<std::string_view> names{
+        "ptrace", "wait4", "waitid", "prctl", "sigaltstack", "sched_yield", "getrusage", "process_vm_readv", "pipe",
+        "pipe2", "readlink", "dup", "dup2", "dup3", "mincore", "open", "getdents", "stat", "lstat"};
     return names;
 }
 
