@@ -47,7 +47,10 @@ if ((do_asan)); then
   t0=$(date +%s)
   reports="$work/asan-reports"
   mkdir -p "$reports"
-  if cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROCVIEW_SANITIZE=ON >"$work/asan-cmake.log" 2>&1 &&
+  # -O0 -g1: about 5x faster to compile than -O2 -g under ASan, and these tests
+  # are bound by I/O and process start-up, not by the code's speed.
+  if cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+       -DCMAKE_C_FLAGS_DEBUG="-O0 -g1" -DPROCVIEW_SANITIZE=ON >"$work/asan-cmake.log" 2>&1 &&
      cmake --build "$asan_build" -j"$jobs" --target procview_unit_tests procview_shim_unit_tests procview_fuzz_replay \
        procviewfs procview_integration_tests procview_seccomp_tests procview_fault_tests >"$work/asan-build.log" 2>&1; then
     pass asan-build "$(elapsed "$t0")"
