@@ -2,7 +2,10 @@
 # killed (its keeper holds the mount, reads block): the container starts
 # with the host's views and the log warns; with fail_closed it is refused
 # with a clear message. The health check is bounded: a hung server costs
-# the default 50 ms, never a hang.
+# the default 50 ms, never a hang. What a reboot or a hard crash leaves
+# must not keep containers from starting either: a dead mount (daemon and
+# keeper killed: ENOTCONN), a missing mountpoint, bind sources turned into
+# directories; procviewfs then starts over each of them.
 #   sh down_test.sh PROCVIEWFS PROCVIEW_HOOK
 . "$(dirname "$0")/hook_lib.sh"
 PVH_HEALTH_MS=default
@@ -104,4 +107,64 @@ if pvh_start_views; then
 else
     fail "killed" "the views server did not start: $(cat "$PVH_MNT.log")"
 fi
+
+# The rest is what a node reboot or a hard crash leaves behind, for
+# procviewfs (lxcfs has no keeper to kill, and 7 is its known failure).
+[ "$PVH_IS_PROCVIEWFS" = 1 ] || pv_finish
+
+# restarts_over TAG NAME: procviewfs starts over what is at the mountpoint
+# now and a new container (id with TAG) gets its views again.
+restarts_over() {
+    _tag=$1
+    shift
+    if pvh_start_views; then
+        _id=pvhook-down-$_tag-after-$$
+        pvh_bundle "$_id" createRuntime "$enabled" "$limits" sh -c "$probe"
+        pvh_runc "$_id"
+        _mem=$(pvh_section "$_id" meminfo | pv_meminfo_kb MemTotal)
+        check "$1: procviewfs starts over it and serves new containers" "exit $PVH_RC, MemTotal '$_mem' kB" [ "$PVH_RC:$_mem" = "0:262144" ]
+        pv_stop_views "$PVH_MNT" "$PV_VIEWS_PID"
+    else
+        fail "$1: procviewfs starts over it" "it did not start: $(tail -n 5 "$PVH_MNT.log")"
+    fi
+}
+
+# 5. Daemon and keeper killed together (a node-wide OOM kill, or a crash of
+# both): the mount stays, dead (ENOTCONN), as lxcfs leaves it.
+if pvh_start_views; then
+    keeper=$(awk -v p="$PV_VIEWS_PID" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null)
+    kill -KILL "$PV_VIEWS_PID" $keeper
+    wait "$PV_VIEWS_PID" 2>/dev/null
+    if [ -n "$keeper" ] && pv_wait_until 5 sh -c "! stat -f '$PVH_MNT' >/dev/null 2>&1"; then
+        id=pvhook-down-dead-$$
+        pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$probe"
+        starts_with_host_views "dead mount (ENOTCONN)" "$id" "Transport endpoint is not connected"
+        restarts_over dead "dead mount (ENOTCONN)"
+    else
+        fail "dead mount (ENOTCONN)" "no keeper child found ('$keeper') or the mount did not go dead"
+        pv_stop_views "$PVH_MNT" ""
+    fi
+else
+    fail "dead mount (ENOTCONN)" "the views server did not start: $(cat "$PVH_MNT.log")"
+fi
+
+# 6. The mountpoint does not exist at all (a fresh node, or a tmpfs /var).
+rm -rf "$PVH_MNT"
+id=pvhook-down-missing-$$
+pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$probe"
+starts_with_host_views "mountpoint missing" "$id" "No such file or directory"
+restarts_over missing "mountpoint missing"
+
+# 7. Bind sources that became directories: `docker run -v
+# /var/lib/lxcfs/proc/meminfo:/proc/meminfo` with the daemon down creates
+# every missing source as a directory, after which a file-on-directory bind
+# fails and the container cannot start. The hook never binds from a
+# directory that is not the live FUSE mount, so the container starts; and
+# procviewfs mounts over the debris when it comes up.
+rm -rf "$PVH_MNT"
+mkdir -p "$PVH_MNT/proc/meminfo" "$PVH_MNT/proc/uptime" "$PVH_MNT/proc/stat" "$PVH_MNT/sys/devices/system/cpu/online"
+id=pvhook-down-dirs-$$
+pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$probe"
+starts_with_host_views "bind sources are directories" "$id" "is not a FUSE mount"
+restarts_over dirs "bind sources are directories"
 pv_finish
