@@ -113,6 +113,7 @@ Result<void> parse_runtime(const Json& object, RuntimeConfig& runtime) {
                 r = key_error("runtime.mode", "must be \"hook\" or \"mounts\", not \"" + runtime.mode + "\"");
         } else if (key == "hook_path") r = read_string(value, "runtime.hook_path", runtime.hook_path);
         else if (key == "fail_closed") r = read_bool(value, "runtime.fail_closed", runtime.fail_closed);
+        else if (key == "time_namespace") r = read_bool(value, "runtime.time_namespace", runtime.time_namespace);
         else return invalid("config: unknown key `runtime." + key + "`");
         if (!r) return r;
     }

@@ -24,7 +24,8 @@
 //     "enable_all": false,        // true = every container of this runtime (pouch --enableLxcfs)
 //     "mode": "hook",             // "hook" (add procview-hook) | "mounts" (config.json bind mounts)
 //     "hook_path": "/usr/local/libexec/procview/procview-hook",
-//     "fail_closed": false
+//     "fail_closed": false,
+//     "time_namespace": true      // opted-in containers get a time namespace (ps start times; docs/runtime.md)
 //   }
 // }
 #pragma once
@@ -54,6 +55,10 @@ struct RuntimeConfig {
     std::string mode = "hook";  // "hook" | "mounts"
     std::string hook_path = "/usr/local/libexec/procview/procview-hook";
     bool fail_closed = false;
+    // create/run of an opted-in container: give it a time namespace whose
+    // CLOCK_BOOTTIME starts near 0, so the kernel's own /proc/<pid>/stat start
+    // times agree with the container's uptime (see shim/time_namespace.hpp).
+    bool time_namespace = true;
 };
 
 struct Config {

@@ -149,4 +149,36 @@ Result<std::vector<DiskName>> parse_diskstats_names(std::string_view text) {
     return names;
 }
 
+Result<TimensOffsets> parse_timens_offsets(std::string_view text) {
+    TimensOffsets out;
+    bool seen_monotonic = false, seen_boottime = false;
+    std::size_t line_no = 0;
+    std::optional<Error> error;
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        if (error || trim(line).empty()) return;
+        auto fields = split_fields(trim(line));
+        auto fail = [&] {
+            error = invalid(line_ref("timens_offsets", line_no) + ": " + excerpt(line) + " is not `CLOCK SECS NSECS`");
+        };
+        if (fields.size() != 3) return fail();
+        bool* seen = nullptr;
+        ClockOffset* target = nullptr;
+        if (fields[0] == "monotonic" || fields[0] == "1") seen = &seen_monotonic, target = &out.monotonic;
+        else if (fields[0] == "boottime" || fields[0] == "7") seen = &seen_boottime, target = &out.boottime;
+        auto seconds = parse_i64(fields[1]);
+        auto nanoseconds = parse_u64(fields[2]);
+        if (!target || *seen || !seconds || !nanoseconds || *nanoseconds > 999'999'999) return fail();
+        *seen = true;
+        *target = ClockOffset{*seconds, static_cast<uint32_t>(*nanoseconds)};
+    });
+    if (error) return *error;
+    if (!seen_monotonic || !seen_boottime) return invalid("timens_offsets lacks the monotonic or boottime line");
+    return out;
+}
+
+std::string format_boottime_offset(const ClockOffset& offset) {
+    return "boottime " + std::to_string(offset.seconds) + " " + std::to_string(offset.nanoseconds) + "\n";
+}
+
 }  // namespace procview

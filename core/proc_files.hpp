@@ -51,4 +51,27 @@ struct DiskName {
 };
 Result<std::vector<DiskName>> parse_diskstats_names(std::string_view text);
 
+// A clock offset of a time namespace, normalised as the kernel keeps it:
+// seconds may be negative, nanoseconds are in [0, 1e9).
+struct ClockOffset {
+    int64_t seconds = 0;
+    uint32_t nanoseconds = 0;
+    [[nodiscard]] double as_seconds() const { return static_cast<double>(seconds) + nanoseconds / 1e9; }
+    [[nodiscard]] bool is_zero() const { return seconds == 0 && nanoseconds == 0; }
+    friend bool operator==(const ClockOffset&, const ClockOffset&) = default;
+};
+// /proc/<pid>/timens_offsets: "monotonic <secs> <nsecs>" and "boottime <secs>
+// <nsecs>" (man 7 time_namespaces; the kernel's reader also accepts the clock
+// ids 1 and 7, which are taken here too). Both clocks must be present, once
+// each; nanoseconds above 999999999, unknown clocks and junk are errors. The
+// file describes the pid's time namespace *for children*.
+struct TimensOffsets {
+    ClockOffset monotonic;
+    ClockOffset boottime;
+    friend bool operator==(const TimensOffsets&, const TimensOffsets&) = default;
+};
+Result<TimensOffsets> parse_timens_offsets(std::string_view text);
+// "boottime <secs> <nsecs>\n", the record written to timens_offsets.
+std::string format_boottime_offset(const ClockOffset& offset);
+
 }  // namespace procview

@@ -157,6 +157,23 @@ std::string render_stat(const std::vector<CpuTimes>& cpus, const HostStat& host,
     return out;
 }
 
+ContainerClock container_clock(double host_boottime_seconds, uint64_t host_btime, uint64_t init_start_ticks,
+                               const std::optional<ClockOffset>& boottime_offset) {
+    ContainerClock out;
+    if (boottime_offset) {
+        out.uptime_seconds = std::max(0.0, host_boottime_seconds + boottime_offset->as_seconds());
+        // floor(host boot − offset), the boot's own fraction unknown: the lower of the two candidates.
+        int64_t shift = boottime_offset->seconds + (boottime_offset->nanoseconds > 0 ? 1 : 0);
+        int64_t btime = static_cast<int64_t>(host_btime) - shift;
+        out.btime = btime > 0 ? static_cast<uint64_t>(btime) : 0;
+        return out;
+    }
+    double start = static_cast<double>(init_start_ticks) / static_cast<double>(kUserHz);
+    out.uptime_seconds = std::max(0.0, host_boottime_seconds - start);
+    out.btime = host_btime + init_start_ticks / kUserHz;
+    return out;
+}
+
 std::string render_uptime(double uptime_seconds, double idle_seconds) {
     std::string out;
     out.reserve(48);

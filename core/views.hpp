@@ -150,6 +150,29 @@ struct StatTail {
 // kernel's order.
 std::string render_stat(const std::vector<CpuTimes>& cpus, const HostStat& host, const StatTail& tail);
 
+// The container's uptime and boot time, as /proc/uptime and /proc/stat's
+// btime show them.
+struct ContainerClock {
+    double uptime_seconds = 0;
+    uint64_t btime = 0;  // seconds since the epoch
+    friend bool operator==(const ContainerClock&, const ContainerClock&) = default;
+};
+// host_boottime_seconds: CLOCK_BOOTTIME in the initial time namespace;
+// host_btime: the host's /proc/stat btime; init_start_ticks: the container
+// init's /proc/<pid>/stat field 22 read from the initial time namespace.
+//
+// With boottime_offset (the init is in a time namespace): exactly what the
+// kernel shows inside it (fs/proc/uptime.c adds the offset to CLOCK_BOOTTIME,
+// fs/proc/stat.c subtracts it from the boot timestamp), so btime plus any
+// process's start time there (which the kernel shifts by the same offset) is
+// when that process started. btime is exact for whole-second offsets; with a
+// fractional offset it may differ from the kernel's by one second.
+// Without: the uptime counts from the init's start, and btime is the init's
+// start (the host's /proc/<pid>/stat start times are then off by it: ps).
+// The uptime is never negative.
+ContainerClock container_clock(double host_boottime_seconds, uint64_t host_btime, uint64_t init_start_ticks,
+                               const std::optional<ClockOffset>& boottime_offset);
+
 // "%.2f %.2f\n" of uptime and idle (idle: the sum over CPUs, as the kernel does),
 // truncated to hundredths like the kernel's uptime_proc_show, not rounded.
 std::string render_uptime(double uptime_seconds, double idle_seconds);

@@ -70,15 +70,40 @@ Result<std::unique_ptr<ContainerRegistry>> ContainerRegistry::create(const Cgrou
     auto own = reg->pidns_of(::getpid());
     if (!own) return own.error().context("own pid namespace");
     reg->own_pidns_ = *own;
+    // A kernel without CONFIG_TIME_NS has no ns/time link: no container can have a time namespace.
+    if (auto timens = reg->ns_inode(::getpid(), "time")) reg->own_timens_ = *timens;
     return reg;
 }
 
-Result<uint64_t> ContainerRegistry::pidns_of(pid_t pid) const {
-    auto link = read_link_at(proc_.get(), std::to_string(pid) + "/ns/pid");
+Result<uint64_t> ContainerRegistry::ns_inode(pid_t pid, const std::string& name) const {
+    auto link = read_link_at(proc_.get(), std::to_string(pid) + "/ns/" + name);
     if (!link) return link.error();
     auto ino = parse_ns_link(*link);
-    if (!ino) return invalid("unexpected pid namespace link `" + *link + "`");
+    if (!ino) return invalid("unexpected " + name + " namespace link `" + *link + "`");
     return *ino;
+}
+
+Result<uint64_t> ContainerRegistry::pidns_of(pid_t pid) const { return ns_inode(pid, "pid"); }
+
+std::optional<ClockOffset> ContainerRegistry::time_namespace_offset(pid_t init) const {
+    if (own_timens_ == 0) return std::nullopt;
+    auto timens = ns_inode(init, "time");
+    if (!timens || *timens == own_timens_) return std::nullopt;
+    // timens_offsets describes the namespace for the init's children; it is
+    // the init's own unless the init unshared another one (then unknown).
+    auto for_children = ns_inode(init, "time_for_children");
+    if (!for_children || *for_children != *timens) {
+        log_->debug("init {}: its children get another time namespace; uptime from its start time", init);
+        return std::nullopt;
+    }
+    auto text = read_file_at(proc_.get(), std::to_string(init) + "/timens_offsets");
+    auto offsets = text ? parse_timens_offsets(*text) : Result<TimensOffsets>(text.error());
+    if (!offsets) {
+        log_->warn("init {}: time namespace offsets unreadable ({}); uptime from its start time", init,
+                   offsets.error().describe());
+        return std::nullopt;
+    }
+    return offsets->boottime;
 }
 
 Result<pid_t> ContainerRegistry::find_namespace_init(pid_t reader, uint64_t pidns) const {
@@ -179,6 +204,7 @@ Result<std::shared_ptr<Container>> ContainerRegistry::build(pid_t init, uint64_t
         auto parsed = parse_proc_pid_stat(*stat);
         if (!parsed) return parsed.error().context("/proc/" + std::to_string(init) + "/stat");
         c->init_start_ticks = parsed->start_ticks;
+        c->boottime_offset = time_namespace_offset(init);
         auto cg = read_file_at(proc_.get(), std::to_string(init) + "/cgroup");
         if (!cg) return cg.error();
         auto m = parse_proc_pid_cgroup(*cg);
@@ -239,6 +265,9 @@ Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
     std::lock_guard lock(mu_);
     auto [it, inserted] = by_ns_.emplace(*ns, *built);
     if (inserted) log_->debug("new {}", (*built)->describe());
+    if (inserted && (*built)->boottime_offset)
+        log_->debug("{}: time namespace, boottime offset {} s", (*built)->describe(),
+                    (*built)->boottime_offset->as_seconds());
     return it->second;
 }
 

@@ -53,6 +53,10 @@ public:
     pid_t init_pid = 0;
     UniqueFd init_pidfd;
     uint64_t init_start_ticks = 0;  // /proc/<init>/stat field 22
+    // The boottime offset of the init's time namespace when it has its own
+    // (procview-runtime gives opted-in containers one); nullopt: the daemon's.
+    // Read once: offsets are frozen once a process is in the namespace.
+    std::optional<ClockOffset> boottime_offset;
     std::string cgroup_path;        // for logs: the unified path, else the memory one
     std::string membership_text;    // /proc/<init>/cgroup as last read
 
@@ -95,6 +99,9 @@ public:
 
 private:
     Result<uint64_t> pidns_of(pid_t pid) const;
+    Result<uint64_t> ns_inode(pid_t pid, const std::string& name) const;
+    // The boottime offset of `init`'s time namespace, nullopt when it shares the daemon's.
+    std::optional<ClockOffset> time_namespace_offset(pid_t init) const;
     Result<pid_t> find_namespace_init(pid_t reader, uint64_t pidns) const;
     Result<std::shared_ptr<Container>> build(pid_t init, uint64_t pidns, const std::string* fixed) const;
     Result<void> open_cgroups(Container& c, const CgroupMembership& membership) const;
@@ -107,6 +114,7 @@ private:
     std::optional<std::string> fixed_cgroup_;
     UniqueFd proc_;  // the real /proc, for pid lookups
     uint64_t own_pidns_ = 0;
+    uint64_t own_timens_ = 0;  // 0: the kernel has no time namespaces
 
     std::mutex mu_;  // guards by_ns_ and fixed_
     std::unordered_map<uint64_t, std::shared_ptr<Container>> by_ns_;

@@ -187,9 +187,11 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
 
     std::lock_guard lock(c.mu);
     CpuView view = cpu_view_locked(c, **online);
-    double host_uptime = host_.uptime_seconds();
-    double start = static_cast<double>(c.init_start_ticks) / static_cast<double>(kUserHz);
-    double uptime = std::max(0.0, host_uptime - start);
+    // The uptime the idle time and CPU capacity are integrated over is the one
+    // shown, so idle never exceeds uptime × CPUs in either clock.
+    ContainerClock clock = container_clock(host_.uptime_seconds(), (*host_stat)->btime, c.init_start_ticks,
+                                           c.boottime_offset);
+    double uptime = clock.uptime_seconds;
 
     CpuAccounting acct;
     acct.uptime_seconds = uptime;
@@ -236,7 +238,7 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
         return render_uptime(uptime, static_cast<double>(idle) / static_cast<double>(kUserHz));
     }
     StatTail tail;
-    tail.btime = (*host_stat)->btime + c.init_start_ticks / kUserHz;
+    tail.btime = clock.btime;
     tail.procs_running = c.load.running;
     tail.procs_blocked = c.load.blocked;
     return render_stat(times, **host_stat, tail);

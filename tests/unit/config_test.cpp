@@ -36,6 +36,7 @@ TEST_CASE("parse_config: an empty object gives the defaults") {
     CHECK(config->runtime.mode == "hook");
     CHECK(config->runtime.hook_path == "/usr/local/libexec/procview/procview-hook");
     CHECK_FALSE(config->runtime.fail_closed);
+    CHECK(config->runtime.time_namespace);
 }
 
 TEST_CASE("parse_config: every key") {
@@ -62,7 +63,8 @@ TEST_CASE("parse_config: every key") {
         "enable_all": true,
         "mode": "mounts",
         "hook_path": "/opt/pv/hook",
-        "fail_closed": true
+        "fail_closed": true,
+        "time_namespace": false
       }
     })");
     REQUIRE_MESSAGE(config, (config ? "" : config.error().message));
@@ -85,6 +87,17 @@ TEST_CASE("parse_config: every key") {
     CHECK(config->runtime.mode == "mounts");
     CHECK(config->runtime.hook_path == "/opt/pv/hook");
     CHECK(config->runtime.fail_closed);
+    CHECK_FALSE(config->runtime.time_namespace);
+}
+
+TEST_CASE("parse_config: runtime.time_namespace must be a bool") {
+    auto config = parse_config(R"({"runtime": {"time_namespace": "no"}})");
+    REQUIRE_FALSE(config);
+    CHECK(config.error().message.find("runtime.time_namespace") != std::string::npos);
+    auto off = parse_config(R"({"runtime": {"time_namespace": false}})");
+    REQUIRE(off);
+    CHECK_FALSE(off->runtime.time_namespace);
+    CHECK(off->runtime.mode == "hook");
 }
 
 TEST_CASE("parse_config: partial sections keep the other defaults") {

@@ -82,3 +82,54 @@ TEST_CASE("parse_diskstats_names") {
     CHECK_FALSE(parse_diskstats_names("   x  0 sda 1 2\n"));
     CHECK_FALSE(parse_diskstats_names("   8  0\n"));
 }
+
+// As the kernel prints it (captured in `unshare --time --boottime -100 --monotonic 5`).
+constexpr std::string_view kTimensOffsets =
+    "monotonic           5         0\n"
+    "boottime         -100         0\n";
+
+TEST_CASE("parse_timens_offsets: the kernel's layout, negative seconds") {
+    auto offsets = parse_timens_offsets(kTimensOffsets);
+    REQUIRE_MESSAGE(offsets, (offsets ? "" : offsets.error().message));
+    CHECK(offsets->monotonic == ClockOffset{5, 0});
+    CHECK(offsets->boottime == ClockOffset{-100, 0});
+    CHECK(offsets->boottime.as_seconds() == doctest::Approx(-100.0));
+    CHECK_FALSE(offsets->boottime.is_zero());
+}
+
+TEST_CASE("parse_timens_offsets: the initial namespace, clock ids, nanoseconds") {
+    auto initial = parse_timens_offsets("monotonic           0         0\nboottime            0         0\n");
+    REQUIRE(initial);
+    CHECK(initial->boottime.is_zero());
+    CHECK(initial->monotonic.is_zero());
+    // A normalised -12.25 s: seconds -13, nanoseconds 750000000.
+    auto ids = parse_timens_offsets("7 -13 750000000\n1 0 0");
+    REQUIRE(ids);
+    CHECK(ids->boottime == ClockOffset{-13, 750'000'000});
+    CHECK(ids->boottime.as_seconds() == doctest::Approx(-12.25));
+}
+
+TEST_CASE("parse_timens_offsets rejects garbage") {
+    for (std::string_view bad : {
+             "",                                               // nothing
+             "boottime -100 0\n",                              // monotonic missing
+             "monotonic 0 0\nboottime 1 0\nboottime 2 0\n",    // twice
+             "monotonic 0 0\nboottime -100 1000000000\n",      // nanoseconds out of range
+             "monotonic 0 0\nboottime -100 -1\n",              // negative nanoseconds
+             "monotonic 0 0\nrealtime 5 0\n",                  // not a namespaced clock
+             "monotonic 0 0\nboottime x 0\n",                  // not a number
+             "monotonic 0 0\nboottime -100\n",                 // a field short
+             "monotonic 0 0\nboottime -100 0 7\n",             // a field too many
+         }) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_timens_offsets(bad));
+    }
+}
+
+TEST_CASE("format_boottime_offset writes the record timens_offsets reads back") {
+    ClockOffset offset{-12345, 0};
+    CHECK(format_boottime_offset(offset) == "boottime -12345 0\n");
+    auto back = parse_timens_offsets("monotonic 0 0\n" + format_boottime_offset(ClockOffset{-7, 5}));
+    REQUIRE(back);
+    CHECK(back->boottime == ClockOffset{-7, 5});
+}

@@ -201,3 +201,46 @@ TEST_CASE("render_uptime truncates to hundredths like the kernel") {
     CHECK(render_uptime(12.999, 3.005) == "12.99 3.00\n");
     CHECK(render_uptime(-1, 1e6) == "0.00 1000000.00\n");
 }
+
+TEST_CASE("container_clock: without a time namespace the uptime counts from the init's start") {
+    // Host up 5000.5 s, booted at 1'700'000'000; the init started 4000 s after boot.
+    auto clock = container_clock(5000.5, 1'700'000'000, 400'000, std::nullopt);
+    CHECK(clock.uptime_seconds == doctest::Approx(1000.5));
+    CHECK(clock.btime == 1'700'004'000);
+    // A start time later than the host's uptime (clock read races) never goes negative.
+    CHECK(container_clock(10.0, 1'700'000'000, 2'000, std::nullopt).uptime_seconds == 0.0);
+}
+
+TEST_CASE("container_clock: in a time namespace it is what the kernel shows there") {
+    // procview-runtime's offset: the boottime at creation (4000 s) minus a 1 s margin.
+    ClockOffset offset{-3999, 0};
+    auto clock = container_clock(5000.5, 1'700'000'000, 400'000, offset);
+    CHECK(clock.uptime_seconds == doctest::Approx(1001.5));
+    CHECK(clock.btime == 1'700'003'999);
+    // The invariant ps relies on: btime + (host start + offset) = the wall-clock start.
+    uint64_t host_start_ticks = 450'000;  // a process started 4500 s after the host booted
+    auto shifted_start = static_cast<int64_t>(host_start_ticks / kUserHz) + offset.seconds;
+    CHECK(clock.btime + static_cast<uint64_t>(shifted_start) == 1'700'000'000 + 4500);
+    // And uptime − shifted start = how long ago it started (5000.5 − 4500).
+    CHECK(clock.uptime_seconds - static_cast<double>(shifted_start) == doctest::Approx(500.5));
+}
+
+TEST_CASE("container_clock: other offsets") {
+    // The init's start time plays no part once the namespace defines the clock.
+    CHECK(container_clock(5000.5, 1'700'000'000, 1, ClockOffset{-3999, 0}) ==
+          container_clock(5000.5, 1'700'000'000, 400'000, ClockOffset{-3999, 0}));
+    // A zero offset (a time namespace that shifts nothing): the host's clock.
+    auto same = container_clock(5000.5, 1'700'000'000, 400'000, ClockOffset{0, 0});
+    CHECK(same.uptime_seconds == doctest::Approx(5000.5));
+    CHECK(same.btime == 1'700'000'000);
+    // A positive offset (a migrated container that has been up a day longer).
+    auto ahead = container_clock(5000.5, 1'700'000'000, 0, ClockOffset{86'400, 0});
+    CHECK(ahead.uptime_seconds == doctest::Approx(91'400.5));
+    CHECK(ahead.btime == 1'700'000'000 - 86'400);
+    // A fractional offset (-12.25 s): boot moves 13 s later at most.
+    auto frac = container_clock(5000.5, 1'700'000'000, 0, ClockOffset{-13, 750'000'000});
+    CHECK(frac.uptime_seconds == doctest::Approx(4988.25));
+    CHECK(frac.btime == 1'700'000'012);
+    // An offset past the host's boottime is clamped to 0, never negative.
+    CHECK(container_clock(100.0, 1'700'000'000, 0, ClockOffset{-200, 0}).uptime_seconds == 0.0);
+}
