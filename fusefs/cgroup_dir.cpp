@@ -27,6 +27,7 @@ Result<std::shared_ptr<CgroupDir>> CgroupDir::open(const Hierarchy& hierarchy, s
     dir->path_ = "/" + std::string(rel);
     dir->relative_ = std::string(rel);
     dir->root_fd_ = hierarchy.root_fd.get();
+    dir->changes_ = hierarchy.changes;
     std::string current(rel);
     while (!current.empty()) {
         auto fd = open_directory(dir->root_fd_, current);
@@ -42,24 +43,42 @@ int CgroupDir::dir_fd(std::size_t depth) const {
     return depth < dirs_.size() ? dirs_[depth].get() : root_fd_;
 }
 
-Result<int> CgroupDir::file_fd(std::string_view name, std::size_t depth) {
+Result<CgroupDir::OpenFile*> CgroupDir::open_file(std::string_view name, std::size_t depth) {
     for (auto& f : files_)
-        if (f.depth == depth && f.name == name) return f.fd.get();
+        if (f.depth == depth && f.name == name) return &f;
     auto fd = open_at(dir_fd(depth), std::string(name), O_RDONLY);
     if (!fd) return fd.error();
-    files_.push_back(OpenFile{depth, std::string(name), std::move(*fd)});
-    return files_.back().fd.get();
+    files_.push_back(OpenFile{depth, std::string(name), std::move(*fd), false, 0, {}});
+    return &files_.back();
 }
 
 Result<void> CgroupDir::read(std::string_view name, std::string& out, std::size_t depth) {
-    auto fd = file_fd(name, depth);
-    if (!fd) return fd.error();
-    auto r = pread_whole(*fd, out);
+    auto file = open_file(name, depth);
+    if (!file) return file.error();
+    OpenFile& f = **file;
+    // The generation is taken before the read: a write landing after it
+    // bumps the generation, so what this read saw is never kept past it.
+    uint64_t generation = 0;
+    if (changes_ && ChangeWatch::is_written_only(name)) {
+        generation = changes_->refresh();
+        if (f.cached_at == generation) {
+            out = f.cached;
+            return {};
+        }
+        if (!f.watched) f.watched = changes_->watch(f.fd.get());
+    }
+    // Task lists are the multi-record cgroup files; everything else is one record.
+    bool task_list = name == "cgroup.procs" || name == "cgroup.threads" || name == "tasks";
+    auto r = pread_whole(f.fd.get(), out, task_list ? ReadEnd::at_zero : ReadEnd::short_read);
     if (!r) {
         // Drop the fd: the next read reopens (or fails cleanly if the cgroup is gone).
         for (auto it = files_.begin(); it != files_.end(); ++it)
             if (it->depth == depth && it->name == name) { files_.erase(it); break; }
         return make_error(r.error().errnum, "read `" + std::string(name) + "` of " + path_);
+    }
+    if (f.watched && generation != 0) {
+        f.cached = out;
+        f.cached_at = generation;
     }
     return {};
 }

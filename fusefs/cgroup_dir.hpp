@@ -2,7 +2,9 @@
 //
 // Cgroup files are opened with openat on held directory fds (never by
 // concatenated path), and kept open: cgroupfs regenerates a file's content on
-// every read at offset 0, so the hot path is a single pread per file.
+// every read at offset 0, so the hot path is a single pread per file. Limit
+// files, which change only when written, are kept between reads for as long
+// as the hierarchy's ChangeWatch has seen no write (see change_watch.hpp).
 // Not thread-safe: the owning Container serialises access.
 #pragma once
 
@@ -15,6 +17,7 @@
 #include "core/cgroup_files.hpp"
 #include "core/result.hpp"
 #include "fusefs/cgroup_layout.hpp"
+#include "fusefs/change_watch.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace procview {
@@ -43,9 +46,12 @@ private:
         std::size_t depth;
         std::string name;
         UniqueFd fd;
+        bool watched = false;      // its writes reach changes_
+        uint64_t cached_at = 0;    // the ChangeWatch generation `cached` was read at; 0 = none
+        std::string cached;
     };
     int dir_fd(std::size_t depth) const;
-    Result<int> file_fd(std::string_view name, std::size_t depth);
+    Result<OpenFile*> open_file(std::string_view name, std::size_t depth);
 
     CgroupVersion version_ = CgroupVersion::v2;
     std::string path_;
@@ -53,6 +59,7 @@ private:
     int root_fd_ = -1;               // the hierarchy's root (owned by the layout)
     std::vector<UniqueFd> dirs_;     // [0] the cgroup, [1] its parent, … (root excluded)
     std::vector<OpenFile> files_;
+    std::shared_ptr<ChangeWatch> changes_;
 };
 
 }  // namespace procview

@@ -31,7 +31,7 @@ std::string unescape_mountinfo(std::string_view s) {
 Result<Hierarchy> open_hierarchy(CgroupVersion version, const std::string& mount_point, const std::string& root) {
     auto fd = open_directory(AT_FDCWD, mount_point);
     if (!fd) return fd.error().context("cgroup hierarchy");
-    return Hierarchy{version, mount_point, root == "/" ? "" : root, std::move(*fd)};
+    return Hierarchy{version, mount_point, root == "/" ? "" : root, std::move(*fd), ChangeWatch::create()};
 }
 
 bool exists_at(const std::string& dir, const char* name) {

@@ -15,6 +15,7 @@
 
 #include "core/cgroup_files.hpp"
 #include "core/result.hpp"
+#include "fusefs/change_watch.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace procview {
@@ -34,6 +35,7 @@ struct Hierarchy {
     std::string mount_point;
     std::string mount_root;  // strip this prefix from /proc/<pid>/cgroup paths
     UniqueFd root_fd;        // O_PATH directory fd of the mount point
+    std::shared_ptr<ChangeWatch> changes;  // writes to this hierarchy's limit files; may be null
 };
 
 class CgroupLayout {

@@ -113,6 +113,8 @@ const std::vector<std::string_view>& daemon_syscall_allowlist() {
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
         // Readers' liveness: pidfd of a container's init.
         "pidfd_open",
+        // Writes to cgroup limit files (the fd itself is created before the filter).
+        "inotify_add_watch",
         // Unix sockets (socket itself is restricted to AF_UNIX below): the
         // keeper, syslog, systemd notify.
         "connect", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown", "getsockopt",

@@ -17,7 +17,7 @@ Result<UniqueFd> open_directory(int dir_fd, const std::string& name) {
     return open_at(dir_fd, name, O_PATH | O_DIRECTORY);
 }
 
-Result<void> pread_whole(int fd, std::string& out) {
+Result<void> pread_whole(int fd, std::string& out, ReadEnd end) {
     // A stack buffer, appended from: growing `out` by resize() would zero-fill
     // it first, a measurable cost at thousands of reads per second.
     char chunk[16 * 1024];
@@ -35,6 +35,7 @@ Result<void> pread_whole(int fd, std::string& out) {
         // short read is not the end of the file.
         if (n == 0) break;
         out.append(chunk, static_cast<std::size_t>(n));
+        if (end == ReadEnd::short_read && static_cast<std::size_t>(n) < sizeof chunk) break;
     }
     return {};
 }

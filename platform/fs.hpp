@@ -22,9 +22,17 @@ Result<UniqueFd> open_directory(int dir_fd, const std::string& name);
 // procfs, sysfs and cgroupfs files whose st_size is 0 or 4096.
 Result<std::string> read_file_at(int dir_fd, const std::string& name);
 Result<std::string> read_file(const std::string& path);
+// How a file's end shows. Multi-record seq_files (mountinfo, /proc/stat on
+// big hosts, cgroup.procs) return one buffer's worth per read, so only a read
+// of 0 bytes is the end. A single-record cgroup file (memory.stat, cpu.max:
+// one show() per read, its buffer grown until the whole text fits) returns
+// all of it at once, so a read shorter than asked for is the end: that saves
+// a second syscall per file on the hot path.
+enum class ReadEnd { at_zero, short_read };
+
 // Re-reads an already open file from offset 0 into `out` (cgroupfs and procfs
 // regenerate their content on a read at offset 0).
-Result<void> pread_whole(int fd, std::string& out);
+Result<void> pread_whole(int fd, std::string& out, ReadEnd end = ReadEnd::at_zero);
 
 // readlinkat into a string.
 Result<std::string> read_link_at(int dir_fd, const std::string& name);

@@ -1,0 +1,52 @@
+#include "fusefs/change_watch.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <string>
+
+namespace procview {
+
+std::shared_ptr<ChangeWatch> ChangeWatch::create() {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return nullptr;
+    return std::shared_ptr<ChangeWatch>(new ChangeWatch(UniqueFd(fd)));
+}
+
+uint64_t ChangeWatch::refresh() {
+    std::lock_guard lock(mu_);
+    // Which file changed does not matter: any event (IN_MODIFY, IN_IGNORED
+    // for a removed cgroup, IN_Q_OVERFLOW) makes every cached limit stale.
+    alignas(inotify_event) std::array<char, 4096> events;
+    bool changed = false;
+    for (;;) {
+        ssize_t n = ::read(inotify_.get(), events.data(), events.size());
+        if (n > 0) {
+            changed = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        // EAGAIN: drained. Any other error: treat as a change, so nothing
+        // stale is ever served.
+        if (n < 0 && errno != EAGAIN) changed = true;
+        break;
+    }
+    if (changed) ++generation_;
+    return generation_;
+}
+
+bool ChangeWatch::watch(int fd) {
+    // inotify watches paths; the fd's magic link names the very inode we read.
+    std::string path = "/proc/self/fd/" + std::to_string(fd);
+    return ::inotify_add_watch(inotify_.get(), path.c_str(), IN_MODIFY) >= 0;
+}
+
+bool ChangeWatch::is_written_only(std::string_view name) {
+    return name == "memory.max" || name == "memory.swap.max" || name == "memory.limit_in_bytes" ||
+           name == "memory.memsw.limit_in_bytes" || name == "memory.swappiness" || name == "cpu.max" ||
+           name == "cpu.cfs_quota_us" || name == "cpu.cfs_period_us";
+}
+
+}  // namespace procview
