@@ -11,6 +11,7 @@
 #include "platform/health.hpp"
 #include "platform/unique_fd.hpp"
 #include "shim/spec_edit.hpp"
+#include "shim/time_namespace.hpp"
 
 namespace procview::shim {
 namespace {
@@ -98,7 +99,10 @@ Result<BundleEditOutcome> edit_bundle_spec(const std::string& spec_file, const C
     Result<BundleEditOutcome> outcome = invalid("runtime.mode `" + config.runtime.mode + "` is not hook or mounts");
     if (config.runtime.mode == "hook") outcome = add_hook(*spec, opt_in, config, config_path);
     if (config.runtime.mode == "mounts") outcome = add_mounts(*spec, opt_in, config);
-    if (!outcome || !outcome->changed) return outcome;
+    if (!outcome) return outcome;
+    outcome->opted_in = true;
+    outcome->spec_has_time_namespace = spec_requests_time_namespace(*spec);
+    if (!outcome->changed) return outcome;
 
     if (auto written = replace_file(spec_file, dump_spec(*spec)); !written) return written.error();
     return outcome;

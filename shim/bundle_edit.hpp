@@ -15,6 +15,8 @@ struct BundleEditOutcome {
     bool changed = false;
     std::string summary;             // one line for the log: what was done and why
     std::vector<std::string> notes;  // views left out, each with its reason
+    bool opted_in = false;           // procview is on for this container
+    bool spec_has_time_namespace = false;  // the spec asks the runtime for one itself
 };
 
 // `config_path` is the file the configuration came from ("" = built-in

@@ -12,7 +12,10 @@
 //
 // For create, run and restore it edits the bundle's config.json (adds
 // procview-hook, or bind mounts in "mounts" mode) when the container opted
-// in; then, for every call, it execve()s the real runtime with the same
+// in; for create and run of such a container it also makes a time namespace
+// (so ps start times are right inside; runtime.time_namespace), and every
+// call naming an existing container runs in that container's time namespace
+// (time_namespace.hpp). Then, for every call, it execve()s the real runtime with the same
 // arguments (minus --procview-config), environment and file descriptors, so
 // the exit status is the runtime's. A problem with procview's own setup is
 // logged to the runtime's --log and the container starts without procview,
@@ -32,6 +35,8 @@
 #include "shim/real_runtime.hpp"
 #include "shim/runc_args.hpp"
 #include "shim/runtime_log.hpp"
+#include "shim/time_namespace.hpp"
+#include "shim/time_namespace_io.hpp"
 
 namespace {
 
@@ -84,9 +89,14 @@ std::string describe_call(const RuncCommandLine& cmd) {
     return out;
 }
 
-// Edits the bundle for create/run/restore. Returns false when the call must be
-// refused (fail_closed); every other problem is logged and the container starts unchanged.
-bool prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& loaded, RuntimeLog& log) {
+struct BundleDecision {
+    bool proceed = true;                // false: refuse the call (fail_closed)
+    bool wants_time_namespace = false;  // procview is set up and the spec makes no time namespace itself
+};
+
+// Edits the bundle for create/run/restore. Refuses only under fail_closed;
+// every other problem is logged and the container starts unchanged.
+BundleDecision prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& loaded, RuntimeLog& log) {
     std::string cwd = current_dir();
     std::string spec_file = spec_path(cmd, cwd);
     std::string who = "procview: " + describe_call(cmd) + ": ";
@@ -94,14 +104,39 @@ bool prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& loaded, Runt
     if (!outcome) {
         if (loaded.config.runtime.fail_closed) {
             log.error(who + outcome.error().describe() + "; refusing the container (runtime.fail_closed)");
-            return false;
+            return {false, false};
         }
         log.warning(who + outcome.error().describe() + "; starting the container without procview");
-        return true;
+        return {true, false};
     }
     log.info(who + outcome->summary);
     for (const auto& note : outcome->notes) log.info(who + note);
-    return true;
+    if (outcome->opted_in && outcome->spec_has_time_namespace)
+        log.info(who + "the spec asks for a time namespace itself; left to the runtime");
+    return {true, outcome->opted_in && !outcome->spec_has_time_namespace};
+}
+
+// create/run: the container (and the runtime creating it) in a new time
+// namespace. A failure only costs the right ps start times.
+void make_time_namespace(const RuncCommandLine& cmd, RuntimeLog& log) {
+    std::string who = "procview: " + describe_call(cmd) + ": ";
+    auto made = enter_new_time_namespace();
+    if (made) log.info(who + *made);
+    else log.warning(who + made.error().describe() + "; the container runs without a time namespace (ps start times "
+                                                     "inside will be off by its start)");
+}
+
+// Every call on an existing container runs in its time namespace, whether
+// or not this configuration makes them (see time_namespace.hpp: the runtime
+// would otherwise take it for stopped).
+void join_time_namespace(const RuncCommandLine& cmd, const std::string& runtime, RuntimeLog& log) {
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    auto candidates = state_file_candidates(cmd.root, *cmd.container_id, runtime, ::geteuid() == 0,
+                                            xdg ? std::optional<std::string>(xdg) : std::nullopt);
+    std::string who = "procview: " + describe_call(cmd) + ": ";
+    auto joined = join_container_time_namespace(candidates);
+    if (!joined) log.warning(who + joined.error().describe() + "; running outside the container's time namespace");
+    else if (*joined) log.debug(who + **joined);
 }
 
 }  // namespace
@@ -132,8 +167,14 @@ int main(int argc, char** argv) {
         return kExitNoRuntime;
     }
 
-    if (loaded && subcommand_reads_bundle(cmd->subcommand) && !prepare_bundle(*cmd, *loaded, log))
-        return kExitSetupRefused;
+    if (loaded && subcommand_reads_bundle(cmd->subcommand)) {
+        auto decision = prepare_bundle(*cmd, *loaded, log);
+        if (!decision.proceed) return kExitSetupRefused;
+        bool creates = cmd->subcommand == "create" || cmd->subcommand == "run";
+        if (creates && decision.wants_time_namespace && loaded->config.runtime.time_namespace)
+            make_time_namespace(*cmd, log);
+    }
+    if (subcommand_joins_container(cmd->subcommand) && cmd->container_id) join_time_namespace(*cmd, *runtime, log);
     if (!subcommand_reads_bundle(cmd->subcommand))
         log.debug("procview: " + describe_call(*cmd) + ": passed through to " + *runtime);
 

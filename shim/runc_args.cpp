@@ -106,6 +106,7 @@ std::optional<std::size_t> scan_global_flags(RuncCommandLine& out) {
             if (i + 1 >= args.size()) return std::nullopt;  // dangling value flag: the runtime will complain
             value = args[++i];
         }
+        if (flag.name == "root" && value) out.root = std::string(*value);
         if (flag.name == "log" && value) out.log_path = std::string(*value);
         if (flag.name == "log-format" && value) out.log_format = std::string(*value);
         if (flag.name == "debug") out.debug = !value || *value == "true" || *value == "1";

@@ -31,6 +31,7 @@ struct RuncCommandLine {
     std::vector<std::string> runtime_args;
 
     // Global flags the shim uses itself.
+    std::optional<std::string> root;        // --root (where the runtime keeps container state)
     std::optional<std::string> log_path;    // --log
     std::optional<std::string> log_format;  // --log-format ("text" when absent)
     bool debug = false;                     // --debug
