@@ -99,6 +99,15 @@ Field lookup_field(std::string_view key) {
     return it != kFieldNames.end() && it->key == key ? it->field : Field::Count;
 }
 
+// A host amount by key, whatever its suffix: every kernel prints these keys
+// in kB; a copy without " kB" (a broken --proc-root file) is taken as kB too,
+// so a cgroup-scoped line is never the host's value under the container's name.
+std::optional<uint64_t> host_amount(const std::vector<MeminfoLine>& host, std::string_view key) {
+    for (const auto& line : host)
+        if (line.key == key) return line.value;
+    return std::nullopt;
+}
+
 struct SwapNumbers {
     uint64_t total_kb = 0;
     uint64_t free_kb = 0;
@@ -108,7 +117,7 @@ SwapNumbers swap_numbers(const std::vector<MeminfoLine>& host, const MemoryFacts
     // v1 memory.swappiness 0 means the cgroup never swaps.
     bool enabled = options.swap && !(facts.swappiness && *facts.swappiness == 0);
     if (!enabled) return {};
-    uint64_t host_total = meminfo_value(host, "SwapTotal").value_or(0);
+    uint64_t host_total = host_amount(host, "SwapTotal").value_or(0);
     uint64_t total = facts.swap_limit ? std::min(kb(*facts.swap_limit), host_total) : host_total;
     uint64_t used = std::min(kb(facts.swap_usage), total);
     return {total, total - used};
@@ -123,7 +132,7 @@ std::array<uint64_t, static_cast<std::size_t>(Field::Count)> cgroup_values(const
     std::array<uint64_t, static_cast<std::size_t>(Field::Count)> v{};
     auto set = [&v](Field f, uint64_t value) { v[static_cast<std::size_t>(f)] = value; };
 
-    uint64_t host_total = meminfo_value(host, "MemTotal").value_or(facts.limit ? kb(*facts.limit) : 0);
+    uint64_t host_total = host_amount(host, "MemTotal").value_or(facts.limit ? kb(*facts.limit) : 0);
     uint64_t total = facts.limit ? std::min(kb(*facts.limit), host_total) : host_total;
     uint64_t free = total - std::min(kb(facts.usage), total);
     uint64_t reclaimable = saturating_add(saturating_add(s.active_file.value_or(0), s.inactive_file.value_or(0)),
@@ -251,8 +260,10 @@ std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFac
     out.reserve(host.size() * 32);
     for (const auto& line : host) {
         uint64_t value = line.value;
-        if (line.has_kb) {
-            Field field = lookup_field(line.key);
+        Field field = lookup_field(line.key);
+        // A known key is an amount in kB even when a broken host copy lost the suffix.
+        bool amount = line.has_kb || field != Field::Count;
+        if (amount) {
             if (field == Field::SwapTotal || field == Field::SwapFree)
                 value = values[static_cast<std::size_t>(field)];
             else if (field == Field::Hugepagesize)
@@ -262,7 +273,7 @@ std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFac
             else
                 value = std::min(values[static_cast<std::size_t>(field)], total);
         }
-        append_meminfo_line(out, line.key, value, line.has_kb);
+        append_meminfo_line(out, line.key, value, amount);
     }
     return out;
 }

@@ -34,6 +34,13 @@ std::optional<unsigned> processor_number(std::string_view first_line) {
     return static_cast<unsigned>(*n);
 }
 
+// A line whose key is "processor", whatever its value and spacing: the
+// renderer renumbers every such line, so each must open its own block.
+bool is_processor_line(std::string_view line) {
+    auto colon = line.find(':');
+    return colon != std::string_view::npos && trim(line.substr(0, colon)) == "processor";
+}
+
 }  // namespace
 
 Result<std::vector<MeminfoLine>> parse_meminfo(std::string_view text) {
@@ -93,6 +100,9 @@ Result<HostCpuinfo> parse_cpuinfo(std::string_view text) {
             finish_block();
             return;
         }
+        // Blocks not separated by a blank line (a broken host copy): one per processor line.
+        if (!block.empty() && is_processor_line(line)) finish_block();
+        if (error) return;
         if (block.empty()) block_start = line_no;
         block.append(line);
         block += '\n';

@@ -24,7 +24,8 @@ Result<std::vector<MeminfoLine>> parse_meminfo(std::string_view text);
 // The value of `key` in kB-lines, or nullopt.
 std::optional<uint64_t> meminfo_value(const std::vector<MeminfoLine>& lines, std::string_view key);
 
-// /proc/cpuinfo split into per-processor blocks.
+// /proc/cpuinfo split into per-processor blocks: a block ends at a blank line
+// or where the next "processor" line begins.
 struct HostCpuinfo {
     // host processor number → its block, every line of it including the
     // "processor" line, each line ending in '\n', no trailing blank line.

@@ -374,3 +374,20 @@ TEST_CASE("render_meminfo reproduces the kernel's column layout") {
         CHECK(out.find(line) != std::string::npos);
     }
 }
+
+TEST_CASE("render_meminfo: a host copy whose known keys lost \" kB\" is still computed, in kB") {
+    auto host = parse_meminfo("MemTotal:       2468362\nMemFree:  100000\nSlab:   161456 kB\nHugePages_Total:       0\n");
+    REQUIRE(host);
+    MemoryFiles files;
+    files.stat = std::string_view("anon 100000000\nfile 0\nshmem 0\nslab_reclaimable 0\n");
+    files.usage = std::string_view("104857600\n");  // 100 MiB
+    files.limits = {std::string_view("268435456\n")};
+    std::string out = render_meminfo(*host, facts_or_fail(files), MemoryOptions{});
+    auto lines = parse_meminfo(out);
+    REQUIRE(lines);
+    CHECK(meminfo_value(*lines, "MemTotal") == 262144u);  // the limit, not the host's 2468362
+    CHECK(meminfo_value(*lines, "MemFree") == 262144u - 102400u);
+    CHECK(meminfo_value(*lines, "Slab") <= 262144u);
+    // A count stays a count, verbatim.
+    CHECK(out.find("HugePages_Total:       0\n") != std::string::npos);
+}

@@ -133,3 +133,15 @@ TEST_CASE("format_boottime_offset writes the record timens_offsets reads back") 
     REQUIRE(back);
     CHECK(back->boottime == ClockOffset{-7, 5});
 }
+
+TEST_CASE("parse_cpuinfo: blocks not separated by blank lines split at each processor line") {
+    auto info = parse_cpuinfo("processor\t: 0\nvendor_id\t: AuthenticAMD\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\n"
+                              "  processor : 2\ncore id\t\t: 2\n");
+    REQUIRE(info);
+    CHECK(info->blocks.size() == 2);
+    CHECK(info->blocks.at(0) == "processor\t: 0\nvendor_id\t: AuthenticAMD\n");
+    CHECK(info->blocks.at(1) == "processor\t: 1\nvendor_id\t: AuthenticAMD\n");
+    // A processor line the number parser does not take still opens its own (non-processor) block.
+    CHECK(info->trailer == "  processor : 2\ncore id\t\t: 2\n");
+    CHECK_FALSE(parse_cpuinfo("processor\t: 0\nprocessor\t: 0\n"));  // the same number twice
+}
