@@ -98,7 +98,8 @@ copy_with_libs() {
   local dest="$1" src="$2" target="${3:-$2}" lib
   mkdir -p "$dest/$(dirname "$target")"
   cp -L "$src" "$dest/$target"
-  ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
+  # A static binary has no libraries: ldd fails, which pipefail must not turn into an exit.
+  { ldd "$src" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
     while read -r lib; do
       [[ -e "$dest$lib" ]] && continue
       mkdir -p "$dest/$(dirname "$lib")"
