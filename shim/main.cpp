@@ -121,9 +121,12 @@ BundleDecision prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& lo
 void make_time_namespace(const RuncCommandLine& cmd, RuntimeLog& log) {
     std::string who = "procview: " + describe_call(cmd) + ": ";
     auto made = enter_new_time_namespace();
-    if (made) log.info(who + *made);
-    else log.warning(who + made.error().describe() + "; the container runs without a time namespace (ps start times "
-                                                     "inside will be off by its start)");
+    if (made) return log.info(who + *made);
+    std::string msg = made.error().describe() + "; the container runs without a time namespace (ps start times "
+                                                "inside will be off by its start)";
+    // A kernel without time namespaces is a fact of the machine, not a fault to alarm about on every create.
+    if (made.error().errnum == ENOENT) log.info(who + msg);
+    else log.warning(who + msg);
 }
 
 // Every call on an existing container runs in its time namespace, whether
