@@ -113,11 +113,16 @@ fi
 [ "$PVH_IS_PROCVIEWFS" = 1 ] || pv_finish
 
 # restarts_over TAG NAME: procviewfs starts over what is at the mountpoint
-# now and a new container (id with TAG) gets its views again.
+# now (no mkdir first: a missing mountpoint is its to create) and a new
+# container (id with TAG) gets its views again.
 restarts_over() {
     _tag=$1
     shift
-    if pvh_start_views; then
+    "$PVH_VIEWS" -f --config "$PVH_CONFIG" "$PVH_MNT" >"$PVH_MNT.log" 2>&1 &
+    PV_VIEWS_PID=$!
+    pv_at_exit "umount -l '$PVH_MNT'"
+    pv_at_exit "pv_stop_pid $PV_VIEWS_PID"
+    if pv_wait_until 10 pv_is_mounted "$PVH_MNT" fuse && pv_wait_until 5 pv_serves "$PVH_MNT"; then
         _id=pvhook-down-$_tag-after-$$
         pvh_bundle "$_id" createRuntime "$enabled" "$limits" sh -c "$probe"
         pvh_runc "$_id"
