@@ -135,8 +135,11 @@ pv_stop_views() {
 pv_serves() { [ -n "$(head -c 16 "$1/proc/uptime" 2>/dev/null)" ]; }
 
 # Stops a process this script started: TERM (and CONT, in case a test
-# stopped it), then KILL after 3 s.
+# stopped it), then KILL after 3 s. Only while it is still this shell's
+# child: a pid killed and reaped earlier may belong to someone else by the
+# time the cleanup runs (pid_max can be as low as 32768).
 pv_stop_pid() {
+    [ -n "$1" ] && pv_is_child "$1" || return 0
     kill -TERM "$1" 2>/dev/null || return 0
     kill -CONT "$1" 2>/dev/null
     _pv_tries=30
@@ -147,6 +150,12 @@ pv_stop_pid() {
     kill -KILL "$1" 2>/dev/null
     wait "$1" 2>/dev/null
     return 0
+}
+
+# True when PID is a child of this script's shell ($$ stays the script's
+# pid in subshells, such as the cleanup loop's).
+pv_is_child() {
+    [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $2 }')" = "$$" ]
 }
 
 # pv_busybox_rootfs DIR: a minimal rootfs with busybox-static and its applets.

@@ -30,18 +30,23 @@ bound_ms=1000
 cp "$reader" "$PVH_ROOTFS/bin/pv-restart-reader" || pv_skip_all "cannot copy the reader into the rootfs"
 now() { "$reader" now; }
 
-pvh_start_views || pv_skip_all "procviewfs did not start at $PVH_MNT: $(cat "$PVH_MNT.log" 2>/dev/null)"
-views_pid=$PV_VIEWS_PID
-events=$PVH_TMP/events
-: >"$events"
-
-# start_views [--takeover]: procviewfs again, as the systemd unit runs it
-# (same options, same mountpoint); sets views_pid.
+# start_views [--takeover]: procviewfs, the same command line each time, as
+# the systemd unit runs it; sets views_pid. The cleanup stops the instance
+# running at exit (and one being replaced), never a pid killed earlier,
+# which may belong to someone else by then.
 start_views() {
     "$PVH_VIEWS" -f "$@" --config "$PVH_CONFIG" "$PVH_MNT" >>"$PVH_MNT.log" 2>&1 &
     views_pid=$!
-    pv_at_exit "pv_stop_pid $views_pid"
 }
+views_pid="" retiring=""
+mkdir -p "$PVH_MNT"
+pv_at_exit "umount -l '$PVH_MNT'"
+pv_at_exit 'pv_stop_pid "$views_pid"; pv_stop_pid "$retiring"'
+start_views
+pv_wait_until 10 pv_is_mounted "$PVH_MNT" fuse && pv_wait_until 5 pv_serves "$PVH_MNT" ||
+    pv_skip_all "procviewfs did not start at $PVH_MNT: $(cat "$PVH_MNT.log" 2>/dev/null)"
+events=$PVH_TMP/events
+: >"$events"
 
 # exited PID: the process is gone or a zombie (a child of this shell stays
 # a zombie, which kill -0 still reaches, until it is waited for).
@@ -50,6 +55,8 @@ exited() {
 }
 
 # The containers: id, memory limit (bytes), CPU quota (µs per 100 ms).
+# MemTotal shows the limit, or the host's memory when that is less.
+host_mem=$(pvh_host_memtotal)
 ids=""
 for spec in a:201326592:50000 b:335544320:200000; do
     name=${spec%%:*} rest=${spec#*:}
@@ -65,7 +72,9 @@ for spec in a:201326592:50000 b:335544320:200000; do
         fail "container $name starts" "runc run -d: $(cat "$PVH_TMP/$id.err")"
         continue
     fi
-    eval "want_mem_$name=$((mem / 1024)) want_cpus_$name=$(pvh_expected_cpus "$quota" 100000 0-1)"
+    want=$((mem / 1024))
+    [ "$want" -le "$host_mem" ] || want=$host_mem
+    eval "want_mem_$name=$want want_cpus_$name=$(pvh_expected_cpus "$quota" 100000 0-1)"
     eval "pid_$name=\$(runc --root \"\$PVH_RUNC_ROOT\" state \"\$id\" | sed -n 's/^ *\"pid\": *\([0-9]*\).*/\1/p')"
     ids="$ids $name"
 done
@@ -98,12 +107,13 @@ while [ "$r" -le "$rounds" ]; do
     sleep 1.5
     check "kill -9 round $r: procviewfs runs again" "pid $views_pid exited: $(tail -n 3 "$PVH_MNT.log")" kill -0 "$views_pid"
 
-    old=$views_pid
+    retiring=$views_pid
     echo "$((r + rounds)) takeover $(now)" >>"$events"
     start_views --takeover
-    pv_wait_until 10 exited "$old"
-    check "takeover round $r: the old instance retires" "pid $old still runs" exited "$old"
-    wait "$old" 2>/dev/null
+    pv_wait_until 10 exited "$retiring"
+    check "takeover round $r: the old instance retires" "pid $retiring still runs" exited "$retiring"
+    wait "$retiring" 2>/dev/null
+    retiring=""
     echo "$((r + rounds)) retired $(now)" >>"$events"
     sleep 1.5
     check "takeover round $r: the new instance serves" "pid $views_pid exited: $(tail -n 3 "$PVH_MNT.log")" kill -0 "$views_pid"
