@@ -35,6 +35,15 @@ Result<void> restore(const UniqueFd& own) {
     return {};
 }
 
+// setns into the namespace unshare(CLONE_NEWTIME) made for our children.
+Result<void> enter_namespace_for_children() {
+    constexpr const char* kForChildren = "/proc/self/ns/time_for_children";
+    UniqueFd fd(::open(kForChildren, O_RDONLY | O_CLOEXEC));
+    if (!fd) return make_error(errno, std::string("open `") + kForChildren + "`");
+    if (::setns(fd.get(), CLONE_NEWTIME) != 0) return make_error(errno, "setns into the new time namespace");
+    return {};
+}
+
 Result<int64_t> boottime_ns() {
     timespec ts{};
     if (::clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return make_error(errno, "clock_gettime(CLOCK_BOOTTIME)");
@@ -76,6 +85,15 @@ Result<std::string> enter_new_time_namespace() {
     if (!offset) {
         if (auto back = restore(*own); !back) return back.error().context(offset.error().describe());
         return offset.error();
+    }
+    // Enter it now rather than rely on execve to: kernels before the
+    // "switch timens when a task gets a new mm" change (Debian 12's 6.1 among
+    // them) leave an exec'd process outside, and a process whose namespace
+    // differs from its children's cannot create threads (clone fails with
+    // EINVAL, so the Go runtime of runc dies at start).
+    if (auto entered = enter_namespace_for_children(); !entered) {
+        if (auto back = restore(*own); !back) return back.error().context(entered.error().describe());
+        return entered.error();
     }
     return "new time namespace, boottime offset " + std::to_string(offset->seconds) +
            " s (the container's uptime starts at ~" + std::to_string(kBoottimeMarginSeconds) + " s)";

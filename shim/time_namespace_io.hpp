@@ -13,7 +13,8 @@
 namespace procview::shim {
 
 // unshare(CLONE_NEWTIME) and a boottime offset that starts the namespace's
-// CLOCK_BOOTTIME at about kBoottimeMarginSeconds; the next execve enters it.
+// CLOCK_BOOTTIME at about kBoottimeMarginSeconds, then enters it (setns), so
+// the runtime exec'd next and all its children run in it.
 // On any failure the caller's namespace for children is put back, so the
 // runtime runs exactly as without procview. Returns a line for the log.
 Result<std::string> enter_new_time_namespace();
