@@ -33,6 +33,15 @@ int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
 void op_init(void*, fuse_conn_info* conn) {
     // Nothing is written and nothing is cached here.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    // RELEASE is a background request, and the kernel lets only
+    // max_background of those (default 12) into the queue at once, each
+    // behind every foreground request already queued. With more than ~48
+    // readers opening and closing in a loop, closes then arrived slower than
+    // they were made: open files (and their rendered text) piled up in this
+    // process and unsent RELEASEs in the kernel without bound. A release
+    // costs next to nothing, so let them all through.
+    conn->max_background = 4096;
+    conn->congestion_threshold = 3072;  // only affects writeback, which a read-only fs has none of
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
