@@ -2,9 +2,10 @@
 # The sanitizer and fuzzing lane (called by scripts/test.sh; run as root).
 #
 #   1. ASan+UBSan build (-DPROCVIEW_SANITIZE=ON, gcc) in build-asan: the unit
-#      tests, the fuzz corpus replay, and procviewfs's integration, seccomp and
-#      fault tests — they start procviewfs from the same build directory, so
-#      the daemon (and its keeper) run sanitized too. Any sanitizer report, in
+#      tests, the fuzz corpus replay, procviewfs's integration, seccomp and
+#      fault tests, and the end-to-end tests — they start procviewfs, the hook
+#      and the runtime wrapper from the same build directory, so the daemon
+#      (and its keeper) run sanitized too. Any sanitizer report, in
 #      a test or in a daemon's log, fails the lane.
 #   2. libFuzzer build (clang, -DPROCVIEW_FUZZ=ON, ASan+UBSan) in build-fuzz:
 #      every target for a bounded time from a scratch copy of its corpus, then
@@ -52,7 +53,8 @@ if ((do_asan)); then
   if cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
        -DCMAKE_C_FLAGS_DEBUG="-O0 -g1" -DPROCVIEW_SANITIZE=ON >"$work/asan-cmake.log" 2>&1 &&
      cmake --build "$asan_build" -j"$jobs" --target procview_unit_tests procview_shim_unit_tests procview_fuzz_replay \
-       procviewfs procview_integration_tests procview_seccomp_tests procview_fault_tests >"$work/asan-build.log" 2>&1; then
+       procviewfs procview_integration_tests procview_seccomp_tests procview_fault_tests \
+       procview-hook procview-runtime pv-restart-reader >"$work/asan-build.log" 2>&1; then
     pass asan-build "$(elapsed "$t0")"
     # log_path: reports from daemons (whose stderr is a log file) land here too.
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan"
@@ -67,6 +69,22 @@ if ((do_asan)); then
         fail "asan:$t" "see above ($(elapsed "$t1"))"
       fi
     done
+    # The end-to-end tests (runc, podman, containerd) with the sanitized hook,
+    # runtime wrapper and daemon. runc hands a hook only config.json's
+    # environment, so a hook's report reaches runc's error output, and the
+    # abort it causes fails the container and the test.
+    t1=$(date +%s)
+    if ctest --test-dir "$asan_build" -L e2e --output-on-failure --timeout 900 >"$work/ctest-e2e.log" 2>&1; then
+      if grep -q "No tests were found" "$work/ctest-e2e.log"; then
+        fail "asan:e2e" "not registered"
+      else
+        # ctest counts a test that printed SKIP and exited 0 as passed.
+        pass "asan:e2e" "$(grep -c ' Passed ' "$work/ctest-e2e.log") tests ($(elapsed "$t1"))"
+      fi
+    else
+      tail -60 "$work/ctest-e2e.log"
+      fail "asan:e2e" "see above ($(elapsed "$t1"))"
+    fi
     unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
     found=$(find "$reports" -type f | wc -l)
     if ((found == 0)); then
