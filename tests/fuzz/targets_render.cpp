@@ -112,9 +112,9 @@ int fuzz_render_cpu(const uint8_t* data, std::size_t size) {
         // Every "processor" line, wherever it is: one per view CPU at most,
         // plus those the non-processor trailer carries verbatim (blocks not
         // separated by blank lines: regressions/render_cpu).
-        auto processor_lines = [](std::string_view text) {
+        auto processor_lines = [](std::string_view rendered) {
             std::size_t n = 0;
-            for (auto line : split_lines(text)) {
+            for (auto line : split_lines(rendered)) {
                 auto colon = line.find(':');
                 if (colon != std::string_view::npos && trim(line.substr(0, colon)) == "processor") ++n;
             }
