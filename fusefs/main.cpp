@@ -138,6 +138,24 @@ struct Daemon {
     std::shared_ptr<spdlog::logger> log;
 };
 
+// Blocks the signals meant for the request loop in the calling thread for
+// its lifetime, so threads started meanwhile never receive them.
+class ControlSignalsBlocked {
+public:
+    ControlSignalsBlocked() {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig : {SIGTERM, SIGINT, SIGHUP, kRetireSignal}) sigaddset(&set, sig);
+        pthread_sigmask(SIG_BLOCK, &set, &saved_);
+    }
+    ~ControlSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+    ControlSignalsBlocked(const ControlSignalsBlocked&) = delete;
+    ControlSignalsBlocked& operator=(const ControlSignalsBlocked&) = delete;
+
+private:
+    sigset_t saved_{};
+};
+
 // The single-threaded request loop. Unlike fuse_session_loop it never drops
 // a request it has read: on RETIRE the watcher interrupts the blocking read
 // with kRetireSignal and the loop stops only between requests.
@@ -329,9 +347,18 @@ int run(const DaemonOptions& options) {
         }
     }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
-    sampler.start();
     d.loop_thread = pthread_self();
-    std::thread watcher([&d] { watch_keeper(d); });
+    std::thread watcher;
+    {
+        // SIGTERM/SIGINT/SIGHUP and the retire signal must reach the request
+        // loop's thread: a handler run on another thread sets the exit flag
+        // but leaves the loop blocked in its read of /dev/fuse, so it would
+        // neither stop nor tell the keeper to unmount. Threads inherit the
+        // mask they are created with.
+        ControlSignalsBlocked blocked;
+        sampler.start();
+        watcher = std::thread([&d] { watch_keeper(d); });
+    }
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
     report_ready(ready_fd);
     notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
