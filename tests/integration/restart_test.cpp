@@ -2,6 +2,7 @@
 // refusal of foreign mountpoints, clean SIGTERM.
 #include <doctest/doctest.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -177,10 +178,17 @@ TEST_CASE("SIGTERM unmounts and the keeper exits; one instance per mountpoint") 
     d.stop();
     CHECK(!mounted(d.mountpoint()));
     auto alive = [](pid_t pid) {  // a zombie is gone for our purposes
-        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-        std::string text((std::istreambuf_iterator<char>(in)), {});
+        // read(2), not an ifstream: the process may exit between the open
+        // and the read, which libstdc++ reports by throwing.
+        int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return false;
+        char buf[1024];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        ::close(fd);
+        if (n <= 0) return false;
+        std::string_view text(buf, static_cast<std::size_t>(n));
         auto close = text.rfind(')');
-        return !text.empty() && close != std::string::npos && text[close + 2] != 'Z';
+        return close != std::string_view::npos && close + 2 < text.size() && text[close + 2] != 'Z';
     };
     for (int i = 0; i < 100 && alive(keeper); ++i) sleep_ms(10);
     CHECK(!alive(keeper));
