@@ -67,7 +67,7 @@ Result<Spec> parse_spec(std::string_view text) {
     Spec spec;
     try {
         spec = Spec::parse(text);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number too large ("1e999")
         return invalid(std::string("not JSON: ") + e.what());
     }
     if (!spec.is_object()) return invalid("not a JSON object");

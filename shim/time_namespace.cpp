@@ -56,7 +56,7 @@ Result<RecordedInit> parse_runtime_state(std::string_view text) {
     Spec state;
     try {
         state = Spec::parse(text);
-    } catch (const Spec::parse_error& e) {
+    } catch (const Spec::exception& e) {  // parse_error, and out_of_range for a number too large
         return invalid(std::string("state is not JSON: ") + e.what());
     }
     if (!state.is_object()) return invalid("state is not a JSON object");
