@@ -157,20 +157,6 @@ std::map<std::string, int> probe_in_filtered_child(bool log_only) {
     return result;
 }
 
-pid_t keeper_of(const std::string& mountpoint) {
-    pid_t found = -1;
-    DIR* d = ::opendir("/proc");
-    while (auto* e = d ? ::readdir(d) : nullptr) {
-        pid_t pid = std::atoi(e->d_name);
-        if (pid <= 0) continue;
-        std::string cmd = slurp("/proc/" + std::string(e->d_name) + "/cmdline");
-        std::string want = std::string("procviewfs") + '\0' + "--keeper" + '\0' + mountpoint + '\0';
-        if (cmd.rfind(want, 0) == 0) found = pid;
-    }
-    if (d) ::closedir(d);
-    return found;
-}
-
 #define PVHARD_SKIP_UNLESS_SUPPORTED()                          \
     if (auto why = unsupported_reason(); !why.empty()) { \
         MESSAGE("SKIP (seccomp, daemon): " << why);      \

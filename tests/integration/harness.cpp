@@ -266,12 +266,8 @@ void Daemon::stop() {
     kill9();
 }
 
-namespace {
-
-// /proc/<pid>/cmdline, or "" when the process is gone (never throws: a
-// process can exit between the open and the read).
-std::string cmdline_of(pid_t pid) {
-    int fd = ::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+std::string read_proc_text(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return "";
     std::string out;
     char buf[4096];
@@ -280,30 +276,30 @@ std::string cmdline_of(pid_t pid) {
     return out;
 }
 
-// The keeper procviewfs spawned for this (unique, temp) mountpoint, or -1.
-pid_t find_keeper(const std::string& mountpoint) {
+pid_t keeper_of(const std::string& mountpoint) {
     const std::string want = std::string("procviewfs") + '\0' + "--keeper" + '\0' + mountpoint + '\0';
     pid_t found = -1;
     DIR* dir = ::opendir("/proc");
     while (auto* e = dir ? ::readdir(dir) : nullptr) {
         pid_t pid = std::atoi(e->d_name);
-        if (pid > 0 && cmdline_of(pid).rfind(want, 0) == 0) found = pid;
+        if (pid > 0 && read_proc_text("/proc/" + std::string(e->d_name) + "/cmdline").rfind(want, 0) == 0) found = pid;
     }
     if (dir) ::closedir(dir);
     return found;
 }
 
-}  // namespace
-
 Daemon::~Daemon() {
-    pid_t keeper = find_keeper(mountpoint_);
+    pid_t keeper = keeper_of(mountpoint_);
     stop();
     // Unmounting lets a keeper left behind by a killed daemon exit by itself.
     ::umount2(mountpoint_.c_str(), MNT_DETACH);
     // A stopped daemon tells its keeper to unmount and exit, which the keeper
     // does a moment later: wait for it, so no test leaves it running for the
     // next one (or for the v2 lane's leftover check) to find.
-    for (int i = 0; i < 300 && keeper > 0 && cmdline_of(keeper).find("--keeper") != std::string::npos; ++i) sleep_ms(10);
+    auto keeper_running = [&] {
+        return read_proc_text("/proc/" + std::to_string(keeper) + "/cmdline").find("--keeper") != std::string::npos;
+    };
+    for (int i = 0; i < 300 && keeper > 0 && keeper_running(); ++i) sleep_ms(10);
     if (own_mountpoint_) ::rmdir(mountpoint_.c_str());
     ::unlink(log_path_.c_str());
 }

@@ -50,6 +50,14 @@ private:
 };
 
 // procviewfs on a fresh temp mountpoint, foreground, logging to a file.
+// A /proc file's text, or "" when it cannot be read: never throws (a process
+// can exit between the open and the read, which an ifstream reports by
+// throwing).
+std::string read_proc_text(const std::string& path);
+
+// The keeper procviewfs spawned for this (unique, temp) mountpoint, or -1.
+pid_t keeper_of(const std::string& mountpoint);
+
 class Daemon {
 public:
     explicit Daemon(std::vector<std::string> extra_args = {}, std::string mountpoint = "");

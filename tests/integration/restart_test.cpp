@@ -23,22 +23,6 @@ using namespace pvtest;
 
 namespace {
 
-// The keeper our daemon spawned for this (unique, temp) mountpoint.
-pid_t keeper_of(const std::string& mountpoint) {
-    DIR* d = ::opendir("/proc");
-    pid_t found = -1;
-    while (auto* e = d ? ::readdir(d) : nullptr) {
-        pid_t pid = std::atoi(e->d_name);
-        if (pid <= 0) continue;
-        std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), {});
-        std::string want = std::string("procviewfs") + '\0' + "--keeper" + '\0' + mountpoint + '\0';
-        if (cmd.rfind(want, 0) == 0) found = pid;
-    }
-    if (d) ::closedir(d);
-    return found;
-}
-
 bool mounted(const std::string& path) {
     std::ifstream in("/proc/self/mountinfo");
     for (std::string line; std::getline(in, line);) {
@@ -178,17 +162,9 @@ TEST_CASE("SIGTERM unmounts and the keeper exits; one instance per mountpoint") 
     d.stop();
     CHECK(!mounted(d.mountpoint()));
     auto alive = [](pid_t pid) {  // a zombie is gone for our purposes
-        // read(2), not an ifstream: the process may exit between the open
-        // and the read, which libstdc++ reports by throwing.
-        int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return false;
-        char buf[1024];
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        ::close(fd);
-        if (n <= 0) return false;
-        std::string_view text(buf, static_cast<std::size_t>(n));
+        std::string text = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
         auto close = text.rfind(')');
-        return close != std::string_view::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+        return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
     };
     for (int i = 0; i < 100 && alive(keeper); ++i) sleep_ms(10);
     CHECK(!alive(keeper));
