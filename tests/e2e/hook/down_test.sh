@@ -84,6 +84,16 @@ else
     fail "hung" "the views server did not start: $(cat "$PVH_MNT.log")"
 fi
 
+# new_container_has_views ID CHECK: a new container started now sees its
+# 256 MiB limit through the views server; then the server is stopped.
+new_container_has_views() {
+    pvh_bundle "$1" createRuntime "$enabled" "$limits" sh -c "$probe"
+    pvh_runc "$1"
+    _mem=$(pvh_section "$1" meminfo | pv_meminfo_kb MemTotal)
+    check "$2" "exit $PVH_RC, MemTotal '$_mem' kB" [ "$PVH_RC:$_mem" = "0:262144" ]
+    pv_stop_views "$PVH_MNT" "$PV_VIEWS_PID"
+}
+
 # 4. Killed (SIGKILL): lxcfs's mount dies with it (ENOTCONN); procviewfs's
 # keeper holds the mount and reads wait for the next procviewfs. Either way
 # the container starts, and a restarted server serves new containers again.
@@ -95,12 +105,7 @@ if pvh_start_views; then
     starts_with_host_views "killed" "$id" "procviewfs is not serving"
     [ "$PVH_IS_PROCVIEWFS" = 1 ] || umount -l "$PVH_MNT"
     if pvh_start_views; then
-        id=pvhook-down-restarted-$$
-        pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$probe"
-        pvh_runc "$id"
-        mem=$(pvh_section "$id" meminfo | pv_meminfo_kb MemTotal)
-        check "restarted: views again" "exit $PVH_RC, MemTotal '$mem' kB" [ "$PVH_RC:$mem" = "0:262144" ]
-        pv_stop_views "$PVH_MNT" "$PV_VIEWS_PID"
+        new_container_has_views pvhook-down-restarted-$$ "restarted: views again"
     else
         fail "restarted" "the views server did not start again: $(cat "$PVH_MNT.log")"
     fi
@@ -123,12 +128,7 @@ restarts_over() {
     pv_at_exit "umount -l '$PVH_MNT'"
     pv_at_exit "pv_stop_pid $PV_VIEWS_PID"
     if pv_wait_until 10 pv_is_mounted "$PVH_MNT" fuse && pv_wait_until 5 pv_serves "$PVH_MNT"; then
-        _id=pvhook-down-$_tag-after-$$
-        pvh_bundle "$_id" createRuntime "$enabled" "$limits" sh -c "$probe"
-        pvh_runc "$_id"
-        _mem=$(pvh_section "$_id" meminfo | pv_meminfo_kb MemTotal)
-        check "$1: procviewfs starts over it and serves new containers" "exit $PVH_RC, MemTotal '$_mem' kB" [ "$PVH_RC:$_mem" = "0:262144" ]
-        pv_stop_views "$PVH_MNT" "$PV_VIEWS_PID"
+        new_container_has_views pvhook-down-$_tag-after-$$ "$1: procviewfs starts over it and serves new containers"
     else
         fail "$1: procviewfs starts over it" "it did not start: $(tail -n 5 "$PVH_MNT.log")"
     fi

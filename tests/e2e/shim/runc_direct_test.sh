@@ -16,13 +16,7 @@ enabled='"procview.io/enabled": "true"'
 # this script needs to see the views the shim set up.
 probe='head -n 100 /proc/meminfo; echo "online $(head -n 1 /sys/devices/system/cpu/online)"'
 
-# Containers this script created are deleted even when a check fails midway,
-# through the wrapper: it joins each container's time namespace, without which
-# runc takes a running opted-in container for a stopped one.
-pvs_delete_containers() {
-    for _id in $("$RUNC" --root "$ROOT" list -q 2>/dev/null); do "$W" --root "$ROOT" delete -f "$_id"; done
-}
-pv_at_exit pvs_delete_containers
+pvs_delete_containers_at_exit "$ROOT"
 
 views=1
 pvs_start_views || views=0

@@ -78,4 +78,18 @@ pvs_hook_count() {
 }
 
 # The MemTotal (kB) in a file holding a copy of /proc/meminfo.
+# pvs_delete_containers_at_exit RUNC_ROOT: at exit, delete every container
+# under RUNC_ROOT, even when a check fails midway, through the wrapper: it
+# joins each container's time namespace, without which runc takes a running
+# opted-in container for a stopped one.
+pvs_delete_containers_at_exit() {
+    PVS_RUNC_ROOT=$1
+    pv_at_exit pvs_delete_containers
+}
+pvs_delete_containers() {
+    for _id in $(runc --root "$PVS_RUNC_ROOT" list -q 2>/dev/null); do
+        "$PVS_RUNTIME" --root "$PVS_RUNC_ROOT" delete -f "$_id" >/dev/null 2>&1
+    done
+}
+
 pvs_memtotal() { pv_meminfo_kb MemTotal <"$1"; }

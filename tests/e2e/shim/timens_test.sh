@@ -17,14 +17,7 @@ T=$PVS_TMP
 ROOT=$T/runc-root
 W="$PVS_RUNTIME"
 enabled='"procview.io/enabled": "true"'
-IDS=""
-
-# Deleted through the wrapper: it joins each container's time namespace,
-# without which runc takes a running container for a stopped one.
-pvs_delete_containers() {
-    for _id in $IDS; do "$W" --root "$ROOT" delete -f "$_id" >/dev/null 2>&1; done
-}
-pv_at_exit pvs_delete_containers
+pvs_delete_containers_at_exit "$ROOT"
 
 pvs_start_views || pv_skip_all "$PVS_VIEWS_WHY"
 pvs_config "$T/on.json"
@@ -51,7 +44,6 @@ start_container() {
     _b=$T/$1
     pvs_bundle "$_b" "$enabled" sh -c "$probe; exec sleep 300"
     _id=pvshim-timens-$1-$$
-    IDS="$IDS $_id"
     "$W" --procview-config "$2" --root "$ROOT" --log "$T/$1.log" --log-format json \
         create --bundle "$_b" "$_id" >"$T/$1.out" 2>"$T/$1.err" </dev/null
     _rc=$?
