@@ -15,9 +15,13 @@
 namespace procview {
 namespace {
 
-// How often a cached container's cgroup membership is re-read: an init that
-// moves to another cgroup (rare: systemd inside a container) is seen this late.
+// How often a cached container's cgroup membership is re-read (by the load
+// sampler's thread, off the request path): an init that moves to another
+// cgroup (rare: systemd inside a container) is seen this late.
 constexpr int64_t kMembershipRecheckMs = 10'000;
+// A lookup does the re-check itself only when the sampler has not for this
+// long (a container read again after a long pause).
+constexpr int64_t kMembershipStaleMs = 30'000;
 
 Result<UniqueFd> pidfd_open(pid_t pid) {
     long fd = ::syscall(SYS_pidfd_open, pid, 0);
@@ -230,7 +234,27 @@ bool ContainerRegistry::reverify(Container& c) const {
     return true;
 }
 
+std::optional<Result<std::shared_ptr<Container>>> ContainerRegistry::resolve_cached(pid_t reader) {
+    using Answer = Result<std::shared_ptr<Container>>;
+    if (fixed_cgroup_) {
+        std::lock_guard lock(mu_);
+        if (!fixed_ || fixed_->gone) return std::nullopt;
+        return Answer(fixed_);
+    }
+    if (reader <= 0) return Answer(std::shared_ptr<Container>());
+    auto ns = pidns_of(reader);
+    if (!ns) return Answer(ns.error().context("reader " + std::to_string(reader)));
+    if (*ns == own_pidns_) return Answer(std::shared_ptr<Container>());
+    std::lock_guard lock(mu_);
+    auto it = by_ns_.find(*ns);
+    if (it == by_ns_.end()) return std::nullopt;
+    auto& c = it->second;
+    if (c->gone || !c->init_alive() || monotonic_ms() - c->verified_ms >= kMembershipStaleMs) return std::nullopt;
+    return Answer(c);
+}
+
 Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
+    if (auto cached = resolve_cached(reader)) return std::move(*cached);
     if (fixed_cgroup_) {
         std::lock_guard lock(mu_);
         if (!fixed_ || fixed_->gone) {
@@ -240,23 +264,24 @@ Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
         }
         return fixed_;
     }
-    if (reader <= 0) return std::shared_ptr<Container>();
     auto ns = pidns_of(reader);
     if (!ns) return ns.error().context("reader " + std::to_string(reader));
     if (*ns == own_pidns_) return std::shared_ptr<Container>();
 
-    int64_t now = monotonic_ms();
+    // A known container due for its membership re-check: re-read it without
+    // the registry's lock, which every reader's lookup takes.
+    std::shared_ptr<Container> known;
     {
         std::lock_guard lock(mu_);
-        auto it = by_ns_.find(*ns);
-        if (it != by_ns_.end()) {
-            auto& c = it->second;
-            if (!c->gone && c->init_alive()) {
-                if (now - c->verified_ms < kMembershipRecheckMs) return c;
-                if (reverify(*c)) return c;
-            }
+        if (auto it = by_ns_.find(*ns); it != by_ns_.end()) known = it->second;
+    }
+    if (known) {
+        if (!known->gone && known->init_alive() &&
+            (monotonic_ms() - known->verified_ms < kMembershipStaleMs || reverify(*known)))
+            return known;
+        std::lock_guard lock(mu_);
+        if (auto it = by_ns_.find(*ns); it != by_ns_.end() && it->second == known)
             by_ns_.erase(it);  // rebuilt below: cheap next to being wrong
-        }
     }
     auto init = find_namespace_init(reader, *ns);
     if (!init) return init.error();
@@ -280,14 +305,32 @@ std::vector<std::shared_ptr<Container>> ContainerRegistry::recently_read(int64_t
     return out;
 }
 
-void ContainerRegistry::sweep(int64_t now_ms, int64_t idle_ms) {
-    std::lock_guard lock(mu_);
-    for (auto it = by_ns_.begin(); it != by_ns_.end();) {
-        auto& c = it->second;
-        bool idle = now_ms - c->last_read_ms.load(std::memory_order_relaxed) > idle_ms;
-        if (idle || !c->init_alive()) it = by_ns_.erase(it);
-        else ++it;
+void ContainerRegistry::recheck_memberships(int64_t now_ms, int64_t window_ms) {
+    for (auto& c : recently_read(now_ms, window_ms)) {
+        if (!c->init_pidfd.valid() || now_ms - c->verified_ms < kMembershipRecheckMs) continue;
+        if (!reverify(*c)) c->gone = true;  // its next reader finds it again
     }
+}
+
+void ContainerRegistry::sweep(int64_t now_ms, int64_t idle_ms) {
+    // Closing a container's fds and inotify watches takes a while when many
+    // went away at once (1,000 containers: ~100 ms); readers must not wait
+    // for it on the registry's lock, so the destruction happens after it.
+    std::vector<std::shared_ptr<Container>> doomed;
+    {
+        std::lock_guard lock(mu_);
+        for (auto it = by_ns_.begin(); it != by_ns_.end();) {
+            auto& c = it->second;
+            bool idle = now_ms - c->last_read_ms.load(std::memory_order_relaxed) > idle_ms;
+            if (idle || !c->init_alive()) {
+                doomed.push_back(std::move(c));
+                it = by_ns_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    if (!doomed.empty()) log_->debug("forgot {} containers", doomed.size());
 }
 
 std::size_t ContainerRegistry::size() {

@@ -67,9 +67,9 @@ public:
     CapacityIntegral capacity;
     LoadState load;
     std::set<std::string, std::less<>> warned;  // fallbacks already logged once
-    int64_t verified_ms = 0;                     // when membership was last checked
 
     std::atomic<int64_t> last_read_ms{0};
+    std::atomic<int64_t> verified_ms{0};  // when membership was last checked (lookups read it unlocked)
     std::atomic<bool> gone{false};  // a read found the cgroup removed: resolve again
 
     [[nodiscard]] bool init_alive() const;
@@ -90,9 +90,17 @@ public:
 
     // nullptr: the reader is in the daemon's own pid namespace (host view).
     Result<std::shared_ptr<Container>> resolve(pid_t reader);
+    // The cheap part of resolve(): one readlink and a look in the cache.
+    // nullopt when the answer needs the slow part (a container seen for the
+    // first time, or one due for its membership re-check), which the request
+    // loop hands to another thread so no reader waits behind it.
+    std::optional<Result<std::shared_ptr<Container>>> resolve_cached(pid_t reader);
 
     // Containers read within `window_ms` (for the load sampler).
     std::vector<std::shared_ptr<Container>> recently_read(int64_t now_ms, int64_t window_ms);
+    // Re-reads the cgroup membership of the containers read within window_ms
+    // that were last checked long enough ago (the load sampler's thread).
+    void recheck_memberships(int64_t now_ms, int64_t window_ms);
     // Forgets containers whose init exited or that went unread for idle_ms.
     void sweep(int64_t now_ms, int64_t idle_ms);
     [[nodiscard]] std::size_t size();

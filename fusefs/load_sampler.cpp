@@ -30,6 +30,7 @@ void LoadSampler::run() {
         int64_t now = monotonic_ms();
         if (sample_load_)
             for (auto& c : registry_.recently_read(now, kTrackWindowMs)) engine_.sample_load(*c);
+        registry_.recheck_memberships(now, kTrackWindowMs);
         if (++rounds % 6 == 0) registry_.sweep(now, kForgetAfterMs);
     }
 }

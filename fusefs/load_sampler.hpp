@@ -1,4 +1,6 @@
-// Samples the load of the containers being read, every 5 s like the kernel.
+// Samples the load of the containers being read, every 5 s like the kernel,
+// and re-checks their cgroup membership (every 10 s each), so neither is
+// done on the request path.
 //
 // Cost scales with the containers actually read, not with every cgroup on the
 // host: a container is tracked from its first read and dropped once unread
