@@ -28,6 +28,16 @@ Filesystem& fs_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_us
 
 int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
 
+// Calls then(container) for the request's reader: at once when its container
+// is known, else on the setup worker once it is found (see setup_worker.hpp).
+// `then` replies, and holds copies of whatever it needs of the request.
+template <class Then>
+void with_reader(Filesystem& fs, fuse_req_t req, Then then) {
+    pid_t pid = fuse_req_ctx(req)->pid;
+    if (auto cached = fs.registry.resolve_cached(pid)) return then(fs.placed_or_host(pid, std::move(*cached)));
+    fs.setup.run([&fs, pid, then = std::move(then)]() mutable { then(fs.reader(pid)); });
+}
+
 // ---- handlers: each replies exactly once ------------------------------------
 
 void op_init(void*, fuse_conn_info* conn) {
@@ -49,40 +59,40 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     const Node* dir = fs.tree.find(parent);
     const Node* node = dir ? fs.tree.child(*dir, name) : nullptr;
     if (!node) return (void)fuse_reply_err(req, ENOENT);
-    auto container = fs.reader(req);
-    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    auto st = fs.attributes(*node, container->get());
-    if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
-    fuse_entry_param e{};
-    e.ino = node->ino;
-    e.attr = *st;
-    e.entry_timeout = fs.entry_timeout(*node);
-    e.attr_timeout = node->kind == NodeKind::sys_cpu ? kSysfsAttrTimeout : e.entry_timeout;
-    fuse_reply_entry(req, &e);
+    with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
+        auto st = fs.attributes(*node, container.get());
+        if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
+        fuse_entry_param e{};
+        e.ino = node->ino;
+        e.attr = *st;
+        e.entry_timeout = fs.entry_timeout(*node);
+        e.attr_timeout = node->kind == NodeKind::sys_cpu ? kSysfsAttrTimeout : e.entry_timeout;
+        fuse_reply_entry(req, &e);
+    });
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     auto& fs = fs_of(req);
     const Node* node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
-    auto container = fs.reader(req);
-    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    auto st = fs.attributes(*node, container->get());
-    if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
-    fuse_reply_attr(req, &*st, node->kind == NodeKind::sys_cpu ? kSysfsAttrTimeout : fs.entry_timeout(*node));
+    with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
+        auto st = fs.attributes(*node, container.get());
+        if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
+        fuse_reply_attr(req, &*st, node->kind == NodeKind::sys_cpu ? kSysfsAttrTimeout : fs.entry_timeout(*node));
+    });
 }
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     auto& fs = fs_of(req);
     const Node* node = fs.tree.find(ino);
     if (!node || node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, EINVAL);
-    auto container = fs.reader(req);
-    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    auto path = fs.host_path(*node, container->get());
-    if (!path) return (void)fuse_reply_err(req, errnum_of(path.error()));
-    auto target = read_link_at(fs.host.sys_cpu_fd(), *path);
-    if (!target) return (void)fuse_reply_err(req, errnum_of(target.error()));
-    fuse_reply_readlink(req, target->c_str());
+    with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
+        auto path = fs.host_path(*node, container.get());
+        if (!path) return (void)fuse_reply_err(req, errnum_of(path.error()));
+        auto target = read_link_at(fs.host.sys_cpu_fd(), *path);
+        if (!target) return (void)fuse_reply_err(req, errnum_of(target.error()));
+        fuse_reply_readlink(req, target->c_str());
+    });
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -91,15 +101,30 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return (void)fuse_reply_err(req, EROFS);
     const Node* node = fs.tree.find(ino);
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
-    auto container = fs.reader(req);
-    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    auto file = fs.open_file(*node, std::move(*container));
-    if (!file) return (void)fuse_reply_err(req, errnum_of(file.error()));
-    // procfs-like: sizes are unknown until rendered, so no page cache.
-    fi->direct_io = 1;
-    fi->keep_cache = 0;
-    fi->fh = fs.files.add(std::move(*file));
-    if (fuse_reply_open(req, fi) != 0) fs.files.remove(fi->fh);  // the open was interrupted
+    with_reader(fs, req, [&fs, req, node, info = *fi](std::shared_ptr<Container> container) mutable {
+        auto file = fs.open_file(*node, std::move(container));
+        if (!file) return (void)fuse_reply_err(req, errnum_of(file.error()));
+        // procfs-like: sizes are unknown until rendered, so no page cache.
+        info.direct_io = 1;
+        info.keep_cache = 0;
+        info.fh = fs.files.add(std::move(*file));
+        if (fuse_reply_open(req, &info) != 0) fs.files.remove(info.fh);  // the open was interrupted
+    });
+}
+
+void reply_read(fuse_req_t req, Filesystem::OpenFile& file, size_t size, off_t off) {
+    auto& fs = fs_of(req);
+    std::lock_guard lock(file.mu);
+    if (!file.rendered || (off == 0 && file.consumed)) {
+        auto content = fs.render(file);
+        if (!content) return (void)fuse_reply_err(req, errnum_of(content.error()));
+        file.content = std::move(*content);
+        file.rendered = true;
+    }
+    file.consumed = true;
+    auto length = static_cast<off_t>(file.content.size());
+    size_t n = off >= length ? 0 : std::min(size, static_cast<size_t>(length - off));
+    fuse_reply_buf(req, n ? file.content.data() + off : nullptr, n);
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
@@ -110,30 +135,18 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     // served to the next. Refuse it; sendfile fails and its callers (busybox
     // cat, coreutils) fall back to read(2), which is direct and per reader.
     if (fi->lock_owner == 0) return (void)fuse_reply_err(req, EIO);
-    auto file = fs.files.find(fi->fh);
-    if (!file) {
-        // Opened under a previous instance of the daemon: take it over.
-        const Node* node = fs.tree.find(ino);
-        if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, EBADF);
-        auto container = fs.reader(req);
-        if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-        auto fresh = fs.open_file(*node, std::move(*container));
+    if (auto file = fs.files.find(fi->fh)) return reply_read(req, *file, size, off);
+    // Opened under a previous instance of the daemon: take it over.
+    const Node* node = fs.tree.find(ino);
+    if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, EBADF);
+    with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](std::shared_ptr<Container> container) {
+        auto fresh = fs.open_file(*node, std::move(container));
         if (!fresh) return (void)fuse_reply_err(req, errnum_of(fresh.error()));
-        fs.files.adopt(fi->fh, std::move(*fresh));
-        file = fs.files.find(fi->fh);
-    }
-    std::lock_guard lock(file->mu);
-    if (!file->rendered || (off == 0 && file->consumed)) {
-        auto content = fs.render(*file);
-        if (!content) return (void)fuse_reply_err(req, errnum_of(content.error()));
-        file->content = std::move(*content);
-        file->rendered = true;
-    }
-    file->consumed = true;
-    auto length = static_cast<off_t>(file->content.size());
-    size_t n = off >= length ? 0 : std::min(size, static_cast<size_t>(length - off));
-    fuse_reply_buf(req, n ? file->content.data() + off : nullptr, n);
-
+        fs.files.adopt(fh, std::move(*fresh));
+        auto file = fs.files.find(fh);
+        if (!file) return (void)fuse_reply_err(req, EBADF);  // released meanwhile
+        reply_read(req, *file, size, off);
+    });
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -146,31 +159,19 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const Node* node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     if (node->kind != NodeKind::directory && node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, ENOTDIR);
-    auto container = fs.reader(req);
-    if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-    auto dir = fs.list(*node, container->get());
-    if (!dir) return (void)fuse_reply_err(req, errnum_of(dir.error()));
-    fi->fh = fs.dirs.add(std::unique_ptr<Filesystem::OpenDir>(*dir));
-    if (fuse_reply_open(req, fi) != 0) fs.dirs.remove(fi->fh);
+    with_reader(fs, req, [&fs, req, node, info = *fi](const std::shared_ptr<Container>& container) mutable {
+        auto dir = fs.list(*node, container.get());
+        if (!dir) return (void)fuse_reply_err(req, errnum_of(dir.error()));
+        info.fh = fs.dirs.add(std::unique_ptr<Filesystem::OpenDir>(*dir));
+        if (fuse_reply_open(req, &info) != 0) fs.dirs.remove(info.fh);
+    });
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-    auto& fs = fs_of(req);
-    auto dir = fs.dirs.find(fi->fh);
-    if (!dir) {  // opened under a previous instance
-        const Node* node = fs.tree.find(ino);
-        if (!node) return (void)fuse_reply_err(req, EBADF);
-        auto container = fs.reader(req);
-        if (!container) return (void)fuse_reply_err(req, errnum_of(container.error()));
-        auto listed = fs.list(*node, container->get());
-        if (!listed) return (void)fuse_reply_err(req, errnum_of(listed.error()));
-        fs.dirs.adopt(fi->fh, std::unique_ptr<Filesystem::OpenDir>(*listed));
-        dir = fs.dirs.find(fi->fh);
-    }
+void reply_readdir(fuse_req_t req, const Filesystem::OpenDir& dir, size_t size, off_t off) {
     std::string buf(size, '\0');
     size_t used = 0;
-    for (auto i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
-        const auto& e = dir->entries[i];
+    for (auto i = static_cast<size_t>(off); i < dir.entries.size(); ++i) {
+        const auto& e = dir.entries[i];
         struct stat st{};
         st.st_ino = e.ino;
         st.st_mode = e.type;
@@ -179,6 +180,22 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         used += need;
     }
     fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    auto& fs = fs_of(req);
+    if (auto dir = fs.dirs.find(fi->fh)) return reply_readdir(req, *dir, size, off);
+    // Opened under a previous instance.
+    const Node* node = fs.tree.find(ino);
+    if (!node) return (void)fuse_reply_err(req, EBADF);
+    with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](const std::shared_ptr<Container>& container) {
+        auto listed = fs.list(*node, container.get());
+        if (!listed) return (void)fuse_reply_err(req, errnum_of(listed.error()));
+        fs.dirs.adopt(fh, std::unique_ptr<Filesystem::OpenDir>(*listed));
+        auto dir = fs.dirs.find(fh);
+        if (!dir) return (void)fuse_reply_err(req, EBADF);  // released meanwhile
+        reply_readdir(req, *dir, size, off);
+    });
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -298,17 +315,17 @@ Filesystem::Filesystem(ContainerRegistry& registry_, ViewEngine& engine_, HostFi
 
 const fuse_lowlevel_ops& Filesystem::operations() { return kOperations; }
 
-Result<std::shared_ptr<Container>> Filesystem::reader(fuse_req_t req) {
-    const fuse_ctx* ctx = fuse_req_ctx(req);
-    auto container = registry.resolve(ctx->pid);
-    if (container) return container;
+std::shared_ptr<Container> Filesystem::reader(pid_t pid) { return placed_or_host(pid, registry.resolve(pid)); }
+
+std::shared_ptr<Container> Filesystem::placed_or_host(pid_t pid, Result<std::shared_ptr<Container>> found) {
+    if (found) return std::move(*found);
     // A reader that cannot be placed (it exited, or its cgroups are gone)
     // sees the host's files rather than an error; say so, but not per read.
     int64_t now = monotonic_ms();
     int64_t last = last_resolve_warning_ms.load(std::memory_order_relaxed);
     if (now - last > 10'000 && last_resolve_warning_ms.compare_exchange_strong(last, now))
-        log->warn("reader {}: {}; serving the host's view", ctx->pid, container.error().describe());
-    return std::shared_ptr<Container>();
+        log->warn("reader {}: {}; serving the host's view", pid, found.error().describe());
+    return nullptr;
 }
 
 double Filesystem::entry_timeout(const Node& node) const {

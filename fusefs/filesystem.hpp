@@ -19,6 +19,7 @@
 
 #include "fusefs/container.hpp"
 #include "fusefs/host_files.hpp"
+#include "fusefs/setup_worker.hpp"
 #include "fusefs/tree.hpp"
 #include "fusefs/view_engine.hpp"
 
@@ -56,7 +57,10 @@ public:
     // Called from the handlers (public for the static adapter functions).
     struct OpenFile;
     struct OpenDir;
-    Result<std::shared_ptr<Container>> reader(fuse_req_t req);
+    // The container of the reader `pid`; nullptr (the host's view) for a host
+    // reader and for one that cannot be placed (logged, not per read).
+    std::shared_ptr<Container> reader(pid_t pid);
+    std::shared_ptr<Container> placed_or_host(pid_t pid, Result<std::shared_ptr<Container>> found);
     // The state of an open file for this reader (OPEN, or an orphaned handle).
     Result<std::unique_ptr<OpenFile>> open_file(const Node& node, std::shared_ptr<Container> container);
     Result<struct stat> attributes(const Node& node, Container* container);
@@ -77,6 +81,9 @@ public:
     std::shared_ptr<spdlog::logger> log;
     timespec mount_time{};
     std::atomic<int64_t> last_resolve_warning_ms{0};
+    // Where requests of readers whose container is not known yet continue
+    // (not started: they continue inline, as with a multi-threaded loop).
+    SetupWorker setup;
 
 private:
     std::mutex bounds_mu_;

@@ -357,6 +357,9 @@ int run(const DaemonOptions& options) {
         // mask they are created with.
         ControlSignalsBlocked blocked;
         sampler.start();
+        // With one request loop, first lookups of a container go to the
+        // setup worker; with several, the other threads serve meanwhile.
+        if (cfg.threads == 0) fs.setup.start();
         watcher = std::thread([&d] { watch_keeper(d); });
     }
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
@@ -378,6 +381,7 @@ int run(const DaemonOptions& options) {
     }
     d.loop_done = true;
     d.stopping = true;
+    fs.setup.stop();  // requests it holds are answered before the session goes
     sampler.stop();
     if (!d.retiring) {
         log->info("unmounting {}", cfg.mountpoint);
