@@ -146,6 +146,18 @@ TEST_CASE("targets report misses with the measured value") {
           std::string::npos);
 }
 
+TEST_CASE("the scale targets show the floor's figures from the same run beside procviewfs's") {
+    auto scale = [](const char* server, double cpu_ms, double max_us, double steady_max_us) {
+        return json{{"kind", "scale"}, {"server", server}, {"cgroups", 1000},
+                    {"result", {{"window_s", 60}, {"max_us", max_us}, {"errors", 0}, {"count", 120000},
+                                {"steady", {{"max_us", steady_max_us}}},
+                                {"server", {{"cpu_ms", cpu_ms}, {"rss_kb_peak", 8192}}}}}};
+    };
+    const std::string targets = render_targets({scale("procviewfs", 9000, 40000, 20000), scale("floor", 6000, 30000, 15000)});
+    CHECK(targets.find("1000 cgroups: 15.00%; the floor: 10.00%") != std::string::npos);
+    CHECK(targets.find("1000 cgroups: 40.0 ms (steady state 20.0 ms); the floor: 30.0 ms (15.0 ms)") != std::string::npos);
+}
+
 TEST_CASE("the smoke check fails on missing reads and read errors, not on slowness") {
     std::vector<json> ok = {cell("lxcfs", "stat", "orc", 1, reader_result(10, 90000, 900000, 1, 300))};
     CHECK(check_records(ok).empty());

@@ -513,7 +513,8 @@ scale_runs() {
     local args s out
     log "scale: creating $SCALE_CGROUPS cgroups"
     args=$(make_cgroups s "$SCALE_CGROUPS" memory cpu cpuacct cpuset pids)
-    for s in procviewfs lxcfs; do
+    # The floor too: what 1,000 readers cost FUSE itself on this machine.
+    for s in procviewfs lxcfs floor; do
         has_server "$s" || continue
         log "scale: $s, $SCALE_CGROUPS readers, ${SCALE_SECONDS} s"
         settle
