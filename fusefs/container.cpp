@@ -234,27 +234,32 @@ bool ContainerRegistry::reverify(Container& c) const {
     return true;
 }
 
-std::optional<Result<std::shared_ptr<Container>>> ContainerRegistry::resolve_cached(pid_t reader) {
+ContainerRegistry::Lookup ContainerRegistry::look_up(pid_t reader) {
     using Answer = Result<std::shared_ptr<Container>>;
     if (fixed_cgroup_) {
         std::lock_guard lock(mu_);
-        if (!fixed_ || fixed_->gone) return std::nullopt;
-        return Answer(fixed_);
+        if (!fixed_ || fixed_->gone) return {};
+        return {Answer(fixed_)};
     }
-    if (reader <= 0) return Answer(std::shared_ptr<Container>());
+    if (reader <= 0) return {Answer(std::shared_ptr<Container>())};
     auto ns = pidns_of(reader);
-    if (!ns) return Answer(ns.error().context("reader " + std::to_string(reader)));
-    if (*ns == own_pidns_) return Answer(std::shared_ptr<Container>());
+    if (!ns) return {Answer(ns.error().context("reader " + std::to_string(reader)))};
+    if (*ns == own_pidns_) return {Answer(std::shared_ptr<Container>())};
     std::lock_guard lock(mu_);
     auto it = by_ns_.find(*ns);
-    if (it == by_ns_.end()) return std::nullopt;
+    if (it == by_ns_.end()) return {std::nullopt, *ns};
     auto& c = it->second;
-    if (c->gone || !c->init_alive() || monotonic_ms() - c->verified_ms >= kMembershipStaleMs) return std::nullopt;
-    return Answer(c);
+    if (c->gone || !c->init_alive() || monotonic_ms() - c->verified_ms >= kMembershipStaleMs) return {std::nullopt, *ns};
+    return {Answer(c)};
+}
+
+std::optional<Result<std::shared_ptr<Container>>> ContainerRegistry::resolve_cached(pid_t reader) {
+    return look_up(reader).answer;
 }
 
 Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
-    if (auto cached = resolve_cached(reader)) return std::move(*cached);
+    auto lookup = look_up(reader);
+    if (lookup.answer) return std::move(*lookup.answer);
     if (fixed_cgroup_) {
         std::lock_guard lock(mu_);
         if (!fixed_ || fixed_->gone) {
@@ -264,31 +269,29 @@ Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
         }
         return fixed_;
     }
-    auto ns = pidns_of(reader);
-    if (!ns) return ns.error().context("reader " + std::to_string(reader));
-    if (*ns == own_pidns_) return std::shared_ptr<Container>();
+    const uint64_t ns = lookup.pidns;
 
     // A known container due for its membership re-check: re-read it without
     // the registry's lock, which every reader's lookup takes.
     std::shared_ptr<Container> known;
     {
         std::lock_guard lock(mu_);
-        if (auto it = by_ns_.find(*ns); it != by_ns_.end()) known = it->second;
+        if (auto it = by_ns_.find(ns); it != by_ns_.end()) known = it->second;
     }
     if (known) {
         if (!known->gone && known->init_alive() &&
             (monotonic_ms() - known->verified_ms < kMembershipStaleMs || reverify(*known)))
             return known;
         std::lock_guard lock(mu_);
-        if (auto it = by_ns_.find(*ns); it != by_ns_.end() && it->second == known)
+        if (auto it = by_ns_.find(ns); it != by_ns_.end() && it->second == known)
             by_ns_.erase(it);  // rebuilt below: cheap next to being wrong
     }
-    auto init = find_namespace_init(reader, *ns);
+    auto init = find_namespace_init(reader, ns);
     if (!init) return init.error();
-    auto built = build(*init, *ns, nullptr);
+    auto built = build(*init, ns, nullptr);
     if (!built) return built.error();
     std::lock_guard lock(mu_);
-    auto [it, inserted] = by_ns_.emplace(*ns, *built);
+    auto [it, inserted] = by_ns_.emplace(ns, *built);
     if (inserted) log_->debug("new {}", (*built)->describe());
     if (inserted && (*built)->boottime_offset)
         log_->debug("{}: time namespace, boottime offset {} s", (*built)->describe(),

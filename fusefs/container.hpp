@@ -106,6 +106,13 @@ public:
     [[nodiscard]] std::size_t size();
 
 private:
+    // The cheap part of a lookup. `answer` is set when it is final; otherwise
+    // `pidns` is the reader's pid namespace, for the slow part.
+    struct Lookup {
+        std::optional<Result<std::shared_ptr<Container>>> answer;
+        uint64_t pidns = 0;
+    };
+    Lookup look_up(pid_t reader);
     Result<uint64_t> pidns_of(pid_t pid) const;
     Result<uint64_t> ns_inode(pid_t pid, const std::string& name) const;
     // The boottime offset of `init`'s time namespace, nullopt when it shares the daemon's.
