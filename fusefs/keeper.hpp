@@ -17,7 +17,8 @@
 //   daemon → keeper  "ATTACH\n"       keeper → daemon "MASTER\n" <INIT bytes> + SCM_RIGHTS(fd)
 //   daemon → keeper  "SERVING\n"      keeper → previous owner "RETIRE\n"
 //   daemon → keeper  "UNMOUNT\n"      keeper unmounts (lazily) and exits
-// The keeper exits by itself when the filesystem is unmounted by anyone.
+// The keeper exits by itself, within a second, when the filesystem is
+// unmounted by anyone.
 #pragma once
 
 #include <string>

@@ -91,7 +91,8 @@ Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mount
     return {};
 }
 
-// The mount at exactly `path` in our namespace, if any: its filesystem type.
+}  // namespace
+
 std::optional<std::string> mounted_type(const std::string& path) {
     auto text = read_file("/proc/self/mountinfo");
     if (!text) return std::nullopt;
@@ -104,6 +105,8 @@ std::optional<std::string> mounted_type(const std::string& path) {
     }
     return type;  // the last one is on top
 }
+
+namespace {
 
 Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& log) {
     // statfs always asks the filesystem (stat may be answered from cache), so

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -46,5 +47,9 @@ Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, co
 // the replay matches no pending request (the kernel answers ENOENT, which
 // libfuse ignores).
 void make_init_replay(std::string& init_request);
+
+// The filesystem type of the mount at exactly `path` in our mount namespace
+// (the topmost), from mountinfo, so a dead FUSE mount is never touched.
+std::optional<std::string> mounted_type(const std::string& path);
 
 }  // namespace procview
