@@ -57,10 +57,11 @@ Result<void> CgroupDir::read(std::string_view name, std::string& out, std::size_
     if (!file) return file.error();
     OpenFile& f = **file;
     // The generation is taken before the read: a write landing after it
-    // bumps the generation, so what this read saw is never kept past it.
+    // bumps the next refresh's generation, so what this read saw is never
+    // kept past it. Draining the queue is the caller's (once per view).
     uint64_t generation = 0;
     if (changes_ && ChangeWatch::is_written_only(name)) {
-        generation = changes_->refresh();
+        generation = changes_->current();
         if (f.cached_at == generation) {
             out = f.cached;
             return {};

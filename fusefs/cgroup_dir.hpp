@@ -4,7 +4,8 @@
 // concatenated path), and kept open: cgroupfs regenerates a file's content on
 // every read at offset 0, so the hot path is a single pread per file. Limit
 // files, which change only when written, are kept between reads for as long
-// as the hierarchy's ChangeWatch has seen no write (see change_watch.hpp).
+// as the hierarchy's ChangeWatch has seen no write (see change_watch.hpp): as
+// of its last refresh(), which the caller makes before a batch of reads.
 // Not thread-safe: the owning Container serialises access.
 #pragma once
 

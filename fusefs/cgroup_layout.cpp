@@ -28,10 +28,11 @@ std::string unescape_mountinfo(std::string_view s) {
     return out;
 }
 
-Result<Hierarchy> open_hierarchy(CgroupVersion version, const std::string& mount_point, const std::string& root) {
+Result<Hierarchy> open_hierarchy(CgroupVersion version, const std::string& mount_point, const std::string& root,
+                                 std::shared_ptr<ChangeWatch> changes) {
     auto fd = open_directory(AT_FDCWD, mount_point);
     if (!fd) return fd.error().context("cgroup hierarchy");
-    return Hierarchy{version, mount_point, root == "/" ? "" : root, std::move(*fd), ChangeWatch::create()};
+    return Hierarchy{version, mount_point, root == "/" ? "" : root, std::move(*fd), std::move(changes)};
 }
 
 bool exists_at(const std::string& dir, const char* name) {
@@ -80,7 +81,7 @@ Result<CgroupLayout> CgroupLayout::discover(std::string_view mountinfo_text) {
     for (const auto& m : *mounts) {
         if (m.version == CgroupVersion::v2) {
             if (layout.unified_) continue;  // the first cgroup2 mount wins (later ones are bind copies)
-            auto h = open_hierarchy(CgroupVersion::v2, m.mount_point, m.root);
+            auto h = open_hierarchy(CgroupVersion::v2, m.mount_point, m.root, layout.changes_);
             if (!h) return h.error();
             layout.unified_ = std::move(*h);
             continue;
@@ -89,7 +90,7 @@ Result<CgroupLayout> CgroupLayout::discover(std::string_view mountinfo_text) {
         for (const auto& c : m.controllers) {
             if (layout.v1_.count(c)) continue;
             if (!shared) {
-                auto h = open_hierarchy(CgroupVersion::v1, m.mount_point, m.root);
+                auto h = open_hierarchy(CgroupVersion::v1, m.mount_point, m.root, layout.changes_);
                 if (!h) return h.error();
                 shared = std::make_shared<Hierarchy>(std::move(*h));
             }
@@ -103,7 +104,7 @@ Result<CgroupLayout> CgroupLayout::discover(std::string_view mountinfo_text) {
 Result<CgroupLayout> CgroupLayout::from_directory(const std::string& dir) {
     CgroupLayout layout;
     if (exists_at(dir, "cgroup.controllers")) {
-        auto h = open_hierarchy(CgroupVersion::v2, dir, "/");
+        auto h = open_hierarchy(CgroupVersion::v2, dir, "/", layout.changes_);
         if (!h) return h.error();
         layout.unified_ = std::move(*h);
         return layout;
@@ -112,12 +113,12 @@ Result<CgroupLayout> CgroupLayout::from_directory(const std::string& dir) {
         std::string sub = dir + "/" + std::string(c);
         struct stat st{};
         if (::stat(sub.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-        auto h = open_hierarchy(CgroupVersion::v1, sub, "/");
+        auto h = open_hierarchy(CgroupVersion::v1, sub, "/", layout.changes_);
         if (!h) return h.error();
         layout.v1_.emplace(std::string(c), std::make_shared<Hierarchy>(std::move(*h)));
     }
     if (exists_at(dir, "unified/cgroup.controllers")) {
-        auto h = open_hierarchy(CgroupVersion::v2, dir + "/unified", "/");
+        auto h = open_hierarchy(CgroupVersion::v2, dir + "/unified", "/", layout.changes_);
         if (!h) return h.error();
         layout.unified_ = std::move(*h);
     }

@@ -35,7 +35,7 @@ struct Hierarchy {
     std::string mount_point;
     std::string mount_root;  // strip this prefix from /proc/<pid>/cgroup paths
     UniqueFd root_fd;        // O_PATH directory fd of the mount point
-    std::shared_ptr<ChangeWatch> changes;  // writes to this hierarchy's limit files; may be null
+    std::shared_ptr<ChangeWatch> changes;  // the layout's, shared by all hierarchies; may be null
 };
 
 class CgroupLayout {
@@ -53,8 +53,14 @@ public:
     [[nodiscard]] const Hierarchy* unified() const { return unified_ ? &*unified_ : nullptr; }
     [[nodiscard]] bool pure_v2() const { return v1_.empty() && unified_.has_value(); }
     [[nodiscard]] std::string describe() const;
+    // Writes to limit files of every hierarchy (one inotify fd, so a view
+    // drains one queue); nullptr when inotify is unavailable.
+    [[nodiscard]] const std::shared_ptr<ChangeWatch>& changes() const { return changes_; }
 
 private:
+    CgroupLayout() : changes_(ChangeWatch::create()) {}
+
+    std::shared_ptr<ChangeWatch> changes_;
     std::optional<Hierarchy> unified_;
     std::map<std::string, std::shared_ptr<Hierarchy>, std::less<>> v1_;  // controller → hierarchy (co-mounted share one)
 };

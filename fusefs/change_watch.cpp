@@ -33,8 +33,8 @@ uint64_t ChangeWatch::refresh() {
         if (n < 0 && errno != EAGAIN) changed = true;
         break;
     }
-    if (changed) ++generation_;
-    return generation_;
+    if (changed) return generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    return generation_.load(std::memory_order_acquire);
 }
 
 bool ChangeWatch::watch(int fd) {

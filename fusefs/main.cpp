@@ -256,7 +256,7 @@ int run(const DaemonOptions& options) {
         log->error("{}", registry.error().describe());
         return 1;
     }
-    ViewEngine engine(**host, ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
+    ViewEngine engine(**host, layout->changes(), ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
     Filesystem fs(**registry, engine, **host, log);
 
     int ready_fd = options.foreground ? -1 : daemonize();

@@ -48,9 +48,14 @@ std::string_view proc_file_name(ProcFile file) {
     return "?";
 }
 
-ViewEngine::ViewEngine(HostFiles& host, ViewOptions options, std::shared_ptr<spdlog::logger> log)
-    : host_(host), options_(options), log_(std::move(log)) {
+ViewEngine::ViewEngine(HostFiles& host, std::shared_ptr<ChangeWatch> limit_changes, ViewOptions options,
+                       std::shared_ptr<spdlog::logger> log)
+    : host_(host), limit_changes_(std::move(limit_changes)), options_(options), log_(std::move(log)) {
     if (auto proc = open_directory(AT_FDCWD, "/proc")) proc_ = std::move(*proc);
+}
+
+void ViewEngine::refresh_limits() {
+    if (limit_changes_) limit_changes_->refresh();
 }
 
 Result<std::string> ViewEngine::host_file(ProcFile file) { return host_.read_proc(std::string(proc_file_name(file))); }
@@ -58,6 +63,7 @@ Result<std::string> ViewEngine::host_file(ProcFile file) { return host_.read_pro
 Result<std::string> ViewEngine::render(ProcFile file, Container* container) {
     if (!container) return host_file(file);
     container->last_read_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    refresh_limits();
     switch (file) {
         case ProcFile::meminfo:
         case ProcFile::swaps: return meminfo_or_swaps(file, *container);
@@ -150,24 +156,34 @@ CpuView ViewEngine::cpu_view_locked(Container& c, const CpuSet& online) {
 }
 
 Result<CpuView> ViewEngine::cpu_view(Container* container) {
+    if (!container) {
+        auto online = host_.online_cpus();
+        if (!online) return online.error();
+        return CpuView{**online, static_cast<double>((*online)->size())};
+    }
+    refresh_limits();
+    return container_cpu_view(*container);
+}
+
+Result<CpuView> ViewEngine::container_cpu_view(Container& c) {
     auto online = host_.online_cpus();
     if (!online) return online.error();
-    if (!container) return CpuView{**online, static_cast<double>((*online)->size())};
-    std::lock_guard lock(container->mu);
-    return cpu_view_locked(*container, **online);
+    std::lock_guard lock(c.mu);
+    return cpu_view_locked(c, **online);
 }
 
 Result<std::string> ViewEngine::cpuinfo(Container& c) {
     auto host = host_.cpuinfo();
     if (!host) return host.error();
-    auto view = cpu_view(&c);
+    auto view = container_cpu_view(c);
     if (!view) return view.error();
     return render_cpuinfo(**host, *view);
 }
 
 Result<std::string> ViewEngine::render_cpu_list(std::string_view name, Container& c) {
     if (name == "offline") return std::string("\n");
-    auto view = cpu_view(&c);
+    refresh_limits();
+    auto view = container_cpu_view(c);
     if (!view) return view.error();
     return render_cpu_range(view->count());
 }

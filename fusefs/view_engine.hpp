@@ -15,6 +15,7 @@
 
 #include "core/result.hpp"
 #include "core/views.hpp"
+#include "fusefs/change_watch.hpp"
 #include "fusefs/container.hpp"
 #include "fusefs/host_files.hpp"
 
@@ -31,7 +32,9 @@ enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps,
 
 class ViewEngine {
 public:
-    ViewEngine(HostFiles& host, ViewOptions options, std::shared_ptr<spdlog::logger> log);
+    // limit_changes: the layout's ChangeWatch (nullptr: limits are read every time).
+    ViewEngine(HostFiles& host, std::shared_ptr<ChangeWatch> limit_changes, ViewOptions options,
+               std::shared_ptr<spdlog::logger> log);
 
     // container == nullptr: the host's file, unchanged.
     Result<std::string> render(ProcFile file, Container* container);
@@ -54,12 +57,17 @@ private:
     Result<std::string> loadavg(Container& c);
     Result<std::string> diskstats(Container& c);
     Result<std::string> pressure(ProcFile file, Container& c);
+    // Drains the limit files' write events: once per view, before any of its
+    // cgroup reads, so kept limits are fresh for that view (change_watch.hpp).
+    void refresh_limits();
+    Result<CpuView> container_cpu_view(Container& c);
     // Both need c.mu held.
     CpuView cpu_view_locked(Container& c, const CpuSet& online);
     std::optional<MemoryFacts> memory_facts_locked(Container& c);
     Result<std::string> host_file(ProcFile file);
 
     HostFiles& host_;
+    std::shared_ptr<ChangeWatch> limit_changes_;
     ViewOptions options_;
     std::shared_ptr<spdlog::logger> log_;
     UniqueFd proc_;  // the real /proc (task states for the load sampler)

@@ -63,7 +63,7 @@ TEST_CASE("ChangeWatch: which files are limits that change only by a write") {
         CHECK_FALSE(ChangeWatch::is_written_only(name));
 }
 
-TEST_CASE("CgroupDir: a written limit shows on the next read; usage is read every time") {
+TEST_CASE("CgroupDir: a written limit shows after the next refresh; usage is read every time") {
     TempDir root;
     ::mkdir((root.path + "/ctr").c_str(), 0755);
     root.write("cgroup.controllers", "memory cpu\n");
@@ -77,6 +77,7 @@ TEST_CASE("CgroupDir: a written limit shows on the next read; usage is read ever
     auto dir = CgroupDir::open(*h, "/ctr");
     REQUIRE(dir);
     std::string out;
+    h->changes->refresh();
     REQUIRE((*dir)->read("memory.max", out));
     CHECK(out == "268435456\n");
     // Change the bytes behind the file's back (a shared mapping raises no
@@ -89,14 +90,52 @@ TEST_CASE("CgroupDir: a written limit shows on the next read; usage is read ever
         static_cast<char*>(map)[0] = '3';
         ::munmap(map, 10);
     }
+    h->changes->refresh();
     REQUIRE((*dir)->read("memory.max", out));
     CHECK(out == "268435456\n");
+    // A write, then the refresh a view makes before its reads: the new limit.
     root.write("ctr/memory.max", "134217728\n");
+    h->changes->refresh();
     REQUIRE((*dir)->read("memory.max", out));
     CHECK(out == "134217728\n");
     REQUIRE((*dir)->read("memory.current", out));
     CHECK(out == "1000\n");
     root.write("ctr/memory.current", "2000\n");
     REQUIRE((*dir)->read("memory.current", out));
+    CHECK(out == "2000\n");
+}
+
+TEST_CASE("CgroupLayout: every hierarchy shares one ChangeWatch, so a view drains one queue") {
+    TempDir root;
+    for (auto c : {"memory", "cpu"}) ::mkdir((root.path + "/" + c).c_str(), 0755);
+    ::mkdir((root.path + "/memory/ctr").c_str(), 0755);
+    ::mkdir((root.path + "/cpu/ctr").c_str(), 0755);
+    root.write("memory/ctr/memory.limit_in_bytes", "1000\n");
+    root.write("cpu/ctr/cpu.cfs_quota_us", "50000\n");
+    auto layout = CgroupLayout::from_directory(root.path);
+    REQUIRE(layout);
+    REQUIRE(layout->changes());
+    const Hierarchy* memory = layout->for_controller("memory");
+    const Hierarchy* cpu = layout->for_controller("cpu");
+    REQUIRE(memory);
+    REQUIRE(cpu);
+    CHECK(memory->changes == layout->changes());
+    CHECK(cpu->changes == layout->changes());
+    auto mem_dir = CgroupDir::open(*memory, "/ctr");
+    auto cpu_dir = CgroupDir::open(*cpu, "/ctr");
+    REQUIRE(mem_dir);
+    REQUIRE(cpu_dir);
+    std::string out;
+    layout->changes()->refresh();
+    REQUIRE((*mem_dir)->read("memory.limit_in_bytes", out));
+    REQUIRE((*cpu_dir)->read("cpu.cfs_quota_us", out));
+    CHECK(out == "50000\n");
+    // A write in one hierarchy, one refresh: both hierarchies' reads are current.
+    root.write("cpu/ctr/cpu.cfs_quota_us", "100000\n");
+    root.write("memory/ctr/memory.limit_in_bytes", "2000\n");
+    layout->changes()->refresh();
+    REQUIRE((*cpu_dir)->read("cpu.cfs_quota_us", out));
+    CHECK(out == "100000\n");
+    REQUIRE((*mem_dir)->read("memory.limit_in_bytes", out));
     CHECK(out == "2000\n");
 }
