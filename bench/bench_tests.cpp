@@ -3,6 +3,13 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -49,6 +56,53 @@ TEST_CASE("utime+stime from /proc/<pid>/stat, even with spaces and parens in com
     CHECK(*ticks == 1290);
     CHECK_FALSE(parse_stat_cpu_ticks("4242 (truncated) S 1 2"));
     CHECK_FALSE(parse_stat_cpu_ticks("no parenthesis"));
+}
+
+TEST_CASE("child pids of a /proc/<pid>/task/<tid>/children file") {
+    CHECK(parse_child_pids("") == std::vector<pid_t>{});
+    CHECK(parse_child_pids("4242 ") == std::vector<pid_t>{4242});
+    CHECK(parse_child_pids("12 345 6789 ") == std::vector<pid_t>{12, 345, 6789});
+}
+
+TEST_CASE("a server's usage includes its child processes") {
+    // This test process's own child, which burns a little CPU and then waits.
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        volatile unsigned long spin = 0;
+        timespec start{}, now{};
+        ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+        do {
+            for (int i = 0; i < 100000; ++i) spin = spin + 1;
+            ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 300);
+        ::pause();
+        ::_exit(0);
+    }
+    // Wait until the child has used its 300 ms (3 ticks at least at any HZ).
+    for (int i = 0; i < 200; ++i) {
+        auto c = sample_server_usage(child);
+        if (c && c->cpu_ticks * 1000 / static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK)) >= 290) break;
+        ::usleep(10000);
+    }
+    auto slurp = [](const char* path) {
+        std::ifstream in(path);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    auto own_ticks = parse_stat_cpu_ticks(slurp("/proc/self/stat"));
+    auto own_rss = parse_status_kb(slurp("/proc/self/status"), "VmRSS");
+    auto child_usage = sample_server_usage(child);
+    auto all = sample_server_usage(::getpid());
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    REQUIRE(own_ticks);
+    REQUIRE(own_rss);
+    REQUIRE(child_usage);
+    REQUIRE(all);
+    CHECK(child_usage->cpu_ticks * 1000 / static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK)) >= 290);
+    // Ours plus the (paused) child's; ours only grows between the samples.
+    CHECK(all->cpu_ticks >= *own_ticks + child_usage->cpu_ticks);
+    CHECK(all->rss_kb >= child_usage->rss_kb + *own_rss / 2);
 }
 
 TEST_CASE("kB values from /proc/<pid>/status") {

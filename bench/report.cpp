@@ -311,7 +311,8 @@ std::string render_report(const std::vector<json>& records) {
 
     out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"
         << "Each row is the run with the median reads/s (range: min–max over the runs); latencies are that run's,"
-           " server CPU per 1,000 reads is over all runs. Ratios are reads/s of procviewfs divided by the other's"
+           " server CPU per 1,000 reads is over all runs (the server process and its children, i.e."
+           " procviewfs's keeper). Ratios are reads/s of procviewfs divided by the other's"
            " in the same cell (higher is better); the CPU ratio is server CPU per read (lower is better)."
            " Background CPU % is what the rest of the machine used during the run (all CPUs): a noise"
            " indicator.\n\n";

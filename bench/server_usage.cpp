@@ -1,5 +1,6 @@
 #include "bench/server_usage.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -81,7 +82,20 @@ std::optional<std::uint64_t> parse_status_kb(std::string_view status, std::strin
     return std::nullopt;
 }
 
-std::optional<ServerUsage> sample_server_usage(pid_t pid) {
+std::vector<pid_t> parse_child_pids(std::string_view children) {
+    std::vector<pid_t> pids;
+    for (std::size_t i = 0;; ++i) {
+        auto text = field(children, i);
+        if (!text) break;
+        auto value = parse_u64(*text);
+        if (value && *value > 0) pids.push_back(static_cast<pid_t>(*value));
+    }
+    return pids;
+}
+
+namespace {
+
+std::optional<ServerUsage> sample_one(pid_t pid) {
     const std::string dir = "/proc/" + std::to_string(pid);
     auto stat = slurp(dir + "/stat");
     auto status = slurp(dir + "/status");
@@ -90,6 +104,29 @@ std::optional<ServerUsage> sample_server_usage(pid_t pid) {
     if (!ticks) return std::nullopt;
     // A zombie has no VmRSS line: report 0 rather than failing the sample.
     return ServerUsage{*ticks, parse_status_kb(*status, "VmRSS").value_or(0)};
+}
+
+}  // namespace
+
+std::optional<ServerUsage> sample_server_usage(pid_t pid) {
+    auto usage = sample_one(pid);
+    if (!usage) return std::nullopt;
+    // Children are listed per thread (a keeper respawned by the watcher
+    // thread is that thread's child).
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    DIR* dir = ::opendir(tasks.c_str());
+    while (auto* entry = dir ? ::readdir(dir) : nullptr) {
+        if (entry->d_name[0] == '.') continue;
+        auto children = slurp(tasks + "/" + entry->d_name + "/children");
+        for (pid_t child : parse_child_pids(children.value_or(""))) {
+            if (auto c = sample_one(child)) {
+                usage->cpu_ticks += c->cpu_ticks;
+                usage->rss_kb += c->rss_kb;
+            }
+        }
+    }
+    if (dir) ::closedir(dir);
+    return usage;
 }
 
 std::optional<HostCpu> parse_host_cpu(std::string_view proc_stat) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace procview::bench {
 
@@ -18,13 +19,18 @@ std::optional<std::uint64_t> parse_stat_cpu_ticks(std::string_view stat_line);
 // The value in kB of a "Key:   123 kB" line of /proc/<pid>/status.
 std::optional<std::uint64_t> parse_status_kb(std::string_view status, std::string_view key);
 
+// The pids in a /proc/<pid>/task/<tid>/children file ("123 456 ").
+std::vector<pid_t> parse_child_pids(std::string_view children);
+
 struct ServerUsage {
     std::uint64_t cpu_ticks = 0;
     std::uint64_t rss_kb = 0;
 };
 
-// Reads /proc/<pid>/stat and /proc/<pid>/status; nullopt when the process is
-// gone or the files cannot be parsed.
+// CPU time and RSS of the server and of its child processes (procviewfs's
+// keeper), from /proc/<pid>/stat and status: work a server hands to a helper
+// process is still its cost. nullopt when the server is gone or its files
+// cannot be parsed; a child that vanishes between reads is left out.
 std::optional<ServerUsage> sample_server_usage(pid_t pid);
 
 struct HostCpu {
