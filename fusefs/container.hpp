@@ -1,12 +1,16 @@
 // Who is reading: a reader's pid → the init of its pid namespace → that
 // init's cgroups, cached per pid namespace.
 //
-// A cache entry holds a pidfd on the init. The entry is trusted only while
-// that pidfd says the process is alive: a pid namespace lives exactly as long
-// as its init, so a live init means the namespace (and its inode number) is
-// the same one, and a recycled pid can never be mistaken for it. No fork per
-// open: the init is found by walking the reader's ancestors (falling back to a
-// scan of /proc for readers that entered the namespace with setns).
+// A cache entry holds a pidfd on the init, and with it the namespace itself:
+// the kernel's pid object holds a reference on its pid namespace, so while
+// the entry exists the namespace's inode number cannot be given to another
+// one, and a cached inode number always names the same namespace. Nothing
+// can live in a pid namespace once its init has exited (the kernel kills the
+// rest and refuses new members), so a reader found inside the namespace
+// proves its init alive: a lookup needs one readlink, no liveness check. The
+// sweep polls the pidfds to forget containers whose init exited. No fork per
+// open: the init is found by walking the reader's ancestors (falling back to
+// a scan of /proc for readers that entered the namespace with setns).
 #pragma once
 
 #include <sys/types.h>
