@@ -164,6 +164,27 @@ TEST_CASE("the table divides procviewfs by lxcfs, the floor and native from the 
           std::string::npos);
     CHECK(report.find("p99 ≤ 3× p50: meminfo p99/p50 = 2.5") != std::string::npos);
     CHECK(report.find("not measured — kept-open lseek(0) + read, 1 reader") != std::string::npos);
+    // The floor's own ratio to lxcfs beside procviewfs's: 12000 / 2400.
+    CHECK(report.find("≥ 4× lxcfs reads/s: meminfo 4.50× (the floor: 5.00×)") != std::string::npos);
+}
+
+TEST_CASE("the reader-scaling targets show the floor's scaling from the same run") {
+    std::vector<json> records = {
+        {{"kind", "meta"}, {"cpus", 2}, {"seconds", 3}},
+        cell("floor", "stat", "orc", 1, reader_result(10000, 50, 90, 500, 30000)),
+        cell("floor", "stat", "orc", 2, reader_result(13000, 50, 90, 500, 39000)),
+        cell("floor", "stat", "orc", 8, reader_result(11700, 50, 90, 500, 35100)),
+        cell("procviewfs", "stat", "orc", 1, reader_result(8000, 60, 150, 500, 24000)),
+        cell("procviewfs", "stat", "orc", 2, reader_result(12800, 60, 150, 500, 38400)),
+        cell("procviewfs", "stat", "orc", 8, reader_result(12160, 60, 150, 500, 36480)),
+    };
+    const std::string targets = render_targets(records);
+    // procviewfs 12800 / 8000 = 1.6, the floor 13000 / 10000 = 1.3
+    CHECK(targets.find("**met** — 2 readers: ≥ 1.5× the 1-reader throughput: stat/orc 1.60× (the floor: 1.30×)") !=
+          std::string::npos);
+    // procviewfs 12160 / 12800 = 0.95, the floor 11700 / 13000 = 0.9
+    CHECK(targets.find("**MISSED** — 8 readers: no collapse, ≥ the 2-reader throughput: stat/orc 0.95× (the floor: 0.90×)") !=
+          std::string::npos);
 }
 
 TEST_CASE("repeated runs: the median run is shown, the range and CPU cover every run") {
