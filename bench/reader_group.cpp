@@ -207,6 +207,17 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     return true;
 }
 
+// Sleeps until `deadline` (CLOCK_MONOTONIC), but leaves at once if the
+// driver dies (its end of the lifeline pipe closes).
+void sleep_unless_orphaned(const ReaderContext& ctx, std::int64_t deadline) {
+    for (std::int64_t now = now_ns(); now < deadline; now = now_ns()) {
+        std::int64_t left = deadline - now;
+        timespec ts{static_cast<time_t>(left / kNsPerS), static_cast<long>(left % kNsPerS)};
+        pollfd pfd{ctx.lifeline_fd, POLLIN, 0};
+        if (::ppoll(&pfd, 1, &ts, nullptr) > 0) ::_exit(5);
+    }
+}
+
 [[noreturn]] void reader_main(ReaderContext ctx) {
     const GroupOptions& opt = ctx.options;
     Slot& slot = ctx.region.slot(ctx.index);
@@ -255,15 +266,16 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
         }
         std::int64_t next = start + phase + static_cast<std::int64_t>(tick + 1) * opt.interval_ms * kNsPerMs;
         if (!by_count && next >= end) break;
-        // Sleep until the next tick, but leave at once if the driver dies.
-        for (std::int64_t now = now_ns(); now < next; now = now_ns()) {
-            std::int64_t left = next - now;
-            timespec ts{static_cast<time_t>(left / kNsPerS), static_cast<long>(left % kNsPerS)};
-            pollfd pfd{ctx.lifeline_fd, POLLIN, 0};
-            if (::ppoll(&pfd, 1, &ts, nullptr) > 0) ::_exit(5);
-        }
+        sleep_unless_orphaned(ctx, next);
     }
     slot.t_end = now_ns();
+    // Paced readers finish over the last interval, each at its own phase. A
+    // reader exiting tears down its pid namespace, and a thousand of those
+    // while the others still read slowed the last second's reads of every
+    // server that looks readers up in /proc (procviewfs and lxcfs alike, not
+    // the floor). Leave together, a second after the window, so the run
+    // measures the server and not its own teardown.
+    if (opt.interval_ms != 0 && !by_count) sleep_unless_orphaned(ctx, end + kNsPerS);
     ::_exit(0);
 }
 
