@@ -182,8 +182,7 @@ Result<std::string> ViewEngine::cpuinfo(Container& c) {
 
 Result<std::string> ViewEngine::render_cpu_list(std::string_view name, Container& c) {
     if (name == "offline") return std::string("\n");
-    refresh_limits();
-    auto view = container_cpu_view(c);
+    auto view = cpu_view(&c);
     if (!view) return view.error();
     return render_cpu_range(view->count());
 }
