@@ -310,8 +310,8 @@ std::vector<std::shared_ptr<Container>> ContainerRegistry::recently_read(int64_t
     return out;
 }
 
-void ContainerRegistry::recheck_memberships(int64_t now_ms, int64_t window_ms) {
-    for (auto& c : recently_read(now_ms, window_ms)) {
+void ContainerRegistry::recheck_memberships(const std::vector<std::shared_ptr<Container>>& containers, int64_t now_ms) {
+    for (const auto& c : containers) {
         if (!c->init_pidfd.valid() || now_ms - c->verified_ms < kMembershipRecheckMs) continue;
         if (!reverify(*c)) c->gone = true;  // its next reader finds it again
     }

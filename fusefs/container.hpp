@@ -102,9 +102,9 @@ public:
 
     // Containers read within `window_ms` (for the load sampler).
     std::vector<std::shared_ptr<Container>> recently_read(int64_t now_ms, int64_t window_ms);
-    // Re-reads the cgroup membership of the containers read within window_ms
-    // that were last checked long enough ago (the load sampler's thread).
-    void recheck_memberships(int64_t now_ms, int64_t window_ms);
+    // Re-reads the cgroup membership of those of `containers` (the recently
+    // read ones) last checked long enough ago (the load sampler's thread).
+    void recheck_memberships(const std::vector<std::shared_ptr<Container>>& containers, int64_t now_ms);
     // Forgets containers whose init exited or that went unread for idle_ms.
     void sweep(int64_t now_ms, int64_t idle_ms);
     [[nodiscard]] std::size_t size();

@@ -28,9 +28,10 @@ void LoadSampler::run() {
             if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
         }
         int64_t now = monotonic_ms();
+        auto recent = registry_.recently_read(now, kTrackWindowMs);
         if (sample_load_)
-            for (auto& c : registry_.recently_read(now, kTrackWindowMs)) engine_.sample_load(*c);
-        registry_.recheck_memberships(now, kTrackWindowMs);
+            for (auto& c : recent) engine_.sample_load(*c);
+        registry_.recheck_memberships(recent, now);
         if (++rounds % 6 == 0) registry_.sweep(now, kForgetAfterMs);
     }
 }
