@@ -24,5 +24,8 @@ if ((${#missing[@]})); then
 fi
 [[ "${1:-}" == "--packages" ]] && exit 0
 
+# ccache (when installed) shares objects between clones and build directories:
+# paths relative to the tree, and no working directory in the hash.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$root/build" -j"$(nproc)"
