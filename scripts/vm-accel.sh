@@ -37,20 +37,31 @@ if [[ ! -w "$kvm_device" ]]; then
 fi
 
 dir="$(mktemp -d /tmp/pvvm-probe-XXXXXX)"
-qemu_pid=""
+runner_pid=""
 finish() {
-  if [[ -n "$qemu_pid" ]]; then
-    kill -KILL "$qemu_pid" 2>/dev/null || true
-    wait "$qemu_pid" 2>/dev/null || true
+  if [[ -n "$runner_pid" ]]; then
+    # The runner writes qemu's pid just after starting it.
+    for _ in $(seq 50); do [[ -s "$dir/pid" ]] && break; sleep 0.02; done
+    [[ -s "$dir/pid" ]] && { kill -KILL "$(cat "$dir/pid")" 2>/dev/null || true; }
+    wait "$runner_pid" 2>/dev/null || true
   fi
   rm -rf "$dir"
 }
 trap finish EXIT
 
-"$qemu" -accel kvm -cpu host -m 256 -smp 1 -nodefaults -no-reboot -display none \
-  -serial stdio -monitor none -kernel "$kernel" -append "console=ttyS0 panic=-1 loglevel=4" \
-  </dev/null >"$dir/console" 2>"$dir/stderr" &
-qemu_pid=$!
+# qemu runs under a subshell that records its pid and exit status; the
+# subshell's stderr is discarded so that bash's "Aborted" job report about
+# qemu does not reach ours (qemu's own stderr is kept in a file).
+(
+  "$qemu" -accel kvm -cpu host -m 256 -smp 1 -nodefaults -no-reboot -display none \
+    -serial stdio -monitor none -kernel "$kernel" -append "console=ttyS0 panic=-1 loglevel=4" \
+    </dev/null >"$dir/console" 2>"$dir/stderr" &
+  echo $! >"$dir/pid"
+  rc=0
+  wait $! || rc=$?
+  echo "$rc" >"$dir/rc"
+) 2>/dev/null &
+runner_pid=$!
 
 start=$(date +%s%N)
 deadline=$((start + probe_seconds * 1000000000))
@@ -61,10 +72,8 @@ while :; do
     echo kvm
     exit 0
   fi
-  if ! kill -0 "$qemu_pid" 2>/dev/null; then
-    rc=0
-    wait "$qemu_pid" || rc=$?
-    qemu_pid=""
+  if [[ -s "$dir/rc" ]]; then
+    rc="$(cat "$dir/rc")"
     why="$(grep -a -m1 . "$dir/stderr" | cut -c1-160 || true)"
     say "tcg (KVM is present but unusable: qemu exited $rc${why:+: $why})"
     echo tcg

@@ -223,8 +223,11 @@ echo "vm-test: booting $boot_kernel"
 # seed its RNG at once; without it the first read of /dev/urandom or
 # getrandom() (mkswap, runc's Go runtime) waits about a second for jitter
 # entropy.
+# KVM only when a probe guest boots under it (scripts/vm-accel.sh): /dev/kvm
+# can be present under nested virtualisation and qemu still abort or hang.
+accel_name="$("$here/vm-accel.sh" "$qemu" "$boot_kernel")" || die "cannot choose an accelerator"
 accel=(-accel tcg -cpu "${PROCVIEW_VM_CPU:-qemu64,+rdrand}")
-[[ -w /dev/kvm ]] && accel=(-accel kvm -cpu host)
+[[ "$accel_name" == kvm ]] && accel=(-accel kvm -cpu host)
 cmdline="console=ttyS0 panic=-1 loglevel=4 cgroup_no_v1=all procview.test_timeout=$test_timeout_s"
 set +e
 timeout --kill-after=10 "$timeout_s" "$qemu" "${accel[@]}" -m "$mem_mb" -smp "$smp" \
@@ -234,8 +237,8 @@ timeout --kill-after=10 "$timeout_s" "$qemu" "${accel[@]}" -m "$mem_mb" -smp "$s
 status=("${PIPESTATUS[@]}")
 set -e
 t2=$(date +%s.%N)
-printf 'vm-test: guest ran %.1f s (total %.1f s); console log: %s\n' \
-  "$(elapsed "$t1" "$t2")" "$(elapsed "$t0" "$t2")" "$log"
+printf 'vm-test: accelerator %s; guest ran %.1f s (total %.1f s); console log: %s\n' \
+  "$accel_name" "$(elapsed "$t1" "$t2")" "$(elapsed "$t0" "$t2")" "$log"
 
 result="$(grep -a "^$marker" "$log" | tail -n1 || true)"
 if [[ "${status[0]}" -eq 124 || "${status[0]}" -eq 137 ]]; then
@@ -246,6 +249,7 @@ elif [[ -z "$result" ]]; then
   echo "vm-test: FAIL: guest printed no '$marker' line (qemu exit ${status[0]})"
 else
   summary="${result#"$marker" }"
+  printf 'vm-test: cgroup v2 lane under %s in %.0f s:\n' "$accel_name" "$(elapsed "$t0" "$t2")"
   echo "$summary"
   passed="$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$summary")"
   failed="$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$summary")"
