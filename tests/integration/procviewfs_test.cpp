@@ -50,6 +50,35 @@ uint64_t cgroup_cpu_usage_ns(const TestCgroup& cg) {
     return std::stoull(host_read("/sys/fs/cgroup/cpuacct" + cg.path() + "/cpuacct.usage"));
 }
 
+// One PSI file ("some avg10=… avg60=… avg300=… total=…" and "full …"):
+// each line's kind and its key=value fields, in order.
+struct PsiLine {
+    std::string kind;
+    std::vector<std::pair<std::string, double>> fields;
+};
+std::vector<PsiLine> parse_psi(const std::string& text) {
+    std::vector<PsiLine> out;
+    for (const auto& line : lines(text)) {
+        std::istringstream in(line);
+        PsiLine psi;
+        in >> psi.kind;
+        for (std::string field; in >> field;) {
+            auto eq = field.find('=');
+            if (eq == std::string::npos) return {};
+            psi.fields.emplace_back(field.substr(0, eq), std::atof(field.c_str() + eq + 1));
+        }
+        out.push_back(std::move(psi));
+    }
+    return out;
+}
+
+double wall_clock_s() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+double steady_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 double busy_share(const CpuLine& a, const CpuLine& b) {
     if (b.total <= a.total) return -1;
     return static_cast<double>(b.busy - a.busy) / static_cast<double>(b.total - a.total);
@@ -146,18 +175,24 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
     cg.set({256 * MiB, 150000, 100000, std::string("0-1")});
     Container c(cg);
 
+    // Each read is bracketed by the clock, so the rate check holds however
+    // long the sleep and the reads really took on a slow machine.
+    double i0_before = steady_s();
     auto idle0 = stat_cpu_total(c.read(d.file("proc/stat")));
+    double i0_after = steady_s();
     sleep_ms(1500);
+    double i1_before = steady_s();
     auto idle1 = stat_cpu_total(c.read(d.file("proc/stat")));
+    double i1_after = steady_s();
     double idle_share = busy_share(idle0, idle1);
     MESSAGE("idle container busy share: " << idle_share);
     CHECK(idle_share >= 0.0);
     CHECK(idle_share < 0.2);
     // total time advances at the quota's rate: 1.5 CPU-seconds per second = 150 ticks/s
-    double rate = static_cast<double>(idle1.total - idle0.total) / 1.5;
-    MESSAGE("total ticks per second: " << rate);
-    CHECK(rate > 100.0);
-    CHECK(rate < 200.0);
+    double idle_total = static_cast<double>(idle1.total - idle0.total);
+    MESSAGE("total ticks " << idle_total << " over " << (i1_before - i0_after) << "-" << (i1_after - i0_before) << " s");
+    CHECK(idle_total >= (i1_before - i0_after) * 150 - 4);
+    CHECK(idle_total <= (i1_after - i0_before) * 150 + 4);
 
     c.busy(2);  // two spinning processes, throttled to 1.5 CPUs
     sleep_ms(500);
@@ -170,14 +205,13 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
         double t_before, t_after;
         CpuLine view;
     };
-    auto now_s = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
     auto sample = [&] {
         Bracket b;
-        b.t_before = now_s();
+        b.t_before = steady_s();
         b.used_before = cgroup_cpu_usage_ns(cg);
         b.view = stat_cpu_total(c.read(d.file("proc/stat")));
         b.used_after = cgroup_cpu_usage_ns(cg);
-        b.t_after = now_s();
+        b.t_after = steady_s();
         return b;
     };
     auto b0 = sample();
@@ -202,14 +236,23 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
     CHECK(busy1.busy >= busy0.busy);
     CHECK(busy0.total >= idle1.total);
 
-    // btime + uptime ≈ now, so the container's boot is when its init started
+    // btime + uptime = now, so the container's boot is when its init
+    // started: bracketed by the wall clock around both reads. btime is whole
+    // seconds, made of the host's btime (truncated) plus the init's start
+    // (truncated again): up to 2 s of slack below, none needed above.
+    double before = wall_clock_s();
     auto stat = c.read(d.file("proc/stat"));
+    double uptime = std::atof(c.read(d.file("proc/uptime")).c_str());
+    double after = wall_clock_s();
     uint64_t btime = 0;
     for (const auto& line : lines(stat))
         if (line.rfind("btime ", 0) == 0) btime = std::stoull(line.substr(6));
-    double uptime = std::atof(c.read(d.file("proc/uptime")).c_str());
-    double now = static_cast<double>(std::time(nullptr));
-    CHECK(std::abs(static_cast<double>(btime) + uptime - now) < 3.0);
+    double boot_plus_up = static_cast<double>(btime) + uptime;
+    char bracket[128];
+    std::snprintf(bracket, sizeof bracket, "btime + uptime %.2f read between %.2f and %.2f", boot_plus_up, before, after);
+    MESSAGE(bracket);
+    CHECK(boot_plus_up >= before - 2.0);
+    CHECK(boot_plus_up <= after + 0.5);
 }
 
 TEST_CASE("loadavg rises under load") {
@@ -351,9 +394,35 @@ TEST_CASE("pressure files: the cgroup's own on v2, absent on v1") {
     auto names = c.list(d.file("proc/pressure"));
     if (pure_v2()) {
         CHECK(std::count(names.begin(), names.end(), "cpu") == 1);
-        auto cpu = c.read(d.file("proc/pressure/cpu"));
-        CHECK(cpu.rfind("some avg10=", 0) == 0);
-        CHECK(cpu == host_read("/sys/fs/cgroup" + cg.path() + "/cpu.pressure").substr(0, cpu.size()));
+        // Live counters: the view read between two direct reads of the
+        // cgroup's file has the same lines and fields, every total between
+        // the two, and every average equal to one of them (the kernel moves
+        // the averages at most once per 2 s window, so a read in between
+        // sees the old or the new value).
+        const std::string direct = "/sys/fs/cgroup" + cg.path() + "/cpu.pressure";
+        auto before = parse_psi(host_read(direct));
+        auto raw = c.read(d.file("proc/pressure/cpu"));
+        auto after = parse_psi(host_read(direct));
+        auto view = parse_psi(raw);
+        CHECK(raw.rfind("some avg10=", 0) == 0);
+        REQUIRE(view.size() == before.size());
+        REQUIRE(view.size() == after.size());
+        for (std::size_t i = 0; i < view.size(); ++i) {
+            CHECK(view[i].kind == before[i].kind);
+            REQUIRE(view[i].fields.size() == before[i].fields.size());
+            for (std::size_t j = 0; j < view[i].fields.size(); ++j) {
+                const auto& [key, value] = view[i].fields[j];
+                double lo = before[i].fields[j].second, hi = after[i].fields[j].second;
+                INFO(view[i].kind << " " << key << "=" << value << " read between " << lo << " and " << hi);
+                CHECK(key == before[i].fields[j].first);
+                if (key == "total") {
+                    CHECK(value >= lo);
+                    CHECK(value <= hi);
+                } else {
+                    CHECK((value == lo || value == hi));
+                }
+            }
+        }
     } else {
         CHECK(std::count(names.begin(), names.end(), "cpu") == 0);
         CHECK(c.open_errno(d.file("proc/pressure/cpu"), O_RDONLY) == ENOENT);

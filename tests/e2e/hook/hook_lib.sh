@@ -91,11 +91,19 @@ pvh_bundle() {
 }
 
 # pvh_runc ID [RUNC GLOBAL OPTIONS]: runs the bundle to completion.
+# Sets PVH_RC and PVH_RUN_CS, the host's uptime in hundredths of a second
+# that the whole `runc run` took: no process of the container can have been
+# up longer.
 pvh_runc() {
     pv_at_exit "runc --root '$PVH_RUNC_ROOT' delete -f '$1'"
+    _pvh_t0=$(pvh_host_uptime_cs)
     runc --root "$PVH_RUNC_ROOT" run --bundle "$PVH_TMP/$1" "$1" >"$PVH_TMP/$1.out" 2>"$PVH_TMP/$1.err" </dev/null
     PVH_RC=$?
+    PVH_RUN_CS=$(($(pvh_host_uptime_cs) - _pvh_t0))
 }
+
+# The host's uptime in hundredths of a second ("3645.11 ..." → 364511).
+pvh_host_uptime_cs() { awk '{ split($1, t, "."); print t[1] * 100 + substr(t[2] "00", 1, 2) }' /proc/uptime; }
 
 # pvh_section ID NAME: the lines of section NAME of the probe's output.
 pvh_section() {

@@ -31,16 +31,16 @@ probe_checks() {
         dirs=$(pvh_section "$_id" cpu_dirs)
         check "$_n: cpuN directories" "$dirs cpuN directories, want $_want" [ "$dirs" = "$_want" ]
     fi
-    # The container's uptime is a few seconds at most; the host's must be
-    # clearly longer for the check to tell them apart.
-    up=$(pvh_section "$_id" uptime | awk '{ printf "%d", $1 }')
-    host_up=$(awk '{ printf "%d", $1 }' /proc/uptime)
-    limit=$((host_up / 2))
-    [ "$limit" -le 30 ] || limit=30
-    if [ "$limit" -lt 3 ]; then
-        skip "$_n: uptime" "the host has been up only ${host_up}s, too little to tell apart"
+    # The container's uptime is no longer than its `runc run` took (however
+    # slow the machine); the host's must be clearly longer for the check to
+    # tell them apart.
+    up_cs=$(pvh_section "$_id" uptime | awk '{ split($1, t, "."); print t[1] * 100 + substr(t[2] "00", 1, 2) }')
+    host_cs=$(pvh_host_uptime_cs)
+    if [ "$host_cs" -lt $((2 * PVH_RUN_CS + 200)) ]; then
+        skip "$_n: uptime" "the host has been up only $host_cs cs, too little to tell apart from a $PVH_RUN_CS cs run"
     else
-        check "$_n: uptime is the container's" "container uptime '${up}'s, host ${host_up}s" [ "${up:-999}" -lt "$limit" ]
+        check "$_n: uptime is the container's" "container uptime '${up_cs}' cs, runc run took $PVH_RUN_CS cs, host $host_cs cs" \
+            [ "${up_cs:-999999999}" -le $((PVH_RUN_CS + 1)) ]
     fi
     opts=$(pvh_mount_opts "$_id" /proc/meminfo)
     case "$opts" in
