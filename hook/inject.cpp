@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "hook/propagation.hpp"
 #include "platform/bounded_child.hpp"
 #include "platform/health.hpp"
 #include "platform/unique_fd.hpp"
@@ -179,6 +180,10 @@ std::pair<char, std::string> mount_one(int root_fd, const PlannedMount& m, const
         return {kFailed, "stat `" + m.target + "`: " + errno_text(errno)};
     if (auto why = target_mismatch(st.st_mode, static_cast<long>(sfs.f_type), m.kind, m.fs))
         return {kSkipped, "`" + m.target + "` " + *why};
+    // Before anything is attached: a shared parent would copy the view to
+    // its peers, the host's included.
+    if (auto r = make_parent_mount_slave(root_fd, m.target, target_fd, resolve); !r)
+        return {kFailed, r.error().describe()};
     if (legacy) {
         auto failure = mount_legacy(root_fd, m, src, target_fd, resolve);
         return {failure.empty() ? kMounted : kFailed, failure};

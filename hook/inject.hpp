@@ -8,8 +8,9 @@
 // talks to procviewfs), setns()es into that namespace (setns needs an fs
 // struct nobody else shares), opens every target with open_in_root (no
 // symlink, never outside the rootfs), checks it is the procfs/sysfs file or
-// directory the plan expects and mounts onto that fd, read-only, nosuid,
-// nodev, noexec. Nothing is created in the container; a target that
+// directory the plan expects, makes the mount holding it a slave (so nothing
+// propagates back: hook/propagation.hpp) and mounts onto that fd, read-only,
+// nosuid, nodev, noexec. Nothing is created in the container; a target that
 // is missing or not what it should be is skipped with the reason.
 //
 // The helper runs under a deadline (platform/bounded_child.hpp): a
