@@ -1,6 +1,7 @@
 #include "hook/inject.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -237,10 +238,21 @@ Result<void> check_not_own_namespace(int ns_fd, pid_t pid) {
     return {};
 }
 
+// The container's mount namespace, opened so that a recycled pid cannot
+// hand over another process's: a pidfd pins the process first, the ns file
+// is opened by path, then the process must not have exited (while it holds
+// the pid, the pid cannot name anyone else). Before Linux 5.3 (no
+// pidfd_open) the path alone.
 Result<UniqueFd> open_mount_namespace(pid_t pid) {
     const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd && errno != ENOSYS)
+        return make_error(errno, "pidfd_open(" + std::to_string(pid) + ") (is the container's process alive?)");
     UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
+    struct pollfd pfd {pidfd.get(), POLLIN, 0};
+    if (pidfd && ::poll(&pfd, 1, 0) != 0)
+        return make_error(ESRCH, "pid " + std::to_string(pid) + " exited while its mount namespace was opened");
     return ns;
 }
 

@@ -25,6 +25,8 @@
 // remounts it read-only.
 //
 // Call from a single-threaded process: the child allocates after fork().
+// The container's process is pinned with a pidfd while its namespace is
+// opened (a pid recycled meanwhile is refused).
 #pragma once
 
 #include <sys/types.h>
