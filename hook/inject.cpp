@@ -246,8 +246,7 @@ Result<void> check_not_own_namespace(int ns_fd, pid_t pid) {
 Result<UniqueFd> open_mount_namespace(pid_t pid) {
     const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!pidfd && errno != ENOSYS)
-        return make_error(errno, "pidfd_open(" + std::to_string(pid) + ") (is the container's process alive?)");
+    if (!pidfd && errno != ENOSYS) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
     UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
     struct pollfd pfd {pidfd.get(), POLLIN, 0};
