@@ -94,7 +94,10 @@ Result<void> parse_hook(const Json& object, HookConfig& hook) {
         else if (key == "fail_closed") r = read_bool(value, "hook.fail_closed", hook.fail_closed);
         else if (key == "health_timeout_ms")
             r = read_unsigned(value, "hook.health_timeout_ms", hook.health_timeout_ms, 60'000);
-        else if (key == "log_file") r = read_string(value, "hook.log_file", hook.log_file);
+        else if (key == "timeout_ms") {
+            r = read_unsigned(value, "hook.timeout_ms", hook.timeout_ms, 60'000);
+            if (r && hook.timeout_ms == 0) r = key_error("hook.timeout_ms", "must be an integer from 1 to 60000");
+        } else if (key == "log_file") r = read_string(value, "hook.log_file", hook.log_file);
         else return invalid("config: unknown key `hook." + key + "`");
         if (!r) return r;
     }

@@ -17,6 +17,7 @@
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","cpu_online"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
 //     "health_timeout_ms": 50,    // at most 60000
+//     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
 //     "log_file": "/var/log/procview-hook.log"
 //   },
 //   "runtime": {
@@ -46,6 +47,11 @@ struct HookConfig {
                                    "diskstats", "swaps", "pressure", "cpu"};
     bool fail_closed = false;
     unsigned health_timeout_ms = 50;
+    // Bound of the hook's whole run from main(): every wait (stdin, the health
+    // probe, the mount helper) ends by then, and a run cut short counts as
+    // "procviewfs not serving" (fail_closed decides). Under the 5 s `timeout`
+    // of the shipped hooks.d entry, so the hook, not the engine, reports it.
+    unsigned timeout_ms = 2000;
     std::string log_file;  // "" = stderr
 };
 

@@ -150,11 +150,13 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
         return kExitOk;
     }
 
-    auto health = check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms));
+    const Deadline deadline = options.started + std::chrono::milliseconds(config.hook.timeout_ms);
+    auto health =
+        check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms), deadline);
     if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + error_text(health.error()));
     log.log().debug("procviewfs serves at {} ({:.1f} ms)", config.mountpoint, elapsed_ms(options));
 
-    auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject);
+    auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject, deadline);
     if (!results) return cannot_serve(log, config, error_text(results.error()));
     const std::size_t failed = log_results(log, *results);
     const auto mounted = std::count_if(results->begin(), results->end(),

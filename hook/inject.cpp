@@ -1,9 +1,9 @@
 #include "hook/inject.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <charconv>
 #include <cstring>
 
+#include "hook/propagation.hpp"
+#include "platform/bounded_child.hpp"
 #include "platform/health.hpp"
 #include "platform/unique_fd.hpp"
 
@@ -91,13 +92,13 @@ Result<PreparedSource> prepare_new_api(const std::string& mountpoint, const Plan
     return out;
 }
 
-// ---- what the child does inside the container's namespace -------------------
+// ---- what the helper child does inside the container's namespace ----------
 
 struct ChildContext {
     const std::string& rootfs;
+    const std::string& mountpoint;
     const std::vector<PlannedMount>& plan;
-    std::vector<PreparedSource>& sources;
-    bool legacy = false;
+    MountApi api = MountApi::automatic;
     ResolveMethod resolve = ResolveMethod::automatic;
 };
 
@@ -129,75 +130,100 @@ std::string mount_legacy(int root_fd, const PlannedMount& m, const PreparedSourc
     return {};
 }
 
-void report(std::string& out, std::size_t index, char kind, const std::string& reason) {
-    out += std::to_string(index);
-    out += ' ';
-    out += kind;
-    out += ' ';
-    for (char c : reason) out += c == '\n' ? ' ' : c;
-    out += '\n';
+// One line per entry, written as soon as it is known: when the helper is
+// stopped at the deadline, the parent still learns what was mounted before.
+void report(int fd, std::size_t index, char kind, const std::string& reason) {
+    std::string line = std::to_string(index) + ' ' + kind + ' ';
+    for (char c : reason) line += c == '\n' ? ' ' : c;
+    line += '\n';
+    std::string_view left = line;
+    while (!left.empty()) {
+        ssize_t n = ::write(fd, left.data(), left.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) ::_exit(1);
+        left.remove_prefix(static_cast<std::size_t>(n));
+    }
 }
 
-std::string run_child(int ns_fd, const ChildContext& ctx) {
-    std::string out;
-    if (::setns(ns_fd, CLONE_NEWNS) != 0) return "E setns into the container's mount namespace: " + errno_text(errno) + "\n";
+int fatal(int fd, const std::string& message) {
+    std::string line = "E " + message + "\n";
+    return ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) ? 0 : 1;
+}
+
+// Clones every source in the host's namespace (new API), or notes the
+// paths (legacy). Touches procviewfs: runs in the helper, under the deadline.
+Result<std::vector<PreparedSource>> prepare_sources(const ChildContext& ctx, bool& legacy) {
+    std::vector<PreparedSource> sources(ctx.plan.size());
+    legacy = ctx.api == MountApi::legacy;
+    for (std::size_t i = 0; i < ctx.plan.size() && !legacy; ++i) {
+        auto prepared = prepare_new_api(ctx.mountpoint, ctx.plan[i]);
+        if (prepared) {
+            sources[i] = std::move(*prepared);
+            continue;
+        }
+        if (ctx.api == MountApi::new_api) return prepared.error().context("the new mount API is required but missing");
+        legacy = true;  // kernel before 5.12: no open_tree or mount_setattr
+    }
+    if (legacy) {
+        sources.clear();
+        sources.resize(ctx.plan.size());
+        for (std::size_t i = 0; i < ctx.plan.size(); ++i) sources[i].path = ctx.mountpoint + "/" + ctx.plan[i].source;
+    }
+    return sources;
+}
+
+// Checks one opened target and mounts its view onto it; "" when mounted.
+std::pair<char, std::string> mount_one(int root_fd, const PlannedMount& m, const PreparedSource& src, int target_fd,
+                                       bool legacy, ResolveMethod resolve) {
+    struct stat st {};
+    struct statfs sfs {};
+    if (::fstat(target_fd, &st) != 0 || ::fstatfs(target_fd, &sfs) != 0)
+        return {kFailed, "stat `" + m.target + "`: " + errno_text(errno)};
+    if (auto why = target_mismatch(st.st_mode, static_cast<long>(sfs.f_type), m.kind, m.fs))
+        return {kSkipped, "`" + m.target + "` " + *why};
+    // Before anything is attached: a shared parent would copy the view to
+    // its peers, the host's included.
+    if (auto r = make_parent_mount_slave(root_fd, m.target, target_fd, resolve); !r)
+        return {kFailed, r.error().describe()};
+    if (legacy) {
+        auto failure = mount_legacy(root_fd, m, src, target_fd, resolve);
+        return {failure.empty() ? kMounted : kFailed, failure};
+    }
+    if (sys_move_mount(src.tree.get(), "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+        return {kFailed, "move_mount onto `" + m.target + "`: " + errno_text(errno)};
+    return {kMounted, ""};
+}
+
+int mount_helper(int report_fd, int ns_fd, const ChildContext& ctx) {
+    bool legacy = false;
+    auto sources = prepare_sources(ctx, legacy);
+    if (!sources) return fatal(report_fd, sources.error().describe());
+    if (::setns(ns_fd, CLONE_NEWNS) != 0)
+        return fatal(report_fd, "setns into the container's mount namespace: " + errno_text(errno));
     // After setns the root and cwd are the namespace's: the rootfs path is
     // the runtime's own (from config.json), not the image's, so it may be
     // followed normally.
     UniqueFd root(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return "E open rootfs `" + ctx.rootfs + "` in the container's namespace: " + errno_text(errno) + "\n";
-
+    if (!root)
+        return fatal(report_fd, "open rootfs `" + ctx.rootfs + "` in the container's namespace: " + errno_text(errno));
     for (std::size_t i = 0; i < ctx.plan.size(); ++i) {
         const PlannedMount& m = ctx.plan[i];
-        const PreparedSource& src = ctx.sources[i];
+        const PreparedSource& src = (*sources)[i];
         if (src.unusable != 0) {
-            report(out, i, src.unusable, src.reason);
+            report(report_fd, i, src.unusable, src.reason);
             continue;
         }
         auto target = open_in_root(root.get(), m.target, ctx.resolve);
         if (!target) {
             const int err = target.error().errnum;
             const char kind = err == ENOENT ? kAbsent : (err == ELOOP || err == ENOTDIR || err == EXDEV) ? kSkipped : kFailed;
-            report(out, i, kind, target.error().message);
+            report(report_fd, i, kind, target.error().message);
             continue;
         }
-        struct stat st {};
-        struct statfs sfs {};
-        if (::fstat(target->get(), &st) != 0 || ::fstatfs(target->get(), &sfs) != 0) {
-            report(out, i, kFailed, "stat `" + m.target + "`: " + errno_text(errno));
-            continue;
-        }
-        if (auto why = target_mismatch(st.st_mode, static_cast<long>(sfs.f_type), m.kind, m.fs)) {
-            report(out, i, kSkipped, "`" + m.target + "` " + *why);
-            continue;
-        }
-        if (ctx.legacy) {
-            auto failure = mount_legacy(root.get(), m, src, target->get(), ctx.resolve);
-            report(out, i, failure.empty() ? kMounted : kFailed, failure);
-            continue;
-        }
-        if (sys_move_mount(src.tree.get(), "", target->get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
-            report(out, i, kFailed, "move_mount onto `" + m.target + "`: " + errno_text(errno));
-            continue;
-        }
-        report(out, i, kMounted, "");
+        auto [kind, reason] = mount_one(root.get(), m, src, target->get(), legacy, ctx.resolve);
+        report(report_fd, i, kind, reason);
     }
-    return out;
-}
-
-[[noreturn]] void child_main(int report_fd, pid_t parent, int ns_fd, const ChildContext& ctx) {
-    // Half-done mounts are not worth finishing for a hook the runtime killed.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
-    std::string text = run_child(ns_fd, ctx);
-    std::string_view left = text;
-    while (!left.empty()) {
-        ssize_t n = ::write(report_fd, left.data(), left.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) ::_exit(1);
-        left.remove_prefix(static_cast<std::size_t>(n));
-    }
-    ::_exit(0);
+    return 0;
 }
 
 // ---- the parent's side ----------------------------------------------------
@@ -210,6 +236,23 @@ Result<void> check_not_own_namespace(int ns_fd, pid_t pid) {
         return make_error(0, "pid " + std::to_string(pid) +
                                  " is in the hook's own mount namespace: mounting there would change the host");
     return {};
+}
+
+// The container's mount namespace, opened so that a recycled pid cannot
+// hand over another process's: a pidfd pins the process first, the ns file
+// is opened by path, then the process must not have exited (while it holds
+// the pid, the pid cannot name anyone else). Before Linux 5.3 (no
+// pidfd_open) the path alone.
+Result<UniqueFd> open_mount_namespace(pid_t pid) {
+    const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd && errno != ENOSYS) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
+    UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
+    struct pollfd pfd {pidfd.get(), POLLIN, 0};
+    if (pidfd && ::poll(&pfd, 1, 0) != 0)
+        return make_error(ESRCH, "pid " + std::to_string(pid) + " exited while its mount namespace was opened");
+    return ns;
 }
 
 Result<std::vector<MountResult>> parse_report(std::string_view text, const std::vector<PlannedMount>& plan) {
@@ -239,58 +282,30 @@ Result<std::vector<MountResult>> parse_report(std::string_view text, const std::
 }  // namespace
 
 Result<std::vector<MountResult>> inject_mounts(pid_t pid, const std::string& rootfs, const std::string& mountpoint,
-                                               const std::vector<PlannedMount>& plan, const InjectOptions& options) {
-    const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
-    UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns) return make_error(errno, "open `" + ns_path + "` (is the container's process alive?)");
-    if (auto r = check_not_own_namespace(ns.get(), pid); !r) return r.error();
+                                               const std::vector<PlannedMount>& plan, const InjectOptions& options,
+                                               Deadline deadline) {
+    auto ns = open_mount_namespace(pid);
+    if (!ns) return ns.error();
+    if (auto r = check_not_own_namespace(ns->get(), pid); !r) return r.error();
 
-    std::vector<PreparedSource> sources(plan.size());
-    bool legacy = options.api == MountApi::legacy;
-    if (!legacy) {
-        for (std::size_t i = 0; i < plan.size(); ++i) {
-            auto prepared = prepare_new_api(mountpoint, plan[i]);
-            if (prepared) {
-                sources[i] = std::move(*prepared);
-                continue;
-            }
-            if (options.api == MountApi::new_api)
-                return prepared.error().context("the new mount API is required but missing");
-            legacy = true;  // kernel before 5.12: no open_tree or mount_setattr
-            break;
-        }
+    ChildContext ctx{rootfs, mountpoint, plan, options.api, options.resolve};
+    const auto bound_ms = ms_left(deadline);
+    auto child = run_child_until(deadline, [&](int report_fd) { return mount_helper(report_fd, ns->get(), ctx); });
+    if (!child) return child.error().context("start the mount helper");
+    auto results = parse_report(child->report, plan);
+    if (child->timed_out) {
+        std::string done;
+        if (results)
+            for (const auto& r : *results)
+                if (r.outcome == Outcome::mounted) done += (done.empty() ? " /" : ", /") + r.mount.target;
+        return make_error(0, "the mount helper did not finish within " + std::to_string(bound_ms) +
+                                 " ms (procviewfs stopped answering?); mounted by then:" +
+                                 (done.empty() ? " nothing" : done));
     }
-    if (legacy) {
-        sources.clear();
-        sources.resize(plan.size());
-        for (std::size_t i = 0; i < plan.size(); ++i) sources[i].path = mountpoint + "/" + plan[i].source;
-    }
-
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return make_error(errno, "pipe");
-    UniqueFd read_end(fds[0]);
-    UniqueFd write_end(fds[1]);
-    ChildContext ctx{rootfs, plan, sources, legacy, options.resolve};
-    const pid_t self = ::getpid();
-    pid_t child = ::fork();
-    if (child < 0) return make_error(errno, "fork the mount helper");
-    if (child == 0) child_main(write_end.get(), self, ns.get(), ctx);
-    write_end.reset();
-
-    std::string text;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return make_error(0, "the mount helper died (status " + std::to_string(status) + ")");
-    return parse_report(text, plan);
+    if (!results) return results.error();
+    if (!WIFEXITED(child->status) || WEXITSTATUS(child->status) != 0)
+        return make_error(0, "the mount helper died (status " + std::to_string(child->status) + ")");
+    return results;
 }
 
 }  // namespace procview::hook

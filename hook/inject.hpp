@@ -4,12 +4,18 @@
 // How (runc and crun run createRuntime/prestart hooks after the container's
 // own mounts and before pivot_root): the container's namespace still has its
 // rootfs at the host path, with procfs at <rootfs>/proc and sysfs at
-// <rootfs>/sys. A forked child setns()es into that namespace (setns needs an
-// fs struct nobody else shares), opens every target with open_in_root (no
+// <rootfs>/sys. A forked helper child clones the sources (the only step that
+// talks to procviewfs), setns()es into that namespace (setns needs an fs
+// struct nobody else shares), opens every target with open_in_root (no
 // symlink, never outside the rootfs), checks it is the procfs/sysfs file or
-// directory the plan expects, and mounts onto that fd, read-only, nosuid,
-// nodev, noexec. Nothing is created in the container; a target that is
-// missing or not what it should be is skipped with the reason.
+// directory the plan expects, makes the mount holding it a slave (so nothing
+// propagates back: hook/propagation.hpp) and mounts onto that fd, read-only,
+// nosuid, nodev, noexec. Nothing is created in the container; a target that
+// is missing or not what it should be is skipped with the reason.
+//
+// The helper runs under a deadline (platform/bounded_child.hpp): a
+// procviewfs that stops answering leaves it asleep in a FUSE request, and
+// the hook gives up on it at the deadline instead of waiting with it.
 //
 // Mount API: the new one (Linux 5.2+) clones each source in the host's
 // namespace with open_tree(OPEN_TREE_CLONE), sets its flags with
@@ -19,6 +25,8 @@
 // remounts it read-only.
 //
 // Call from a single-threaded process: the child allocates after fork().
+// The container's process is pinned with a pidfd while its namespace is
+// opened (a pid recycled meanwhile is refused).
 #pragma once
 
 #include <sys/types.h>
@@ -29,6 +37,7 @@
 #include "core/result.hpp"
 #include "hook/mount_plan.hpp"
 #include "hook/resolve.hpp"
+#include "platform/bounded_child.hpp"
 
 namespace procview::hook {
 
@@ -58,12 +67,13 @@ struct MountResult {
 
 // Mounts `plan` (sources under `mountpoint` on the host, targets under
 // `rootfs` in the mount namespace of `pid`). Per-target problems come back
-// as skipped/failed results; an Error only when nothing could be tried: the
-// namespace cannot be opened or is the hook's own (mounting there would
-// change the host), the child cannot enter it, or the rootfs cannot be
-// opened inside it.
+// as skipped/failed results; an Error when nothing could be tried (the
+// namespace cannot be opened or is the hook's own: mounting there would
+// change the host; the child cannot enter it, or the rootfs cannot be
+// opened inside it), or when the helper did not finish by `deadline` (the
+// message names what was mounted by then).
 Result<std::vector<MountResult>> inject_mounts(pid_t pid, const std::string& rootfs, const std::string& mountpoint,
-                                               const std::vector<PlannedMount>& plan,
-                                               const InjectOptions& options = {});
+                                               const std::vector<PlannedMount>& plan, const InjectOptions& options,
+                                               Deadline deadline);
 
 }  // namespace procview::hook

@@ -17,6 +17,7 @@
 //   --assume-enabled  no procview.io/enabled annotation counts as "true" (the hooks.d entry's
 //                     `when` already matched it, maybe on the pod: CRI-O does not copy pod annotations)
 //   --mount-api new|legacy|auto, --resolve openat2|walk|auto   force a code path (tests, old kernels)
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,7 @@
 #include "core/config.hpp"
 #include "hook/hook.hpp"
 #include "hook/oci_state.hpp"
+#include "platform/bounded_child.hpp"
 #include "platform/fs.hpp"
 
 namespace {
@@ -109,10 +111,15 @@ Result<Config> load_config(const Args& args) {
     return config;
 }
 
-Result<std::string> read_stdin() {
+// Until EOF, or `deadline`: a runtime writes the state and closes the pipe.
+Result<std::string> read_stdin(Deadline deadline) {
     std::string out;
     char buf[8192];
     for (;;) {
+        struct pollfd pfd {STDIN_FILENO, POLLIN, 0};
+        int ready = ::poll(&pfd, 1, static_cast<int>(ms_left(deadline)));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) return make_error(ETIMEDOUT, "read the OCI state from stdin: no end of input");
         ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return make_error(errno, "read the OCI state from stdin");
@@ -143,7 +150,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "procview-hook: error: %s\n", hook::error_text(config.error()).c_str());
         return hook::kExitRefused;
     }
-    auto state = read_stdin();
+    auto state = read_stdin(started + std::chrono::milliseconds(config->hook.timeout_ms));
     if (!state) {
         std::fprintf(stderr, "procview-hook: error: %s\n", hook::error_text(state.error()).c_str());
         return hook::kExitRefused;

@@ -1,17 +1,13 @@
 #include "platform/health.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-
-#include "platform/unique_fd.hpp"
+#include <cstring>
 
 namespace procview {
 
@@ -26,13 +22,9 @@ struct Probe {
     long f_type = 0;
 };
 
-// Runs in the forked child: only async-signal-safe calls (the parent may
-// have threads, e.g. the runtime wrapper), no allocation.
-[[noreturn]] void probe_child(int report_fd, pid_t parent, const char* mountpoint, const char* uptime_path) {
-    // A child stuck in a FUSE request must not outlive a caller that was
-    // killed (say, by the runtime's hook timeout) before it could reap it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
+// Runs in a forked child: only async-signal-safe calls (the caller may have
+// threads, e.g. the runtime wrapper), no allocation.
+int probe_child(int report_fd, const char* mountpoint, const char* uptime_path) {
     Probe p;
     struct statfs sfs {};
     char buf[128];
@@ -53,7 +45,7 @@ struct Probe {
         }
     }
     ssize_t w = ::write(report_fd, &p, sizeof p);
-    ::_exit(w == static_cast<ssize_t>(sizeof p) ? 0 : 1);
+    return w == static_cast<ssize_t>(sizeof p) ? 0 : 1;
 }
 
 Error describe_probe(const Probe& p, const std::string& mountpoint, const std::string& uptime_path) {
@@ -73,55 +65,27 @@ Error describe_probe(const Probe& p, const std::string& mountpoint, const std::s
     return make_error(0, "health probe of `" + mountpoint + "`: no answer");
 }
 
-// Waits for the child's report until `deadline`; false on timeout.
-bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() < 0) return false;
-        struct pollfd pfd {fd, POLLIN, 0};
-        int n = ::poll(&pfd, 1, static_cast<int>(left.count()) + 1);
-        if (n > 0) return true;
-        if (n == 0) return false;
-        if (errno != EINTR) return true;  // let the read report the failure
-    }
-}
-
-void reap(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-}
-
 }  // namespace
 
 Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::milliseconds timeout) {
+    return check_procview_serving(mountpoint, timeout, std::chrono::steady_clock::now() + timeout);
+}
+
+Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::milliseconds timeout,
+                                    Deadline deadline) {
     const std::string uptime_path = mountpoint + "/proc/uptime";
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return make_error(errno, "health probe: pipe");
-    UniqueFd read_end(fds[0]);
-    UniqueFd write_end(fds[1]);
-
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    const pid_t self = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) return make_error(errno, "health probe: fork");
-    if (pid == 0) probe_child(write_end.get(), self, mountpoint.c_str(), uptime_path.c_str());
-    write_end.reset();  // so a child that dies without reporting gives EOF, not a hang
-
-    if (!wait_readable(read_end.get(), deadline)) {
-        ::kill(pid, SIGKILL);  // FUSE waits are killable: the child goes away even mid-request
-        reap(pid);
+    const long long bound_ms = std::min<long long>(timeout.count(), ms_left(deadline));
+    deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout);
+    auto child = run_child_until(deadline, [&](int report_fd) {
+        return probe_child(report_fd, mountpoint.c_str(), uptime_path.c_str());
+    });
+    if (!child) return child.error().context("health probe");
+    if (child->timed_out)
         return make_error(ETIMEDOUT, "`" + mountpoint + "` did not answer within " +
-                                         std::to_string(timeout.count()) + " ms (procviewfs hung?)");
-    }
+                                         std::to_string(bound_ms) + " ms (procviewfs hung?)");
     Probe p;
-    ssize_t n;
-    do n = ::read(read_end.get(), &p, sizeof p);
-    while (n < 0 && errno == EINTR);
-    int read_errno = errno;
-    reap(pid);
-    if (n < 0) return make_error(read_errno, "health probe: read report");
-    if (n != static_cast<ssize_t>(sizeof p)) return make_error(0, "health probe of `" + mountpoint + "` died");
+    if (child->report.size() != sizeof p) return make_error(0, "health probe of `" + mountpoint + "` died");
+    std::memcpy(&p, child->report.data(), sizeof p);
     if (p.stage != Stage::ok) return describe_probe(p, mountpoint, uptime_path);
     return {};
 }

@@ -1,15 +1,17 @@
 // "Is procviewfs serving at MOUNTPOINT?", answered within a time bound.
 //
 // A read on a FUSE mount whose server is stopped but not gone (SIGSTOP, a
-// deadlock) blocks until the server answers, so the probe runs in a forked
-// child that is SIGKILLed when the bound passes; the caller never blocks
-// longer than `timeout` plus a fork.
+// deadlock) blocks until the server answers, uninterruptibly once the server
+// has read the request, so the probe runs in a forked child that is
+// SIGKILLed and abandoned when the bound passes (platform/bounded_child.hpp);
+// the caller never blocks longer than `timeout` plus a fork.
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "core/result.hpp"
+#include "platform/bounded_child.hpp"
 
 namespace procview {
 
@@ -20,5 +22,9 @@ inline constexpr long kFuseSuperMagic = 0x65735546;
 // Error naming what failed: not mounted (wrong filesystem type), the server
 // gone (ENOTCONN), an empty answer, or ETIMEDOUT.
 Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::milliseconds timeout);
+// The same, also giving up at `deadline` when that comes first (the
+// caller's own bound on its total run time).
+Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::milliseconds timeout,
+                                    Deadline deadline);
 
 }  // namespace procview

@@ -207,6 +207,7 @@ pv_resources_json() {
 #   PV_ANNOTATIONS   the body of "annotations", e.g. '"procview.io/enabled": "true"'
 #   PV_RESOURCES     linux.resources (pv_resources_json), default devices only
 #   PV_CGROUPS_PATH  linux.cgroupsPath, default none
+#   PV_ROOTFS_PROPAGATION  linux.rootfsPropagation ("rshared", ...), default none
 #   PV_NO_PROC=1, PV_NO_SYS=1   leave out the /proc or /sys mount
 #   PV_EXTRA_MOUNTS  more mount objects, comma-separated
 pv_write_config() {
@@ -222,6 +223,8 @@ pv_write_config() {
     _pv_resources=${PV_RESOURCES:-'{"devices": [{"allow": false, "access": "rwm"}]}'}
     _pv_linux_extra=""
     [ -n "${PV_CGROUPS_PATH:-}" ] && _pv_linux_extra="\"cgroupsPath\": $(pv_json_str "$PV_CGROUPS_PATH"),"
+    [ -n "${PV_ROOTFS_PROPAGATION:-}" ] &&
+        _pv_linux_extra="$_pv_linux_extra \"rootfsPropagation\": $(pv_json_str "$PV_ROOTFS_PROPAGATION"),"
     cat >"$_pv_bundle/config.json" <<PVEOF
 {
   "ociVersion": "1.0.2-dev",

@@ -31,6 +31,7 @@ TEST_CASE("parse_config: an empty object gives the defaults") {
           std::vector<std::string>{"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure", "cpu"});
     CHECK_FALSE(config->hook.fail_closed);
     CHECK(config->hook.health_timeout_ms == 50);
+    CHECK(config->hook.timeout_ms == 2000);
     CHECK(config->runtime.runtime.empty());
     CHECK_FALSE(config->runtime.enable_all);
     CHECK(config->runtime.mode == "hook");
@@ -56,6 +57,7 @@ TEST_CASE("parse_config: every key") {
         "files": ["meminfo", "cpu_online"],
         "fail_closed": true,
         "health_timeout_ms": 250,
+        "timeout_ms": 900,
         "log_file": "/tmp/hook.log"
       },
       "runtime": {
@@ -81,6 +83,7 @@ TEST_CASE("parse_config: every key") {
     CHECK(config->hook.files == std::vector<std::string>{"meminfo", "cpu_online"});
     CHECK(config->hook.fail_closed);
     CHECK(config->hook.health_timeout_ms == 250);
+    CHECK(config->hook.timeout_ms == 900);
     CHECK(config->hook.log_file == "/tmp/hook.log");
     CHECK(config->runtime.runtime == "/usr/bin/crun");
     CHECK(config->runtime.enable_all);
@@ -144,6 +147,9 @@ TEST_CASE("parse_config: wrong types are named") {
                              Case{R"({"hook": {"files": [1]}})", "`hook.files`"},
                              Case{R"({"hook": {"health_timeout_ms": true}})", "`hook.health_timeout_ms`"},
                              Case{R"({"hook": {"health_timeout_ms": 4294967296}})", "`hook.health_timeout_ms`"},
+                             Case{R"({"hook": {"timeout_ms": 0}})", "`hook.timeout_ms`"},
+                             Case{R"({"hook": {"timeout_ms": 60001}})", "`hook.timeout_ms`"},
+                             Case{R"({"hook": {"timeout_ms": "2s"}})", "`hook.timeout_ms`"},
                              Case{R"({"runtime": {"enable_all": "true"}})", "`runtime.enable_all`"},
                              Case{R"({"runtime": "runc"})", "`runtime`"}}) {
         CAPTURE(c.json);
