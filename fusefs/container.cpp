@@ -267,16 +267,23 @@ std::optional<Result<std::shared_ptr<Container>>> ContainerRegistry::resolve_cac
     return std::move(lookup.answer);
 }
 
-Result<void> ContainerRegistry::admit(const Container& c) {
+Result<void> ContainerRegistry::admit(Container& c) {
     if (by_ns_.size() >= max_containers_)
         std::erase_if(by_ns_, [](const auto& entry) { return !entry.second->init_alive(); });
     if (by_ns_.size() >= max_containers_)
         return make_error(ENFILE, std::to_string(max_containers_) + " containers tracked, the most procviewfs tracks");
     std::size_t same_cgroup = 0;
-    for (const auto& [ns, other] : by_ns_) same_cgroup += other->cgroup_path == c.cgroup_path;
+    std::shared_ptr<HandleBudget::Count> shared_handles;
+    for (const auto& [ns, other] : by_ns_) {
+        if (other->cgroup_path != c.cgroup_path) continue;
+        ++same_cgroup;
+        shared_handles = other->handles;
+    }
     if (same_cgroup >= kMaxNamespacesPerCgroup)
         return make_error(EMFILE, std::to_string(same_cgroup) + " pid namespaces of cgroup " + c.cgroup_path +
                                       " tracked, the most procviewfs tracks per cgroup");
+    // One budget for the container, however many pid namespaces it makes.
+    if (shared_handles) c.handles = std::move(shared_handles);
     return {};
 }
 

@@ -76,7 +76,9 @@ public:
     std::atomic<int64_t> last_read_ms{0};
     std::atomic<int64_t> verified_ms{0};  // when membership was last checked (lookups read it unlocked)
     std::atomic<bool> gone{false};  // a read found the cgroup removed: resolve again
-    HandleBudget::Count handles;  // open files and directories of its readers (filesystem.hpp)
+    // Open files and directories of its readers (filesystem.hpp); shared by
+    // the tracked pid namespaces of one cgroup (nested ones: one container).
+    std::shared_ptr<HandleBudget::Count> handles = std::make_shared<HandleBudget::Count>();
 
     [[nodiscard]] bool init_alive() const;
     [[nodiscard]] std::string describe() const;
@@ -141,8 +143,9 @@ private:
     // container's accounting state) if it moved. False if the init is gone.
     bool reverify(Container& c) const;
     // Whether `c` may be tracked (the caps above), with mu_ held; drops
-    // containers whose init exited to make room.
-    Result<void> admit(const Container& c);
+    // containers whose init exited to make room. An admitted `c` shares the
+    // handle count of a tracked namespace of its cgroup.
+    Result<void> admit(Container& c);
 
     const CgroupLayout& layout_;
     std::shared_ptr<spdlog::logger> log_;

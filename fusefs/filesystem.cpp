@@ -319,7 +319,7 @@ Result<std::string> Filesystem::host_path(const Node& node, Container* container
 }
 
 Result<HandleBudget::Charge> Filesystem::charge(const std::shared_ptr<Container>& container, bool orphan) {
-    auto owner = container ? std::shared_ptr<HandleBudget::Count>(container, &container->handles) : host_handles_;
+    auto owner = container ? container->handles : host_handles_;
     HandleBudget::Charge charge;
     switch (budget.take(owner, charge, orphan)) {
         case HandleBudget::Refused::none: return charge;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -172,4 +173,36 @@ TEST_CASE("bounds: an open file read to its end keeps no copy of its text") {
     ::lseek(fds.front(), 0, SEEK_SET);
     CHECK(::read(fds.front(), buf.data(), buf.size()) > 0);
     for (int fd : fds) ::close(fd);
+}
+
+TEST_CASE("bounds: a pid namespace past max_containers is served the host's view, and logged") {
+    SKIP_UNLESS_SUPPORTED();
+    std::string config = write_config(R"({"max_containers": 2})");
+    Daemon daemon({"--config", config});
+    std::vector<std::unique_ptr<TestCgroup>> cgroups;
+    std::vector<std::unique_ptr<Container>> containers;
+    for (int i = 0; i < 3; ++i) {
+        cgroups.push_back(std::make_unique<TestCgroup>(unique_name("maxctr-" + std::to_string(i))));
+        cgroups.back()->set_memory((200 + 10 * static_cast<uint64_t>(i)) * MiB);
+        containers.push_back(std::make_unique<Container>(*cgroups.back()));
+    }
+    auto host_total = meminfo_kb(read_proc_text("/proc/meminfo"), "MemTotal");
+    REQUIRE(host_total);
+    for (int i = 0; i < 2; ++i) {
+        auto total = meminfo_kb(containers[i]->read(daemon.file("proc/meminfo")), "MemTotal");
+        CHECK(total == (200 + 10 * static_cast<uint64_t>(i)) * 1024);
+    }
+    // The third: no room; the host's numbers, not an error and not another container's.
+    auto third = meminfo_kb(containers[2]->read(daemon.file("proc/meminfo")), "MemTotal");
+    CHECK(third == host_total);
+    CHECK(count_occurrences(daemon.log(), "serving its readers the host's view") == 1);
+    // Asked again within 10 s: answered from the refusal, without another search or log line.
+    CHECK(meminfo_kb(containers[2]->read(daemon.file("proc/meminfo")), "MemTotal") == host_total);
+    CHECK(count_occurrences(daemon.log(), "serving its readers the host's view") == 1);
+    // Once a tracked container's init exits, its place is free for a new namespace.
+    containers[0].reset();
+    sleep_ms(100);
+    Container fourth(*cgroups[0]);
+    CHECK(meminfo_kb(fourth.read(daemon.file("proc/meminfo")), "MemTotal") == 200 * 1024);
+    ::unlink(config.c_str());
 }
