@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,14 +53,22 @@ int look_up_missing_names(const std::string& dir, int first, int count) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
 
-std::string write_config(const std::string& json) {
-    char tmpl[] = "/tmp/pvit-bounds-XXXXXX.json";
-    int fd = ::mkstemps(tmpl, 5);
-    REQUIRE(fd >= 0);
-    REQUIRE(::write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size()));
-    ::close(fd);
-    return tmpl;
-}
+// A config file in /tmp, removed when the case ends (also when it fails).
+struct ConfigFile {
+    std::string path;
+    explicit ConfigFile(const std::string& json) {
+        char tmpl[] = "/tmp/pvit-bounds-XXXXXX.json";
+        int fd = ::mkstemps(tmpl, 5);
+        if (fd < 0) throw std::runtime_error("mkstemps");
+        path = tmpl;
+        bool written = ::write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size());
+        ::close(fd);
+        if (!written) throw std::runtime_error("write " + path);
+    }
+    ~ConfigFile() { ::unlink(path.c_str()); }
+    ConfigFile(const ConfigFile&) = delete;
+    ConfigFile& operator=(const ConfigFile&) = delete;
+};
 
 void raise_nofile(rlim_t want) {
     rlimit lim{};
@@ -97,10 +106,10 @@ TEST_CASE("bounds: 100,000 names that do not exist under sys/devices/system/cpu 
 
 TEST_CASE("bounds: open files past the per-container cap get EMFILE, past the total ENFILE, logged once") {
     SKIP_UNLESS_SUPPORTED();
-    std::string config = write_config(R"({"max_open_per_container": 16, "max_open": 1000})");
+    ConfigFile config(R"({"max_open_per_container": 16, "max_open": 1000})");
     std::vector<int> fds;
     {
-        Daemon daemon({"--config", config});
+        Daemon daemon({"--config", config.path});
         std::string path = daemon.file("proc/meminfo");
         // The test's own reads are the host's readers: one owner, like a container.
         for (int i = 0; i < 16; ++i) {
@@ -127,9 +136,9 @@ TEST_CASE("bounds: open files past the per-container cap get EMFILE, past the to
         sleep_ms(100);
         CHECK(count_occurrences(daemon.log(), "refusing more with EMFILE") == 1);
     }
-    std::string total = write_config(R"({"max_open_per_container": 100, "max_open": 8})");
+    ConfigFile total(R"({"max_open_per_container": 100, "max_open": 8})");
     {
-        Daemon daemon({"--config", total});
+        Daemon daemon({"--config", total.path});
         std::string path = daemon.file("proc/stat");
         for (int i = 0; i < 8; ++i) fds.push_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         CHECK(std::count(fds.begin(), fds.end(), -1) == 0);
@@ -138,8 +147,6 @@ TEST_CASE("bounds: open files past the per-container cap get EMFILE, past the to
         CHECK(errno == ENFILE);
         for (int fd : fds) ::close(fd);
     }
-    ::unlink(config.c_str());
-    ::unlink(total.c_str());
 }
 
 TEST_CASE("bounds: an open file read to its end keeps no copy of its text") {
@@ -177,8 +184,8 @@ TEST_CASE("bounds: an open file read to its end keeps no copy of its text") {
 
 TEST_CASE("bounds: a pid namespace past max_containers is served the host's view, and logged") {
     SKIP_UNLESS_SUPPORTED();
-    std::string config = write_config(R"({"max_containers": 2})");
-    Daemon daemon({"--config", config});
+    ConfigFile config(R"({"max_containers": 2})");
+    Daemon daemon({"--config", config.path});
     std::vector<std::unique_ptr<TestCgroup>> cgroups;
     std::vector<std::unique_ptr<Container>> containers;
     for (int i = 0; i < 3; ++i) {
@@ -204,5 +211,4 @@ TEST_CASE("bounds: a pid namespace past max_containers is served the host's view
     sleep_ms(100);
     Container fourth(*cgroups[0]);
     CHECK(meminfo_kb(fourth.read(daemon.file("proc/meminfo")), "MemTotal") == 200 * 1024);
-    ::unlink(config.c_str());
 }
