@@ -123,6 +123,13 @@ Result<void> parse_runtime(const Json& object, RuntimeConfig& runtime) {
     return {};
 }
 
+// A cap: at least 1, at most 2^24 (more would exhaust the daemon's fds or memory long before).
+Result<void> read_positive(const Json& value, std::string_view key, unsigned& out) {
+    if (auto r = read_unsigned(value, key, out, 1U << 24); !r) return r;
+    if (out == 0) return key_error(key, "must be at least 1");
+    return {};
+}
+
 Result<void> parse_top(const Json& object, Config& config) {
     for (const auto& [key, value] : object.items()) {
         Result<void> r;
@@ -140,6 +147,9 @@ Result<void> parse_top(const Json& object, Config& config) {
                 r = key_error(key, "must be one of trace debug info warn error off, not \"" + config.log_level + "\"");
         } else if (key == "log_file") r = read_string(value, key, config.log_file);
         else if (key == "seccomp") r = read_bool(value, key, config.seccomp);
+        else if (key == "max_open_per_container") r = read_positive(value, key, config.max_open_per_container);
+        else if (key == "max_open") r = read_positive(value, key, config.max_open);
+        else if (key == "max_containers") r = read_positive(value, key, config.max_containers);
         else if (key == "hook") r = parse_hook(value, config.hook);
         else if (key == "runtime") r = parse_runtime(value, config.runtime);
         else return invalid("config: unknown key `" + key + "`");

@@ -13,6 +13,9 @@
 //   "log_level": "info",          // trace|debug|info|warn|error|off
 //   "log_file": "",               // "" = stderr (daemon), syslog-free default
 //   "seccomp": true,              // false = --no-seccomp (no syscall filter after start-up)
+//   "max_open_per_container": 4096, // open files+directories one container's readers may hold (EMFILE past it)
+//   "max_open": 262144,           // ... all readers together (ENFILE past it)
+//   "max_containers": 4096,       // pid namespaces tracked at once (past it: the host's view)
 //   "hook": {
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","cpu_online"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
@@ -79,6 +82,11 @@ struct Config {
     std::string log_level = "info";
     std::string log_file;
     bool seccomp = true;  // procviewfs serves under a syscall allow-list (fusefs/seccomp.hpp)
+    // Bounds on what readers can make procviewfs hold (README "Bounds"):
+    // open handles per container and in all, and containers tracked.
+    unsigned max_open_per_container = 4096;
+    unsigned max_open = 262144;
+    unsigned max_containers = 4096;
     HookConfig hook;
     RuntimeConfig runtime;
 };

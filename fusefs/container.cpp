@@ -61,13 +61,14 @@ void Container::warn_once(spdlog::logger& log, const std::string& key, const std
 }
 
 ContainerRegistry::ContainerRegistry(const CgroupLayout& layout, std::shared_ptr<spdlog::logger> log,
-                                     std::optional<std::string> fixed_cgroup)
-    : layout_(layout), log_(std::move(log)), fixed_cgroup_(std::move(fixed_cgroup)) {}
+                                     std::optional<std::string> fixed_cgroup, std::size_t max_containers)
+    : layout_(layout), log_(std::move(log)), fixed_cgroup_(std::move(fixed_cgroup)), max_containers_(max_containers) {}
 
 Result<std::unique_ptr<ContainerRegistry>> ContainerRegistry::create(const CgroupLayout& layout,
                                                                      std::shared_ptr<spdlog::logger> log,
-                                                                     std::optional<std::string> fixed_cgroup) {
-    auto reg = std::make_unique<ContainerRegistry>(layout, std::move(log), std::move(fixed_cgroup));
+                                                                     std::optional<std::string> fixed_cgroup,
+                                                                     std::size_t max_containers) {
+    auto reg = std::make_unique<ContainerRegistry>(layout, std::move(log), std::move(fixed_cgroup), max_containers);
     auto proc = open_directory(AT_FDCWD, "/proc");
     if (!proc) return proc.error();
     reg->proc_ = std::move(*proc);
@@ -247,7 +248,12 @@ ContainerRegistry::Lookup ContainerRegistry::look_up(pid_t reader) {
     if (*ns == own_pidns_) return {Answer(std::shared_ptr<Container>())};
     std::lock_guard lock(mu_);
     auto it = by_ns_.find(*ns);
-    if (it == by_ns_.end()) return {std::nullopt, *ns};
+    if (it == by_ns_.end()) {
+        auto refused = refused_.find(*ns);
+        if (refused != refused_.end() && monotonic_ms() < refused->second)
+            return {Answer(make_error(ENFILE, "pid namespace " + std::to_string(*ns) + " is past procviewfs's container caps"))};
+        return {std::nullopt, *ns};
+    }
     auto& c = it->second;
     // No liveness check here (see container.hpp): a reader inside the
     // namespace means its init is alive.
@@ -255,8 +261,30 @@ ContainerRegistry::Lookup ContainerRegistry::look_up(pid_t reader) {
     return {Answer(c)};
 }
 
-std::optional<Result<std::shared_ptr<Container>>> ContainerRegistry::resolve_cached(pid_t reader) {
-    return look_up(reader).answer;
+std::optional<Result<std::shared_ptr<Container>>> ContainerRegistry::resolve_cached(pid_t reader, uint64_t* pidns) {
+    auto lookup = look_up(reader);
+    if (pidns) *pidns = lookup.pidns;
+    return std::move(lookup.answer);
+}
+
+Result<void> ContainerRegistry::admit(Container& c) {
+    if (by_ns_.size() >= max_containers_)
+        std::erase_if(by_ns_, [](const auto& entry) { return !entry.second->init_alive(); });
+    if (by_ns_.size() >= max_containers_)
+        return make_error(ENFILE, std::to_string(max_containers_) + " containers tracked, the most procviewfs tracks");
+    std::size_t same_cgroup = 0;
+    std::shared_ptr<HandleBudget::Count> shared_handles;
+    for (const auto& [ns, other] : by_ns_) {
+        if (other->cgroup_path != c.cgroup_path) continue;
+        ++same_cgroup;
+        shared_handles = other->handles;
+    }
+    if (same_cgroup >= kMaxNamespacesPerCgroup)
+        return make_error(EMFILE, std::to_string(same_cgroup) + " pid namespaces of cgroup " + c.cgroup_path +
+                                      " tracked, the most procviewfs tracks per cgroup");
+    // One budget for the container, however many pid namespaces it makes.
+    if (shared_handles) c.handles = std::move(shared_handles);
+    return {};
 }
 
 Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
@@ -293,6 +321,16 @@ Result<std::shared_ptr<Container>> ContainerRegistry::resolve(pid_t reader) {
     auto built = build(*init, ns, nullptr);
     if (!built) return built.error();
     std::lock_guard lock(mu_);
+    if (by_ns_.find(ns) == by_ns_.end()) {
+        if (auto admitted = admit(**built); !admitted) {
+            // Remembered (bounded: cleared when it grows past the cap) so
+            // its readers are answered without another /proc scan.
+            if (refused_.size() >= max_containers_) refused_.clear();
+            refused_[ns] = monotonic_ms() + kRefusedRetryMs;
+            log_->warn("{}: {}; serving its readers the host's view", (*built)->describe(), admitted.error().describe());
+            return admitted.error();
+        }
+    }
     auto [it, inserted] = by_ns_.emplace(ns, *built);
     if (inserted) log_->debug("new {}", (*built)->describe());
     if (inserted && (*built)->boottime_offset)

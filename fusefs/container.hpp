@@ -32,6 +32,7 @@
 #include "core/views.hpp"
 #include "fusefs/cgroup_dir.hpp"
 #include "fusefs/cgroup_layout.hpp"
+#include "fusefs/handles.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace procview {
@@ -75,6 +76,9 @@ public:
     std::atomic<int64_t> last_read_ms{0};
     std::atomic<int64_t> verified_ms{0};  // when membership was last checked (lookups read it unlocked)
     std::atomic<bool> gone{false};  // a read found the cgroup removed: resolve again
+    // Open files and directories of its readers (filesystem.hpp); shared by
+    // the tracked pid namespaces of one cgroup (nested ones: one container).
+    std::shared_ptr<HandleBudget::Count> handles = std::make_shared<HandleBudget::Count>();
 
     [[nodiscard]] bool init_alive() const;
     [[nodiscard]] std::string describe() const;
@@ -86,11 +90,21 @@ class ContainerRegistry {
 public:
     // fixed_cgroup: tests only — every reader, host ones included, is served
     // as if its init's cgroup were this path (for fixture trees).
+    // Containers (pid namespaces) tracked at once, and of them with the same
+    // cgroup (nested namespaces of one container): each costs a pidfd and
+    // ~12 cgroup fds. A namespace past either cap is served the host's view
+    // (like a reader that cannot be placed), logged, and not looked for again
+    // for kRefusedRetryMs.
+    static constexpr std::size_t kDefaultMaxContainers = 4096;
+    static constexpr std::size_t kMaxNamespacesPerCgroup = 64;
+    static constexpr int64_t kRefusedRetryMs = 10'000;
+
     ContainerRegistry(const CgroupLayout& layout, std::shared_ptr<spdlog::logger> log,
-                      std::optional<std::string> fixed_cgroup);
+                      std::optional<std::string> fixed_cgroup, std::size_t max_containers = kDefaultMaxContainers);
     static Result<std::unique_ptr<ContainerRegistry>> create(const CgroupLayout& layout,
                                                              std::shared_ptr<spdlog::logger> log,
-                                                             std::optional<std::string> fixed_cgroup);
+                                                             std::optional<std::string> fixed_cgroup,
+                                                             std::size_t max_containers = kDefaultMaxContainers);
 
     // nullptr: the reader is in the daemon's own pid namespace (host view).
     Result<std::shared_ptr<Container>> resolve(pid_t reader);
@@ -98,7 +112,8 @@ public:
     // nullopt when the answer needs the slow part (a container seen for the
     // first time, or one due for its membership re-check), which the request
     // loop hands to another thread so no reader waits behind it.
-    std::optional<Result<std::shared_ptr<Container>>> resolve_cached(pid_t reader);
+    // `pidns` (if given) is set to the reader's pid namespace when known.
+    std::optional<Result<std::shared_ptr<Container>>> resolve_cached(pid_t reader, uint64_t* pidns = nullptr);
 
     // Containers read within `window_ms` (for the load sampler).
     std::vector<std::shared_ptr<Container>> recently_read(int64_t now_ms, int64_t window_ms);
@@ -127,6 +142,10 @@ private:
     // Re-reads the init's cgroup membership; reopens the cgroups (keeping the
     // container's accounting state) if it moved. False if the init is gone.
     bool reverify(Container& c) const;
+    // Whether `c` may be tracked (the caps above), with mu_ held; drops
+    // containers whose init exited to make room. An admitted `c` shares the
+    // handle count of a tracked namespace of its cgroup.
+    Result<void> admit(Container& c);
 
     const CgroupLayout& layout_;
     std::shared_ptr<spdlog::logger> log_;
@@ -138,6 +157,8 @@ private:
     std::mutex mu_;  // guards by_ns_ and fixed_
     std::unordered_map<uint64_t, std::shared_ptr<Container>> by_ns_;
     std::shared_ptr<Container> fixed_;
+    std::size_t max_containers_;
+    std::unordered_map<uint64_t, int64_t> refused_;  // pid namespace → when it may be looked for again
 };
 
 int64_t monotonic_ms();

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/random.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -31,11 +30,20 @@ int errnum_of(const Error& e) { return e.errnum > 0 ? e.errnum : EIO; }
 // Calls then(container) for the request's reader: at once when its container
 // is known, else on the setup worker once it is found (see setup_worker.hpp).
 // `then` replies, and holds copies of whatever it needs of the request.
+// When the setup worker's queues are full (see setup_worker.hpp) the request
+// gets EAGAIN: an error the reader can retry, never another container's view.
 template <class Then>
 void with_reader(Filesystem& fs, fuse_req_t req, Then then) {
     pid_t pid = fuse_req_ctx(req)->pid;
-    if (auto cached = fs.registry.resolve_cached(pid)) return then(fs.placed_or_host(pid, std::move(*cached)));
-    fs.setup.run([&fs, pid, then = std::move(then)]() mutable { then(fs.reader(pid)); });
+    uint64_t pidns = 0;
+    if (auto cached = fs.registry.resolve_cached(pid, &pidns)) return then(fs.placed_or_host(pid, std::move(*cached)));
+    if (fs.setup.run([&fs, pid, then = std::move(then)]() mutable { then(fs.reader(pid)); }, pidns)) return;
+    int64_t now = monotonic_ms();
+    int64_t last = fs.last_setup_warning_ms.load(std::memory_order_relaxed);
+    if (now - last > 10'000 && fs.last_setup_warning_ms.compare_exchange_strong(last, now))
+        fs.log->warn("reader {} (pid namespace {}): too many first reads waiting for their container; answering EAGAIN",
+                     pid, pidns);
+    fuse_reply_err(req, EAGAIN);
 }
 
 // ---- handlers: each replies exactly once ------------------------------------
@@ -56,12 +64,15 @@ void op_init(void*, fuse_conn_info* conn) {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto& fs = fs_of(req);
-    const Node* dir = fs.tree.find(parent);
-    const Node* node = dir ? fs.tree.child(*dir, name) : nullptr;
-    if (!node) return (void)fuse_reply_err(req, ENOENT);
-    with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
-        auto st = fs.attributes(*node, container.get());
+    NodeRef dir = fs.tree.find(parent);
+    NodeRef found = dir ? fs.tree.child(*dir, name) : nullptr;
+    if (!found) return (void)fuse_reply_err(req, ENOENT);
+    with_reader(fs, req, [&fs, req, found](const std::shared_ptr<Container>& container) {
+        auto st = fs.attributes(*found, container.get());
         if (!st) return (void)fuse_reply_err(req, errnum_of(st.error()));
+        // Only now that it exists for this reader (see tree.hpp).
+        NodeRef node = fs.tree.remember(found);
+        if (!node) return (void)fuse_reply_err(req, ENOENT);
         fuse_entry_param e{};
         e.ino = node->ino;
         e.attr = *st;
@@ -73,7 +84,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     auto& fs = fs_of(req);
-    const Node* node = fs.tree.find(ino);
+    NodeRef node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
         auto st = fs.attributes(*node, container.get());
@@ -84,7 +95,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     auto& fs = fs_of(req);
-    const Node* node = fs.tree.find(ino);
+    NodeRef node = fs.tree.find(ino);
     if (!node || node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, EINVAL);
     with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
         auto path = fs.host_path(*node, container.get());
@@ -99,10 +110,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto& fs = fs_of(req);
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT)))
         return (void)fuse_reply_err(req, EROFS);
-    const Node* node = fs.tree.find(ino);
+    NodeRef node = fs.tree.find(ino);
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
     with_reader(fs, req, [&fs, req, node, info = *fi](std::shared_ptr<Container> container) mutable {
-        auto file = fs.open_file(*node, std::move(container));
+        auto file = fs.open_file(node, std::move(container));
         if (!file) return (void)fuse_reply_err(req, errnum_of(file.error()));
         // procfs-like: sizes are unknown until rendered, so no page cache.
         info.direct_io = 1;
@@ -115,16 +126,23 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void reply_read(fuse_req_t req, Filesystem::OpenFile& file, size_t size, off_t off) {
     auto& fs = fs_of(req);
     std::lock_guard lock(file.mu);
-    if (!file.rendered || (off == 0 && file.consumed)) {
+    if (!file.rendered || (off == 0 && file.consumed) || (file.freed && static_cast<size_t>(off) < file.length)) {
         auto content = fs.render(file);
         if (!content) return (void)fuse_reply_err(req, errnum_of(content.error()));
         file.content = std::move(*content);
+        file.length = file.content.size();
         file.rendered = true;
+        file.freed = false;
     }
     file.consumed = true;
-    auto length = static_cast<off_t>(file.content.size());
+    auto length = static_cast<off_t>(file.length);
     size_t n = off >= length ? 0 : std::min(size, static_cast<size_t>(length - off));
     fuse_reply_buf(req, n ? file.content.data() + off : nullptr, n);
+    // Read to its end: an fd held open must not keep its text (see OpenFile).
+    if (off + static_cast<off_t>(n) >= length && !file.freed) {
+        std::string().swap(file.content);
+        file.freed = true;
+    }
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
@@ -137,10 +155,10 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     if (fi->lock_owner == 0) return (void)fuse_reply_err(req, EIO);
     if (auto file = fs.files.find(fi->fh)) return reply_read(req, *file, size, off);
     // Opened under a previous instance of the daemon: take it over.
-    const Node* node = fs.tree.find(ino);
+    NodeRef node = fs.tree.find(ino);
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, EBADF);
     with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](std::shared_ptr<Container> container) {
-        auto fresh = fs.open_file(*node, std::move(container));
+        auto fresh = fs.open_file(node, std::move(container), true);
         if (!fresh) return (void)fuse_reply_err(req, errnum_of(fresh.error()));
         fs.files.adopt(fh, std::move(*fresh));
         auto file = fs.files.find(fh);
@@ -156,13 +174,17 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto& fs = fs_of(req);
-    const Node* node = fs.tree.find(ino);
+    NodeRef node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     if (node->kind != NodeKind::directory && node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, ENOTDIR);
     with_reader(fs, req, [&fs, req, node, info = *fi](const std::shared_ptr<Container>& container) mutable {
+        auto charge = fs.charge(container, false);
+        if (!charge) return (void)fuse_reply_err(req, errnum_of(charge.error()));
         auto dir = fs.list(*node, container.get());
         if (!dir) return (void)fuse_reply_err(req, errnum_of(dir.error()));
-        info.fh = fs.dirs.add(std::unique_ptr<Filesystem::OpenDir>(*dir));
+        std::unique_ptr<Filesystem::OpenDir> open(*dir);
+        open->charge = std::move(*charge);
+        info.fh = fs.dirs.add(std::move(open));
         if (fuse_reply_open(req, &info) != 0) fs.dirs.remove(info.fh);
     });
 }
@@ -186,12 +208,14 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     auto& fs = fs_of(req);
     if (auto dir = fs.dirs.find(fi->fh)) return reply_readdir(req, *dir, size, off);
     // Opened under a previous instance.
-    const Node* node = fs.tree.find(ino);
+    NodeRef node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, EBADF);
     with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](const std::shared_ptr<Container>& container) {
         auto listed = fs.list(*node, container.get());
         if (!listed) return (void)fuse_reply_err(req, errnum_of(listed.error()));
-        fs.dirs.adopt(fh, std::unique_ptr<Filesystem::OpenDir>(*listed));
+        std::unique_ptr<Filesystem::OpenDir> open(*listed);
+        if (auto charge = fs.charge(container, true)) open->charge = std::move(*charge);
+        fs.dirs.adopt(fh, std::move(open));
         auto dir = fs.dirs.find(fh);
         if (!dir) return (void)fuse_reply_err(req, EBADF);  // released meanwhile
         reply_readdir(req, *dir, size, off);
@@ -258,57 +282,11 @@ const fuse_lowlevel_ops kOperations = [] {
 
 }  // namespace
 
-template <class T>
-HandleTable<T>::HandleTable() {
-    uint32_t nonce = 0;
-    while (nonce == 0)
-        if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) nonce = static_cast<uint32_t>(::getpid()) ^ 0x5eed;
-    nonce_ = static_cast<uint64_t>(nonce) << 32;
-}
-
-template <class T>
-uint64_t HandleTable<T>::add(std::unique_ptr<T> item) {
-    std::lock_guard lock(mu_);
-    uint64_t handle = nonce_ | (next_++ & 0xffffffffULL);
-    items_[handle] = std::move(item);
-    return handle;
-}
-
-template <class T>
-void HandleTable<T>::adopt(uint64_t handle, std::unique_ptr<T> item) {
-    std::lock_guard lock(mu_);
-    items_.try_emplace(handle, std::move(item));
-}
-
-template <class T>
-std::shared_ptr<T> HandleTable<T>::find(uint64_t handle) {
-    std::lock_guard lock(mu_);
-    auto it = items_.find(handle);
-    return it == items_.end() ? nullptr : it->second;
-}
-
-template <class T>
-void HandleTable<T>::remove(uint64_t handle) {
-    std::shared_ptr<T> doomed;  // destroyed outside the lock
-    std::lock_guard lock(mu_);
-    if (auto it = items_.find(handle); it != items_.end()) {
-        doomed = std::move(it->second);
-        items_.erase(it);
-    }
-}
-
-template <class T>
-std::size_t HandleTable<T>::size() {
-    std::lock_guard lock(mu_);
-    return items_.size();
-}
-
-template class HandleTable<Filesystem::OpenFile>;
-template class HandleTable<Filesystem::OpenDir>;
-
 Filesystem::Filesystem(ContainerRegistry& registry_, ViewEngine& engine_, HostFiles& host_,
-                       std::shared_ptr<spdlog::logger> log_)
+                       std::shared_ptr<spdlog::logger> log_, std::size_t max_handles_per_container,
+                       std::size_t max_handles)
     : tree(host_.sys_cpu_fd()),
+      budget(max_handles_per_container, max_handles),
       registry(registry_), engine(engine_), host(host_), log(std::move(log_)) {
     ::clock_gettime(CLOCK_REALTIME, &mount_time);
 }
@@ -340,9 +318,34 @@ Result<std::string> Filesystem::host_path(const Node& node, Container* container
     return host_cpu_path(node.cpu_path, &*view);
 }
 
-Result<std::unique_ptr<Filesystem::OpenFile>> Filesystem::open_file(const Node& node, std::shared_ptr<Container> container) {
+Result<HandleBudget::Charge> Filesystem::charge(const std::shared_ptr<Container>& container, bool orphan) {
+    auto owner = container ? container->handles : host_handles_;
+    HandleBudget::Charge charge;
+    switch (budget.take(owner, charge, orphan)) {
+        case HandleBudget::Refused::none: return charge;
+        case HandleBudget::Refused::owner_full:
+            if (!owner->refused.exchange(true))
+                log->warn("{}: {} open files and directories, the most one container may hold; refusing more with EMFILE",
+                          container ? container->describe() : "host readers", budget.per_owner());
+            return make_error(EMFILE, "too many open handles for this container");
+        case HandleBudget::Refused::total_full: break;
+    }
+    int64_t now = monotonic_ms();
+    int64_t last = last_budget_warning_ms.load(std::memory_order_relaxed);
+    if (now - last > 10'000 && last_budget_warning_ms.compare_exchange_strong(last, now))
+        log->warn("{} open files and directories in all, the most procviewfs holds; refusing more with ENFILE",
+                  budget.total_cap());
+    return make_error(ENFILE, "too many open handles");
+}
+
+Result<std::unique_ptr<Filesystem::OpenFile>> Filesystem::open_file(NodeRef ref, std::shared_ptr<Container> container,
+                                                                  bool orphan) {
+    const Node& node = *ref;
+    auto charged = charge(container, orphan);
+    if (!charged) return charged.error();
     auto file = std::make_unique<OpenFile>();
-    file->node = &node;
+    file->charge = std::move(*charged);
+    file->node = std::move(ref);
     file->container = std::move(container);
     if (node.kind == NodeKind::pressure_file && !engine.has_pressure(file->container.get()))
         return make_error(ENOENT, "no pressure files for this reader");
@@ -424,7 +427,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
     dir->entries.push_back({".", node.ino, S_IFDIR});
     dir->entries.push_back({"..", node.parent, S_IFDIR});
     if (node.kind == NodeKind::directory) {
-        for (const Node* child : tree.static_children(node.ino)) {
+        for (const NodeRef& child : tree.static_children(node.ino)) {
             if (child->kind == NodeKind::pressure_file && !engine.has_pressure(container)) continue;
             bool is_dir = child->kind == NodeKind::directory || child->kind == NodeKind::sys_cpu;
             dir->entries.push_back({child->name, child->ino, static_cast<mode_t>(is_dir ? S_IFDIR : S_IFREG)});
@@ -455,7 +458,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
         std::string_view name = entry->d_name;
         if (name == "." || name == "..") continue;
         if (view && cpu_index(name)) continue;
-        const Node* child = tree.child(node, name);
+        NodeRef child = tree.remember(tree.child(node, name));  // listed by the host: it exists
         if (!child) continue;
         mode_t type = entry->d_type == DT_DIR ? S_IFDIR : entry->d_type == DT_LNK ? S_IFLNK : S_IFREG;
         dir->entries.push_back({std::string(name), child->ino, type});
@@ -464,7 +467,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
     if (view) {
         for (std::size_t i = 0; i < view->count(); ++i) {
             std::string name = "cpu" + std::to_string(i);
-            if (const Node* child = tree.child(node, name)) dir->entries.push_back({name, child->ino, S_IFDIR});
+            if (NodeRef child = tree.remember(tree.child(node, name))) dir->entries.push_back({name, child->ino, S_IFDIR});
         }
     }
     return dir.release();

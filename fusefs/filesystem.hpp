@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fusefs/container.hpp"
+#include "fusefs/handles.hpp"
 #include "fusefs/host_files.hpp"
 #include "fusefs/setup_worker.hpp"
 #include "fusefs/tree.hpp"
@@ -25,32 +26,16 @@
 
 namespace procview {
 
-// Open files and directories by 64-bit handle: the instance's random nonce in
-// the high half, a counter in the low half. The kernel keeps handles across a
-// daemon restart (it does not know the daemon changed), so a handle this
-// instance does not know is an orphan from a previous instance, not memory to
-// dereference: the caller re-creates its state and adopts it under that handle.
-template <class T>
-class HandleTable {
-public:
-    HandleTable();
-    uint64_t add(std::unique_ptr<T> item);
-    void adopt(uint64_t handle, std::unique_ptr<T> item);
-    // Shared ownership keeps an entry alive while a concurrent RELEASE removes it.
-    std::shared_ptr<T> find(uint64_t handle);
-    void remove(uint64_t handle);
-    std::size_t size();
-
-private:
-    uint64_t nonce_;
-    uint64_t next_ = 1;
-    std::mutex mu_;
-    std::unordered_map<uint64_t, std::shared_ptr<T>> items_;
-};
-
 class Filesystem {
 public:
-    Filesystem(ContainerRegistry& registry, ViewEngine& engine, HostFiles& host, std::shared_ptr<spdlog::logger> log);
+    // Open handles (files and directories) one container's readers may hold,
+    // and all readers together; past them open gets EMFILE, ENFILE.
+    static constexpr std::size_t kDefaultMaxHandlesPerContainer = 4096;
+    static constexpr std::size_t kDefaultMaxHandles = 262144;
+
+    Filesystem(ContainerRegistry& registry, ViewEngine& engine, HostFiles& host, std::shared_ptr<spdlog::logger> log,
+               std::size_t max_handles_per_container = kDefaultMaxHandlesPerContainer,
+               std::size_t max_handles = kDefaultMaxHandles);
 
     static const fuse_lowlevel_ops& operations();
 
@@ -61,8 +46,13 @@ public:
     // reader and for one that cannot be placed (logged, not per read).
     std::shared_ptr<Container> reader(pid_t pid);
     std::shared_ptr<Container> placed_or_host(pid_t pid, Result<std::shared_ptr<Container>> found);
-    // The state of an open file for this reader (OPEN, or an orphaned handle).
-    Result<std::unique_ptr<OpenFile>> open_file(const Node& node, std::shared_ptr<Container> container);
+    // The state of an open file for this reader (OPEN, or an orphaned handle:
+    // charged to the budget past its caps, as the kernel already holds it).
+    Result<std::unique_ptr<OpenFile>> open_file(NodeRef node, std::shared_ptr<Container> container, bool orphan = false);
+    // A place in the handle budget for a handle of `container`'s reader
+    // (nullptr: the host's readers); EMFILE/ENFILE when full, logged once
+    // per container (the total at most every 10 s).
+    Result<HandleBudget::Charge> charge(const std::shared_ptr<Container>& container, bool orphan);
     Result<struct stat> attributes(const Node& node, Container* container);
     Result<std::string> render(OpenFile& file);
     Result<OpenDir*> list(const Node& node, Container* container);
@@ -73,6 +63,7 @@ public:
     off_t size_bound(const Node& node);
 
     Tree tree;
+    HandleBudget budget;  // before the tables: their handles give their charges back to it
     HandleTable<OpenFile> files;
     HandleTable<OpenDir> dirs;
     ContainerRegistry& registry;
@@ -81,23 +72,32 @@ public:
     std::shared_ptr<spdlog::logger> log;
     timespec mount_time{};
     std::atomic<int64_t> last_resolve_warning_ms{0};
+    std::atomic<int64_t> last_budget_warning_ms{0};
+    std::atomic<int64_t> last_setup_warning_ms{0};
     // Where requests of readers whose container is not known yet continue
     // (not started: they continue inline, as with a multi-threaded loop).
     SetupWorker setup;
 
 private:
+    std::shared_ptr<HandleBudget::Count> host_handles_ = std::make_shared<HandleBudget::Count>();
     std::mutex bounds_mu_;
     std::unordered_map<fuse_ino_t, off_t> bounds_;  // size_bound() per inode, fixed once computed
 };
 
 struct Filesystem::OpenFile {
     std::mutex mu;  // concurrent reads on one fd (multi-threaded loop)
-    const Node* node = nullptr;
+    NodeRef node;
     std::shared_ptr<Container> container;  // nullptr: host reader
     std::string host_path;                 // sys_cpu passthrough: the host file
+    // The rendering being read. Freed once a read reaches its end (an idle
+    // open file then costs ~200 bytes); a read at 0 < offset < length after
+    // that renders anew.
     std::string content;
+    std::size_t length = 0;  // of the last rendering, kept when content is freed
     bool rendered = false;
     bool consumed = false;  // a read happened since the render: offset 0 renders anew
+    bool freed = false;
+    HandleBudget::Charge charge;
 };
 
 struct Filesystem::OpenDir {
@@ -107,6 +107,7 @@ struct Filesystem::OpenDir {
         mode_t type;
     };
     std::vector<Entry> entries;
+    HandleBudget::Charge charge;
 };
 
 }  // namespace procview

@@ -251,13 +251,13 @@ int run(const DaemonOptions& options) {
         log->error("{}", host.error().describe());
         return 1;
     }
-    auto registry = ContainerRegistry::create(*layout, log, options.fixed_cgroup);
+    auto registry = ContainerRegistry::create(*layout, log, options.fixed_cgroup, cfg.max_containers);
     if (!registry) {
         log->error("{}", registry.error().describe());
         return 1;
     }
     ViewEngine engine(**host, layout->changes(), ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
-    Filesystem fs(**registry, engine, **host, log);
+    Filesystem fs(**registry, engine, **host, log, cfg.max_open_per_container, cfg.max_open);
 
     int ready_fd = options.foreground ? -1 : daemonize();
 

@@ -12,16 +12,24 @@ void SetupWorker::start() {
     thread_ = std::thread([this] { loop(); });
 }
 
-void SetupWorker::run(Job job) {
+bool SetupWorker::run(Job job, uint64_t key) {
     {
         std::lock_guard lock(mu_);
         if (running_ && !stopping_) {
-            queue_.push_back(std::move(job));
+            auto& queue = queues_[key];
+            if (queue.size() >= max_per_key_ || queued_ >= max_total_) {
+                if (queue.empty()) queues_.erase(key);
+                return false;
+            }
+            if (queue.empty()) turns_.push_back(key);
+            queue.push_back(std::move(job));
+            ++queued_;
             wake_.notify_one();
-            return;
+            return true;
         }
     }
     job();
+    return true;
 }
 
 void SetupWorker::stop() {
@@ -36,15 +44,28 @@ void SetupWorker::stop() {
     running_ = false;
 }
 
+bool SetupWorker::next(Job& job) {
+    if (turns_.empty()) return false;
+    uint64_t key = turns_.front();
+    turns_.pop_front();
+    auto it = queues_.find(key);
+    job = std::move(it->second.front());
+    it->second.pop_front();
+    --queued_;
+    if (it->second.empty())
+        queues_.erase(it);
+    else
+        turns_.push_back(key);  // its next job waits for one of every other key's
+    return true;
+}
+
 void SetupWorker::loop() {
     for (;;) {
         Job job;
         {
             std::unique_lock lock(mu_);
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and everything queued has run
-            job = std::move(queue_.front());
-            queue_.pop_front();
+            wake_.wait(lock, [this] { return stopping_ || !turns_.empty(); });
+            if (!next(job)) return;  // stopping, and everything queued has run
         }
         job();
     }

@@ -10,7 +10,7 @@
 
 namespace procview {
 
-Tree::Tree(int host_cpu_dir) : host_cpu_dir_(host_cpu_dir) {
+Tree::Tree(int host_cpu_dir, std::size_t max_cpu_nodes) : host_cpu_dir_(host_cpu_dir), max_cpu_nodes_(max_cpu_nodes) {
     auto dir = [&](fuse_ino_t ino, fuse_ino_t parent, std::string name) {
         static_.push_back(Node{ino, parent, std::move(name), NodeKind::directory, ProcFile::meminfo, {}});
     };
@@ -45,80 +45,116 @@ fuse_ino_t cpu_path_ino(std::string_view view_path) {
     return (1ULL << 62) | (h & ((1ULL << 62) - 1));  // far above the static numbers
 }
 
-const Node* Tree::find(fuse_ino_t ino) {
+NodeRef Tree::static_node(fuse_ino_t ino) const {
     for (const auto& n : static_)
-        if (n.ino == ino) return &n;
-    if (ino < (1ULL << 62)) return nullptr;
-    {
-        std::shared_lock lock(mu_);
-        if (auto it = by_ino_.find(ino); it != by_ino_.end()) return it->second;
-        if (walked_) return nullptr;
-    }
-    // An inode this instance never handed out: a previous instance did.
-    // Intern the host's whole tree once, then look again.
-    const Node* cpu_dir = nullptr;
-    for (const auto& n : static_)
-        if (n.ino == kCpuDir) cpu_dir = &n;
-    int fd = ::openat(host_cpu_dir_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0 && cpu_dir) intern_host_tree(*cpu_dir, fd, 0);
-    std::unique_lock lock(mu_);
-    walked_ = true;
-    auto it = by_ino_.find(ino);
-    return it == by_ino_.end() ? nullptr : it->second;
-}
-
-void Tree::intern_host_tree(const Node& dir, int dir_fd, int depth) {
-    DIR* d = ::fdopendir(dir_fd);
-    if (!d) {
-        ::close(dir_fd);
-        return;
-    }
-    while (auto* e = ::readdir(d)) {
-        std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
-        const Node* node = child(dir, name);
-        if (node && e->d_type == DT_DIR && depth < 6) {
-            int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0) intern_host_tree(*node, sub, depth + 1);
-        }
-    }
-    ::closedir(d);
-}
-
-const Node* Tree::intern_cpu_path(fuse_ino_t parent, const std::string& path, std::string_view name) {
-    fuse_ino_t ino = cpu_path_ino(path);
-    {
-        std::shared_lock lock(mu_);
-        if (auto it = by_ino_.find(ino); it != by_ino_.end()) return it->second->cpu_path == path ? it->second : nullptr;
-    }
-    std::unique_lock lock(mu_);
-    if (auto it = by_ino_.find(ino); it != by_ino_.end()) {
-        // A 62-bit hash collision between two sysfs paths: never seen; refuse
-        // the second path rather than serve the wrong file.
-        return it->second->cpu_path == path ? it->second : nullptr;
-    }
-    dynamic_.push_back(Node{ino, parent, std::string(name), NodeKind::sys_cpu, ProcFile::meminfo, path});
-    by_ino_.emplace(ino, &dynamic_.back());
-    return &dynamic_.back();
-}
-
-const Node* Tree::child(const Node& parent, std::string_view name) {
-    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) return nullptr;
-    if (parent.kind == NodeKind::sys_cpu) {
-        std::string path = parent.cpu_path.empty() ? std::string(name) : parent.cpu_path + "/" + std::string(name);
-        return intern_cpu_path(parent.ino, path, name);
-    }
-    if (parent.kind != NodeKind::directory) return nullptr;
-    for (const auto& n : static_)
-        if (n.parent == parent.ino && n.ino != kRoot && n.name == name) return &n;
+        if (n.ino == ino) return NodeRef(NodeRef(), &n);  // owned by the tree, which outlives every request
     return nullptr;
 }
 
-std::vector<const Node*> Tree::static_children(fuse_ino_t parent) const {
-    std::vector<const Node*> out;
+NodeRef Tree::find(fuse_ino_t ino) {
+    if (auto n = static_node(ino)) return n;
+    if (ino < (1ULL << 62)) return nullptr;
+    bool walked, overflowed;
+    {
+        std::shared_lock lock(mu_);
+        if (auto it = by_ino_.find(ino); it != by_ino_.end()) return it->second;
+        walked = walked_;
+        overflowed = overflowed_;
+    }
+    if (!walked) {
+        // An inode this instance never handed out: a previous instance did.
+        // Remember the host's whole tree once (up to the cap), then look again.
+        walk_host_tree_from_top([this](const NodeRef& n) { remember(n); return false; });
+        std::unique_lock lock(mu_);
+        walked_ = true;
+        if (auto it = by_ino_.find(ino); it != by_ino_.end()) return it->second;
+        overflowed = overflowed_;
+    }
+    if (!overflowed) return nullptr;
+    // Past the cap a node may exist without being remembered: search for it.
+    NodeRef found;
+    walk_host_tree_from_top([&](const NodeRef& n) {
+        if (n->ino == ino) found = n;
+        return found != nullptr;
+    });
+    return found;
+}
+
+bool Tree::walk_host_tree_from_top(auto visit) {
+    int fd = ::openat(host_cpu_dir_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const Node* top = static_node(kCpuDir).get();
+    return walk_host_tree(*top, fd, 0, visit);
+}
+
+template <class Visit>
+bool Tree::walk_host_tree(const Node& dir, int dir_fd, int depth, Visit& visit) {
+    DIR* d = ::fdopendir(dir_fd);
+    if (!d) {
+        ::close(dir_fd);
+        return false;
+    }
+    bool done = false;
+    while (auto* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        NodeRef node = child(dir, name);
+        if (!node) continue;
+        if ((done = visit(node))) break;
+        if (e->d_type == DT_DIR && depth < 6) {
+            int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0 && (done = walk_host_tree(*node, sub, depth + 1, visit))) break;
+        }
+    }
+    ::closedir(d);
+    return done;
+}
+
+NodeRef Tree::remember(NodeRef node) {
+    if (!node || node->kind != NodeKind::sys_cpu || node->ino == kCpuDir) return node;
+    std::unique_lock lock(mu_);
+    if (auto it = by_ino_.find(node->ino); it != by_ino_.end()) {
+        // A 62-bit hash collision between two sysfs paths: never seen; refuse
+        // the second path rather than serve the wrong file.
+        return it->second->cpu_path == node->cpu_path ? it->second : nullptr;
+    }
+    if (by_ino_.size() >= max_cpu_nodes_) {
+        overflowed_ = true;
+        return node;
+    }
+    by_ino_.emplace(node->ino, node);
+    return node;
+}
+
+NodeRef Tree::child(const Node& parent, std::string_view name) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) return nullptr;
+    if (parent.kind == NodeKind::sys_cpu) {
+        std::string path = parent.cpu_path.empty() ? std::string(name) : parent.cpu_path + "/" + std::string(name);
+        fuse_ino_t ino = cpu_path_ino(path);
+        {
+            std::shared_lock lock(mu_);
+            if (auto it = by_ino_.find(ino); it != by_ino_.end())
+                return it->second->cpu_path == path ? it->second : nullptr;
+        }
+        return std::make_shared<const Node>(
+            Node{ino, parent.ino, std::string(name), NodeKind::sys_cpu, ProcFile::meminfo, std::move(path)});
+    }
+    if (parent.kind != NodeKind::directory) return nullptr;
     for (const auto& n : static_)
-        if (n.parent == parent && n.ino != kRoot) out.push_back(&n);
+        if (n.parent == parent.ino && n.ino != kRoot && n.name == name) return NodeRef(NodeRef(), &n);
+    return nullptr;
+}
+
+std::vector<NodeRef> Tree::static_children(fuse_ino_t parent) const {
+    std::vector<NodeRef> out;
+    for (const auto& n : static_)
+        if (n.parent == parent && n.ino != kRoot) out.push_back(NodeRef(NodeRef(), &n));
     return out;
+}
+
+std::size_t Tree::remembered() const {
+    std::shared_lock lock(mu_);
+    return by_ino_.size();
 }
 
 std::optional<unsigned> cpu_index(std::string_view name) {

@@ -6,16 +6,23 @@
 //   sys/devices/system/cpu/   the host's directory, seen through the reader's CPU view
 //
 // Static nodes have fixed inode numbers. Nodes below sys/devices/system/cpu
-// are interned by their *view* path ("cpu1/topology/core_id") on first
-// lookup and never freed: the set is bounded by the host's sysfs tree.
-// Their inode numbers are a hash of the path, so they are the same in every
-// instance of the daemon: after a restart the kernel still holds inodes (and
-// open files) numbered by the previous instance.
+// are named by their *view* path ("cpu1/topology/core_id"); their inode
+// numbers are a hash of the path, so they are the same in every instance of
+// the daemon: after a restart the kernel still holds inodes (and open files)
+// numbered by the previous instance.
+//
+// Any reader can look up any name, so a sys_cpu node is remembered (kept for
+// find()) only once the caller has seen it exist for a reader (remember()),
+// never for a name that does not exist, and at most max_cpu_nodes of them:
+// the set is then bounded by the host's sysfs tree and by the cap. Past the
+// cap nodes are served without being remembered, and find() recognises
+// their inode numbers by walking the host's tree (slow, and only on hosts
+// whose CPU directory holds more than max_cpu_nodes entries).
 #pragma once
 
 #include <fuse_lowlevel.h>
 
-#include <deque>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -28,6 +35,10 @@
 namespace procview {
 
 enum class NodeKind { directory, proc_file, pressure_file, sys_cpu };
+
+struct Node;
+// Nodes are shared: a node served past the cap lives as long as its users.
+using NodeRef = std::shared_ptr<const Node>;
 
 struct Node {
     fuse_ino_t ino = 0;
@@ -43,27 +54,41 @@ public:
     static constexpr fuse_ino_t kRoot = FUSE_ROOT_ID;
     static constexpr fuse_ino_t kCpuDir = 6;
 
+    static constexpr std::size_t kDefaultMaxCpuNodes = 65536;
+
     // host_cpu_dir: the host's CPU sysfs directory, walked to recognise inode
-    // numbers handed out by a previous instance.
-    explicit Tree(int host_cpu_dir);
-    const Node* find(fuse_ino_t ino);
-    // The child `name` of a static directory, or the interned sys_cpu node
-    // for a child of a sys_cpu directory (whether it exists for a given
-    // reader is decided by the caller).
-    const Node* child(const Node& parent, std::string_view name);
+    // numbers handed out by a previous instance (or past the cap).
+    explicit Tree(int host_cpu_dir, std::size_t max_cpu_nodes = kDefaultMaxCpuNodes);
+    NodeRef find(fuse_ino_t ino);
+    // The child `name` of a static directory; for a child of a sys_cpu
+    // directory the remembered node, or a new node that is not remembered
+    // (whether it exists for a given reader is decided by the caller, which
+    // then calls remember()).
+    NodeRef child(const Node& parent, std::string_view name);
+    // Remembers a sys_cpu node the caller has seen exist, while fewer than
+    // max_cpu_nodes are; returns the node to serve (the one remembered
+    // first when two lookups raced). Static nodes are returned as they are.
+    NodeRef remember(NodeRef node);
     // Static children of a static directory, in listing order.
-    std::vector<const Node*> static_children(fuse_ino_t parent) const;
+    std::vector<NodeRef> static_children(fuse_ino_t parent) const;
+    // How many sys_cpu nodes are remembered.
+    [[nodiscard]] std::size_t remembered() const;
 
 private:
-    const Node* intern_cpu_path(fuse_ino_t parent, const std::string& path, std::string_view name);
-    void intern_host_tree(const Node& dir, int dir_fd, int depth);
+    NodeRef static_node(fuse_ino_t ino) const;
+    // Calls visit(node) for each entry of the host's tree below `dir`
+    // (depth-limited) until it returns true; whether it did.
+    template <class Visit>
+    bool walk_host_tree(const Node& dir, int dir_fd, int depth, Visit& visit);
+    bool walk_host_tree_from_top(auto visit);
 
     int host_cpu_dir_;
+    std::size_t max_cpu_nodes_;
     std::vector<Node> static_;
-    mutable std::shared_mutex mu_;  // guards dynamic_, by_ino_ and walked_
-    std::deque<Node> dynamic_;
-    std::unordered_map<fuse_ino_t, const Node*> by_ino_;
+    mutable std::shared_mutex mu_;  // guards by_ino_, walked_ and overflowed_
+    std::unordered_map<fuse_ino_t, NodeRef> by_ino_;
     bool walked_ = false;
+    bool overflowed_ = false;  // remember() refused a node: find() must walk for unknown inodes
 };
 
 // Maps a view path below sys/devices/system/cpu to the host's path for a

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 using namespace procview;
 
 namespace {
@@ -27,6 +30,9 @@ TEST_CASE("parse_config: an empty object gives the defaults") {
     CHECK(config->log_level == "info");
     CHECK(config->log_file.empty());
     CHECK(config->seccomp);
+    CHECK(config->max_open_per_container == 4096);
+    CHECK(config->max_open == 262144);
+    CHECK(config->max_containers == 4096);
     CHECK(config->hook.files ==
           std::vector<std::string>{"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure", "cpu"});
     CHECK_FALSE(config->hook.fail_closed);
@@ -53,6 +59,9 @@ TEST_CASE("parse_config: every key") {
       "threads": 4,
       "log_level": "debug",
       "log_file": "/var/log/procview.log",
+      "max_open_per_container": 100,
+      "max_open": 1000,
+      "max_containers": 10,
       "hook": {
         "files": ["meminfo", "cpu_online"],
         "fail_closed": true,
@@ -80,6 +89,9 @@ TEST_CASE("parse_config: every key") {
     CHECK(config->threads == 4);
     CHECK(config->log_level == "debug");
     CHECK(config->log_file == "/var/log/procview.log");
+    CHECK(config->max_open_per_container == 100);
+    CHECK(config->max_open == 1000);
+    CHECK(config->max_containers == 10);
     CHECK(config->hook.files == std::vector<std::string>{"meminfo", "cpu_online"});
     CHECK(config->hook.fail_closed);
     CHECK(config->hook.health_timeout_ms == 250);
@@ -142,6 +154,9 @@ TEST_CASE("parse_config: wrong types are named") {
                              Case{R"({"threads": 100000})", "`threads`"},
                              Case{R"({"log_file": null})", "`log_file`"},
                              Case{R"({"seccomp": "off"})", "`seccomp`"},
+                             Case{R"({"max_open_per_container": 0})", "`max_open_per_container`"},
+                             Case{R"({"max_open": 16777217})", "`max_open`"},
+                             Case{R"({"max_containers": -1})", "`max_containers`"},
                              Case{R"({"hook": []})", "`hook`"},
                              Case{R"({"hook": {"files": "meminfo"}})", "`hook.files`"},
                              Case{R"({"hook": {"files": [1]}})", "`hook.files`"},
@@ -181,4 +196,18 @@ TEST_CASE("is_known_view_name") {
                              "cpu_online", "cpu"})
         CHECK(is_known_view_name(name));
     for (const char* name : {"", "vmstat", "MEMINFO", "meminfo ", "proc/meminfo"}) CHECK_FALSE(is_known_view_name(name));
+}
+
+TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {
+    std::ifstream in(std::string(PROCVIEW_FIXTURES) + "/../../config/procview.json");
+    REQUIRE(in);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto shipped = parse_config(text);
+    REQUIRE_MESSAGE(shipped, (shipped ? "" : shipped.error().message));
+    Config defaults;
+    CHECK(shipped->max_open_per_container == defaults.max_open_per_container);
+    CHECK(shipped->max_open == defaults.max_open);
+    CHECK(shipped->max_containers == defaults.max_containers);
+    CHECK(shipped->threads == defaults.threads);
+    CHECK(shipped->hook.files == defaults.hook.files);
 }
