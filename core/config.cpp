@@ -5,6 +5,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/json_depth.hpp"
+
 namespace procview {
 
 namespace {
@@ -163,6 +165,8 @@ Result<void> parse_top(const Json& object, Config& config) {
 bool is_known_view_name(std::string_view name) { return one_of(name, kViewNames); }
 
 Result<Config> parse_config(std::string_view json_text) {
+    if (auto depth = check_json_depth(json_text, /*allow_comments=*/true); !depth)
+        return invalid("config: " + depth.error().message);
     // Comments allowed: the documented example in config.hpp carries them.
     Json root = Json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false,
                             /*ignore_comments=*/true);

@@ -346,6 +346,14 @@ int run(const DaemonOptions& options) {
             }
         }
     }
+    // Held so that the pidfile's removal at exit is one unlinkat the seccomp filter can pin to this fd.
+    auto pidfile_slash = options.pidfile.rfind('/');
+    std::string pidfile_name = options.pidfile.substr(pidfile_slash == std::string::npos ? 0 : pidfile_slash + 1);
+    UniqueFd pidfile_dir;
+    if (!options.pidfile.empty()) {
+        std::string dir = pidfile_slash == std::string::npos ? "." : options.pidfile.substr(0, pidfile_slash + 1);
+        if (auto opened = open_directory(AT_FDCWD, dir)) pidfile_dir = std::move(*opened);
+    }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
     d.loop_thread = pthread_self();
     std::thread watcher;
@@ -365,8 +373,11 @@ int run(const DaemonOptions& options) {
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
     report_ready(ready_fd);
     notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
-    if (cfg.seccomp)
-        if (auto r = install_daemon_seccomp_filter(false); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
+    if (cfg.seccomp) {
+        DaemonFilterOptions filter{.log_only = false, .reopens_fuse_device = cfg.threads > 0,
+                                   .pidfile_dir_fd = pidfile_dir.get()};
+        if (auto r = install_daemon_seccomp_filter(filter); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
+    }
 
     int rc;
     if (cfg.threads == 0) {
@@ -399,7 +410,7 @@ int run(const DaemonOptions& options) {
     watcher.join();
     fuse_remove_signal_handlers(d.session);
     fuse_session_destroy(d.session);
-    if (!options.pidfile.empty()) ::unlink(options.pidfile.c_str());
+    if (pidfile_dir) ::unlinkat(pidfile_dir.get(), pidfile_name.c_str(), 0);
     return rc < 0 && !d.retiring ? 1 : 0;
 }
 

@@ -1,11 +1,31 @@
+// What stays allowed after start-up, and what a compromised daemon could
+// still do with it (the filter sees numbers, never paths or buffers):
+// - write/writev/sendmsg on fds it already holds: /dev/fuse replies, the log
+//   file, stderr, the keeper's socket. No new writable fd: openat is
+//   read-only and never creates or truncates...
+// - ...except O_RDWR with --threads > 0, which libfuse needs to clone
+//   /dev/fuse for each worker it starts at any time: then an existing file
+//   can be opened read-write (not created, not truncated). The default
+//   single-threaded loop does not have this.
+// - unlinkat on the pidfile's directory fd only (other entries of that
+//   directory too: the filter cannot see the name), never a directory.
+// - umount2(any path, MNT_DETACH): the SIGTERM unmount when the keeper is
+//   gone; the path is the config's mountpoint, the filter cannot pin it.
+// - AF_UNIX datagram sockets and connect/sendto on them: syslog's reconnect
+//   to /dev/log. Stream sockets (containerd, Docker, the kubelet) cannot be
+//   made, so not reached.
+// - reads of any file root can read: the daemon's job is reading /proc and
+//   cgroupfs for containers it cannot know in advance.
 #include "fusefs/seccomp.hpp"
 
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,10 +76,10 @@ Result<void> add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, std::string_
 // A name the running architecture may not have (e.g. `open` on arm64) is skipped.
 int resolve(std::string_view name) { return seccomp_syscall_resolve_name(std::string(name).c_str()); }
 
-Result<void> add_conditional_rules(scmp_filter_ctx ctx) {
+// Threads (libfuse's worker pool, the sampler, the keeper watcher), never a
+// new process: fork/vfork/posix_spawn lack CLONE_THREAD.
+Result<void> add_thread_rules(scmp_filter_ctx ctx) {
     const uint32_t allow = SCMP_ACT_ALLOW;
-    // Threads (libfuse's worker pool, the sampler, the keeper watcher), never a
-    // new process: fork/vfork/posix_spawn lack CLONE_THREAD.
     if (kSanitized) {
         if (auto r = add_rule(ctx, allow, SCMP_SYS(clone), "clone"); !r) return r;
     } else {
@@ -71,8 +91,46 @@ Result<void> add_conditional_rules(scmp_filter_ctx ctx) {
     // clone3 passes its flags in memory the filter cannot read: ENOSYS makes
     // glibc (2.34+) retry with clone.
     if (auto r = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), "clone3"); !r) return r;
-    // Unix sockets only: syslog (/dev/log), systemd's notify socket, the keeper.
-    if (auto r = add_rule(ctx, allow, SCMP_SYS(socket), "socket", {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)}); !r) return r;
+    // Signals only to our own threads (pthread_kill of the loop thread, abort).
+    return add_rule(ctx, allow, SCMP_SYS(tgkill), "tgkill", {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()))});
+}
+
+// Files: after start-up the daemon only reads (cgroup and /proc files,
+// /etc/localtime); the log file and the pidfile were opened or written
+// before. The path is out of the filter's reach, so the open mode is what it
+// checks: read-only, never creating or truncating; O_RDWR only for libfuse's
+// per-worker /dev/fuse clones.
+Result<void> add_file_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& options) {
+    const uint32_t allow = SCMP_ACT_ALLOW;
+    constexpr scmp_datum_t kModeBits = O_ACCMODE | O_CREAT | O_TRUNC;
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat", {SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_RDONLY)}); !r)
+        return r;
+    if (options.reopens_fuse_device)
+        if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat", {SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_RDWR)});
+            !r)
+            return r;
+    // The pidfile's removal at exit, in its held directory, never a directory.
+    if (options.pidfile_dir_fd >= 0)
+        if (auto r = add_rule(ctx, allow, SCMP_SYS(unlinkat), "unlinkat",
+                              {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(options.pidfile_dir_fd)),
+                               SCMP_A2(SCMP_CMP_EQ, 0)});
+            !r)
+            return r;
+    // SIGTERM: the lazy unmount of the mountpoint if the keeper is gone.
+    return add_rule(ctx, allow, SCMP_SYS(umount2), "umount2", {SCMP_A1(SCMP_CMP_EQ, MNT_DETACH)});
+}
+
+Result<void> add_conditional_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& options) {
+    const uint32_t allow = SCMP_ACT_ALLOW;
+    if (auto r = add_thread_rules(ctx); !r) return r;
+    if (auto r = add_file_rules(ctx, options); !r) return r;
+    // Unix datagram sockets only: glibc's syslog() reconnects to /dev/log
+    // with one after journald restarts. No stream or seqpacket socket, so no
+    // connect to containerd's, Docker's or the kubelet's API sockets.
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(socket), "socket",
+                          {SCMP_A0(SCMP_CMP_EQ, AF_UNIX), SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM)});
+        !r)
+        return r;
     // No new executable memory.
     for (auto [nr, name] : {std::pair{SCMP_SYS(mmap), "mmap"}, std::pair{SCMP_SYS(mprotect), "mprotect"}})
         if (auto r = add_rule(ctx, allow, nr, name, {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)}); !r) return r;
@@ -82,23 +140,19 @@ Result<void> add_conditional_rules(scmp_filter_ctx ctx) {
         if (auto r = add_rule(ctx, allow, SCMP_SYS(ioctl), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request)});
             !r)
             return r;
-    // Signals only to our own threads (pthread_kill of the loop thread, abort).
-    if (auto r = add_rule(ctx, allow, SCMP_SYS(tgkill), "tgkill",
-                          {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()))});
-        !r)
-        return r;
-    return {};
+    // Limits of this process only (glibc's getrlimit/setrlimit pass pid 0).
+    return add_rule(ctx, allow, SCMP_SYS(prlimit64), "prlimit64", {SCMP_A0(SCMP_CMP_EQ, 0)});
 }
 
 }  // namespace
 
 const std::vector<std::string_view>& daemon_syscall_allowlist() {
     static const std::vector<std::string_view> names{
-        // Files: cgroup and /proc reads (openat on held directory fds, pread
-        // at 0 on cached fds), the log file, the pidfile's removal at exit.
-        "read", "readv", "pread64", "preadv", "write", "writev", "lseek", "close", "openat", "fstat",
+        // Files: cgroup and /proc reads (openat, read-only, below; pread at 0
+        // on cached fds), writes only to fds opened before the filter (the
+        // log, /dev/fuse, the keeper's socket, stderr).
+        "read", "readv", "pread64", "preadv", "write", "writev", "lseek", "close", "fstat",
         "newfstatat", "statx", "fstatfs", "statfs", "readlinkat", "getdents64", "fcntl", "faccessat", "faccessat2",
-        "unlink",
         // FUSE: requests are read from and replies written to /dev/fuse
         // (read/writev above); poll in libfuse and the keeper watcher.
         "poll", "ppoll",
@@ -108,24 +162,22 @@ const std::vector<std::string_view>& daemon_syscall_allowlist() {
         "futex", "set_robust_list", "rseq", "exit", "exit_group", "gettid", "getpid", "getppid",
         "sched_getaffinity", "sched_yield", "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep",
         "clock_nanosleep", "getrandom", "restart_syscall", "uname", "getuid", "geteuid", "getgid", "getegid",
-        "prlimit64", "getrlimit",
+        "getrlimit",
         // Signals: SIGTERM/SIGINT/SIGHUP handlers, thread wake-ups.
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
         // Readers' liveness: pidfd of a container's init.
         "pidfd_open",
-        // Writes to cgroup limit files (the fd itself is created before the filter).
+        // Watches on cgroup limit files (the inotify fd is created before the filter).
         "inotify_add_watch",
-        // Unix sockets (socket itself is restricted to AF_UNIX below): the
-        // keeper, syslog, systemd notify.
+        // Unix sockets (socket itself is restricted to AF_UNIX datagrams
+        // below): the keeper's connection, syslog, systemd notify.
         "connect", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown", "getsockopt",
-        // SIGTERM: unmount the filesystem.
-        "umount2",
     };
     return names;
 }
 
-Result<void> install_daemon_seccomp_filter(bool log_only) {
-    Filter ctx(seccomp_init(log_only ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(EPERM)));
+Result<void> install_daemon_seccomp_filter(const DaemonFilterOptions& options) {
+    Filter ctx(seccomp_init(options.log_only ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(EPERM)));
     if (!ctx) return make_error(ENOMEM, "seccomp: create the filter");
     // Every thread that exists now (the keeper watcher, the load sampler…)
     // must be filtered too, not only the caller.
@@ -143,7 +195,7 @@ Result<void> install_daemon_seccomp_filter(bool log_only) {
             if (auto r = add_rule(ctx.get(), SCMP_ACT_ALLOW, nr, name); !r) return r;
         }
     }
-    if (auto r = add_conditional_rules(ctx.get()); !r) return r;
+    if (auto r = add_conditional_rules(ctx.get(), options); !r) return r;
     if (int rc = seccomp_load(ctx.get()); rc < 0) return make_error(-rc, "seccomp: load the filter");
     return {};
 }

@@ -10,9 +10,15 @@
 // degrades one request rather than every container's view.
 //
 // Refused, among others: execve/execveat, mount, ptrace, setns/unshare,
-// clone without CLONE_THREAD (fork), sockets other than AF_UNIX, PROT_EXEC
-// mappings, bpf, module loading, keyctl, io_uring. clone3 fails with ENOSYS so
-// that glibc falls back to clone, whose flags the filter can check.
+// clone without CLONE_THREAD (fork), sockets other than AF_UNIX datagram ones,
+// PROT_EXEC mappings, bpf, module loading, keyctl, io_uring; and, since the
+// daemon writes no file after start-up (the log and pidfile are open or
+// written before the filter): opening a file for writing, creating or
+// truncating one, unlink/rename (the pidfile's removal at exit is one
+// unlinkat in its held directory), umount2 other than MNT_DETACH, prlimit64
+// on another process. clone3 fails with ENOSYS so that glibc falls back to
+// clone, whose flags the filter can check. seccomp.cpp lists what stays
+// allowed and why.
 //
 // Consequence: a keeper that dies while this daemon runs cannot be
 // respawned (that needs fork + exec); the daemon logs it and keeps serving,
@@ -27,14 +33,28 @@
 
 namespace procview {
 
+struct DaemonFilterOptions {
+    // Allow everything but make the kernel log the calls the filter would
+    // refuse (audit/dmesg "type=1326"), to find a missing entry without
+    // breaking a node.
+    bool log_only = false;
+    // libfuse's multi-threaded loop with clone_fd opens /dev/fuse O_RDWR for
+    // each worker thread it starts, at any time: then openat may also ask
+    // for O_RDWR (without O_CREAT/O_TRUNC). The filter cannot see the path.
+    bool reopens_fuse_device = false;
+    // The pidfile's directory, held open before the filter: unlinkat(this
+    // fd, name, 0) is then the one unlink allowed. -1: no unlink at all.
+    int pidfile_dir_fd = -1;
+};
+
 // Installs the filter on every thread of the process (TSYNC) and on any
-// child it creates later; it cannot be removed. log_only: allow everything
-// but make the kernel log the calls the filter would refuse (audit/dmesg
-// "type=1326"), to find a missing entry without breaking a node.
-Result<void> install_daemon_seccomp_filter(bool log_only);
+// child it creates later; it cannot be removed. Processes spawned before
+// (the keeper) are not filtered.
+Result<void> install_daemon_seccomp_filter(const DaemonFilterOptions& options);
 
 // The system calls allowed without conditions (the filter adds a few with
-// argument checks: clone, socket, mmap, mprotect, ioctl, tgkill).
+// argument checks: clone, socket, openat, mmap, mprotect, ioctl, tgkill,
+// prlimit64, umount2, unlinkat).
 const std::vector<std::string_view>& daemon_syscall_allowlist();
 
 }  // namespace procview

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_depth.hpp"
+
 namespace procview::hook {
 
 namespace {
@@ -23,6 +25,7 @@ std::string json_error_text(const json::exception& e) {
 Result<json> parse_object(std::string_view text, std::string_view what) {
     bool blank = text.find_first_not_of(" \t\r\n") == std::string_view::npos;
     if (blank) return invalid(std::string(what) + " is empty");
+    if (auto depth = check_json_depth(text); !depth) return invalid(std::string(what) + ": " + depth.error().message);
     json doc;
     try {
         doc = json::parse(text.begin(), text.end());

@@ -14,8 +14,8 @@
 // procview-hook, or bind mounts in "mounts" mode) when the container opted
 // in; for create and run of such a container it also makes a time namespace
 // (so ps start times are right inside; runtime.time_namespace), and every
-// call naming an existing container runs in that container's time namespace
-// (time_namespace.hpp). Then, for every call, it execve()s the real runtime with the same
+// call naming an existing container runs in the time namespace it made for
+// that container, never another (time_namespace.hpp). Then, for every call, it execve()s the real runtime with the same
 // arguments (minus --procview-config), environment and file descriptors, so
 // the exit status is the runtime's. A problem with procview's own setup is
 // logged to the runtime's --log and the container starts without procview,
@@ -26,6 +26,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,11 +117,26 @@ BundleDecision prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& lo
     return {true, outcome->opted_in && !outcome->spec_has_time_namespace};
 }
 
+// Where procview-runtime records the time namespace it made for the
+// container the call names; nullopt when it cannot tell (no id, no root).
+std::optional<std::string> record_path_for(const RuncCommandLine& cmd, const std::string& runtime) {
+    if (!cmd.container_id) return std::nullopt;
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    return time_namespace_record_path(cmd.root, *cmd.container_id, runtime, ::geteuid() == 0,
+                                      xdg ? std::optional<std::string>(xdg) : std::nullopt);
+}
+
 // create/run: the container (and the runtime creating it) in a new time
 // namespace. A failure only costs the right ps start times.
-void make_time_namespace(const RuncCommandLine& cmd, RuntimeLog& log) {
+void make_time_namespace(const RuncCommandLine& cmd, const std::string& runtime, RuntimeLog& log) {
     std::string who = "procview: " + describe_call(cmd) + ": ";
-    auto made = enter_new_time_namespace();
+    auto record = record_path_for(cmd, runtime);
+    if (!record) {
+        // Later calls could not recognise the namespace, so they would take the container for stopped.
+        return log.warning(who + "no container id or state root to record a time namespace under; the container "
+                                 "runs without one");
+    }
+    auto made = enter_new_time_namespace(*record);
     if (made) return log.info(who + *made);
     std::string msg = made.error().describe() + "; the container runs without a time namespace (ps start times "
                                                 "inside will be off by its start)";
@@ -129,17 +145,28 @@ void make_time_namespace(const RuncCommandLine& cmd, RuntimeLog& log) {
     else log.warning(who + msg);
 }
 
-// Every call on an existing container runs in its time namespace, whether
-// or not this configuration makes them (see time_namespace.hpp: the runtime
-// would otherwise take it for stopped).
+// Every call on an existing container runs in the time namespace
+// procview-runtime made for it, whether or not this configuration makes
+// them (see time_namespace.hpp: the runtime would otherwise take it for
+// stopped). `delete` then drops the record once the container is surely gone.
 void join_time_namespace(const RuncCommandLine& cmd, const std::string& runtime, RuntimeLog& log) {
     const char* xdg = std::getenv("XDG_RUNTIME_DIR");
     auto candidates = state_file_candidates(cmd.root, *cmd.container_id, runtime, ::geteuid() == 0,
                                             xdg ? std::optional<std::string>(xdg) : std::nullopt);
+    auto record = record_path_for(cmd, runtime);
+    if (!record) return;
     std::string who = "procview: " + describe_call(cmd) + ": ";
-    auto joined = join_container_time_namespace(candidates);
+    using Outcome = TimeNamespaceJoin::Outcome;
+    auto joined = join_container_time_namespace(candidates, *record);
     if (!joined) log.warning(who + joined.error().describe() + "; running outside the container's time namespace");
-    else if (*joined) log.debug(who + **joined);
+    else if (joined->outcome == Outcome::not_ours) log.warning(who + joined->detail);
+    else if (!joined->detail.empty()) log.debug(who + joined->detail);
+
+    // A delete that fails (a running container, no --force) must keep the
+    // record, or later calls would take the container for stopped.
+    bool gone = joined && joined->outcome == Outcome::none;
+    if (cmd.subcommand == "delete" && (gone || delete_is_forced(cmd.runtime_args, *cmd.subcommand_index)))
+        if (auto removed = remove_time_namespace_record(*record); !removed) log.warning(who + removed.error().describe());
 }
 
 }  // namespace
@@ -175,7 +202,7 @@ int main(int argc, char** argv) {
         if (!decision.proceed) return kExitSetupRefused;
         bool creates = cmd->subcommand == "create" || cmd->subcommand == "run";
         if (creates && decision.wants_time_namespace && loaded->config.runtime.time_namespace)
-            make_time_namespace(*cmd, log);
+            make_time_namespace(*cmd, *runtime, log);
     }
     if (subcommand_joins_container(cmd->subcommand) && cmd->container_id) join_time_namespace(*cmd, *runtime, log);
     if (!subcommand_reads_bundle(cmd->subcommand))

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "core/json_depth.hpp"
+
 namespace procview::shim {
 namespace {
 
@@ -64,6 +66,8 @@ std::string join_mountpoint(std::string_view mountpoint, std::string_view relati
 }  // namespace
 
 Result<Spec> parse_spec(std::string_view text) {
+    // Before parsing: dump_spec and the edit would recurse once per level.
+    if (auto depth = check_json_depth(text); !depth) return depth.error();
     Spec spec;
     try {
         spec = Spec::parse(text);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+
+#include "core/json_depth.hpp"
 
 namespace procview::shim {
 namespace {
@@ -29,6 +32,26 @@ std::string join(std::string_view dir, std::string_view id, std::string_view fil
     return out;
 }
 
+// runc and crun refuse such ids; never read or write outside the state directory for one.
+bool valid_id(std::string_view id) {
+    return !id.empty() && id.find('/') == std::string_view::npos && id != "." && id != "..";
+}
+
+// The runtime's state root when --root is not given.
+std::optional<std::string> default_root(std::string_view name, bool as_root,
+                                        const std::optional<std::string>& xdg_runtime_dir) {
+    if (as_root) return "/run/" + std::string(name);
+    if (xdg_runtime_dir && !xdg_runtime_dir->empty()) return *xdg_runtime_dir + "/" + std::string(name);
+    return std::nullopt;
+}
+
+// A runtime whose file name holds "crun" keeps crun's state layout.
+bool prefers_crun(std::string_view runtime_path) {
+    auto slash = runtime_path.rfind('/');
+    std::string_view base = slash == std::string_view::npos ? runtime_path : runtime_path.substr(slash + 1);
+    return base.find("crun") != std::string_view::npos;
+}
+
 }  // namespace
 
 bool spec_requests_time_namespace(const Spec& spec) {
@@ -53,6 +76,7 @@ bool subcommand_joins_container(std::string_view subcommand) {
 }
 
 Result<RecordedInit> parse_runtime_state(std::string_view text) {
+    if (auto depth = check_json_depth(text); !depth) return depth.error().context("state");
     Spec state;
     try {
         state = Spec::parse(text);
@@ -74,24 +98,57 @@ Result<RecordedInit> parse_runtime_state(std::string_view text) {
     return out;
 }
 
+std::string format_time_namespace_record(const NamespaceId& ns) {
+    return std::to_string(ns.dev) + " " + std::to_string(ns.ino) + "\n";
+}
+
+std::optional<NamespaceId> parse_time_namespace_record(std::string_view text) {
+    auto number = [&text]() -> std::optional<uint64_t> {
+        uint64_t value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end == text.data()) return std::nullopt;
+        text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+        return value;
+    };
+    auto dev = number();
+    if (!dev || !text.starts_with(' ')) return std::nullopt;
+    text.remove_prefix(1);
+    auto ino = number();
+    if (!ino || text != "\n" || *ino == 0) return std::nullopt;
+    return NamespaceId{*dev, *ino};
+}
+
+std::optional<std::string> time_namespace_record_path(const std::optional<std::string>& root, std::string_view id,
+                                                      std::string_view runtime_path, bool as_root,
+                                                      const std::optional<std::string>& xdg_runtime_dir) {
+    if (!valid_id(id)) return std::nullopt;
+    auto dir = root ? root : default_root(prefers_crun(runtime_path) ? "crun" : "runc", as_root, xdg_runtime_dir);
+    if (!dir || dir->empty()) return std::nullopt;
+    std::string out = *dir;
+    if (!out.ends_with('/')) out += '/';
+    return out + ".procview-timens:" + std::string(id);
+}
+
+bool delete_is_forced(const std::vector<std::string>& runtime_args, std::size_t subcommand_index) {
+    for (std::size_t i = subcommand_index + 1; i < runtime_args.size(); ++i) {
+        std::string_view arg = runtime_args[i];
+        if (arg == "--") break;
+        if (arg == "-f" || arg == "--force" || arg == "-force" || arg == "--force=true" || arg == "-force=true")
+            return true;
+    }
+    return false;
+}
+
 std::vector<std::string> state_file_candidates(const std::optional<std::string>& root, std::string_view id,
                                                std::string_view runtime_path, bool as_root,
                                                const std::optional<std::string>& xdg_runtime_dir) {
-    auto default_root = [&](std::string_view name) -> std::optional<std::string> {
-        if (as_root) return "/run/" + std::string(name);
-        if (xdg_runtime_dir && !xdg_runtime_dir->empty()) return *xdg_runtime_dir + "/" + std::string(name);
-        return std::nullopt;
-    };
     std::vector<std::string> out;
-    // runc and crun refuse such ids; never read outside the state directory for one.
-    if (id.empty() || id.find('/') != std::string_view::npos || id == "." || id == "..") return out;
+    if (!valid_id(id)) return out;
     auto add = [&](std::string_view name, std::string_view file) {
-        auto dir = root ? root : default_root(name);
+        auto dir = root ? root : default_root(name, as_root, xdg_runtime_dir);
         if (dir) out.push_back(join(*dir, id, file));
     };
-    auto slash = runtime_path.rfind('/');
-    std::string_view base = slash == std::string_view::npos ? runtime_path : runtime_path.substr(slash + 1);
-    if (base.find("crun") != std::string_view::npos) {
+    if (prefers_crun(runtime_path)) {
         add("crun", "status");
         add("runc", "state.json");
     } else {

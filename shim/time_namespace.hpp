@@ -77,6 +77,37 @@ struct RecordedInit {
 // shape is there or the pid is not positive.
 Result<RecordedInit> parse_runtime_state(std::string_view text);
 
+// A namespace as the kernel names it: the st_dev and st_ino of its nsfs file.
+struct NamespaceId {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    friend bool operator==(const NamespaceId&, const NamespaceId&) = default;
+};
+
+// The record procview-runtime keeps of each time namespace it made: which
+// namespace it gave the container. A later call joins only that namespace
+// (and only when the kernel says the shim's own user namespace owns it), so a
+// container whose init moved into a namespace of its own making, or a state
+// file pointing at some other process, never gets the runtime, running as
+// root, into a namespace with clocks someone else chose.
+// "<dev> <ino>\n"; parsing rejects anything else.
+std::string format_time_namespace_record(const NamespaceId& ns);
+std::optional<NamespaceId> parse_time_namespace_record(std::string_view text);
+
+// Where that record lives: a file next to the container's state directory,
+// <root>/.procview-timens:<id>, in the runtime's state root (the same root
+// state_file_candidates reads first, so create and later calls agree). A file
+// rather than a directory, and a leading dot and a ':' that runc's ids cannot
+// hold: `runc list` skips files, crun's skips dot entries. The root is the
+// runtime's own (0700 root for runc and crun). nullopt for a bad id or no root.
+std::optional<std::string> time_namespace_record_path(const std::optional<std::string>& root, std::string_view id,
+                                                      std::string_view runtime_path, bool as_root,
+                                                      const std::optional<std::string>& xdg_runtime_dir);
+
+// `delete` with --force/-f (any spelling runc and crun accept) among its
+// arguments: the runtime removes the container even while it runs.
+bool delete_is_forced(const std::vector<std::string>& runtime_args, std::size_t subcommand_index);
+
 // Where the runtime keeps the container's state, most likely first: with
 // --root given, <root>/<id>/state.json (runc) and <root>/<id>/status (crun);
 // without, the defaults /run/runc and /run/crun, or $XDG_RUNTIME_DIR/{runc,crun}

@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -20,12 +22,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "fusefs/seccomp.hpp"
 #include "harness.hpp"
@@ -62,10 +67,47 @@ int seccomp_mode(const std::string& status) {
 
 int errno_of(long rc) { return rc < 0 ? errno : 0; }
 
+// What the daemon may no longer do to files and sockets after start-up. The
+// scratch directory holds "existing" (a file), "pid" (the pidfile) and
+// "subdir"; `dir_fd` is the scratch directory held as the pidfile's.
+void probe_files_and_sockets(const std::string& scratch, int dir_fd,
+                             const std::function<void(const char*, int)>& report) {
+    auto open_errno = [](const std::string& path, int flags) {
+        int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+        if (fd < 0) return errno;
+        ::close(fd);
+        return 0;
+    };
+    std::string existing = scratch + "/existing";
+    report("open_rdonly", open_errno(existing, O_RDONLY));
+    report("open_wronly", open_errno(existing, O_WRONLY));
+    report("open_rdwr", open_errno(existing, O_RDWR));
+    report("open_trunc", open_errno(existing, O_RDONLY | O_TRUNC));
+    report("open_creat", open_errno(scratch + "/new", O_RDONLY | O_CREAT));
+    report("open_dev_fuse_rdwr", open_errno("/dev/fuse", O_RDWR));
+    report("rename", errno_of(::rename(existing.c_str(), (scratch + "/renamed").c_str())));
+    report("unlink", errno_of(::unlink(existing.c_str())));
+    report("unlinkat_cwd", errno_of(::unlinkat(AT_FDCWD, existing.c_str(), 0)));
+    report("rmdir_in_pidfile_dir", errno_of(::unlinkat(dir_fd, "subdir", AT_REMOVEDIR)));
+    report("unlink_pidfile", errno_of(::unlinkat(dir_fd, "pid", 0)));
+    report("umount2_not_detach", errno_of(::umount2(scratch.c_str(), 0)));
+    report("umount2_detach", errno_of(::umount2((scratch + "/subdir").c_str(), MNT_DETACH)));
+    for (auto [name, type] : {std::pair{"socket_unix_stream", SOCK_STREAM}, std::pair{"socket_unix_seqpacket", SOCK_SEQPACKET},
+                              std::pair{"socket_unix_dgram", SOCK_DGRAM}}) {
+        int sock = ::socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        report(name, errno_of(sock));
+        if (sock >= 0) ::close(sock);
+    }
+    rlimit lim{};
+    report("prlimit_self", errno_of(::prlimit(0, RLIMIT_NOFILE, nullptr, &lim)));
+    report("prlimit_other", errno_of(::prlimit(::getppid(), RLIMIT_NOFILE, nullptr, &lim)));
+}
+
 // Runs in the child after the filter is installed; one "name errno" line per probe (0 = it worked).
-std::string probe_everything(bool log_only, const std::string& scratch) {
+std::string probe_everything(bool log_only, const std::string& scratch, int dir_fd) {
     std::ostringstream out;
     auto report = [&out](const char* name, int err) { out << name << ' ' << err << '\n'; };
+    probe_files_and_sockets(scratch, dir_fd, report);
 
     // Refused.
     long rc = ::mount("pvhard", scratch.c_str(), "tmpfs", 0, nullptr);
@@ -103,9 +145,6 @@ std::string probe_everything(bool log_only, const std::string& scratch) {
     status.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
     if (fd >= 0) ::close(fd);
     report("status_mode", seccomp_mode("\n" + status));
-    int unix_sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    report("socket_unix", errno_of(unix_sock));
-    if (unix_sock >= 0) ::close(unix_sock);
     long pidfd = ::syscall(SYS_pidfd_open, ::getpid(), 0);
     report("pidfd_open", errno_of(pidfd));
     if (pidfd >= 0) ::close(static_cast<int>(pidfd));
@@ -124,17 +163,22 @@ std::string probe_everything(bool log_only, const std::string& scratch) {
 }
 
 // Forks, installs the filter in the child, runs the probes; name → errno.
-std::map<std::string, int> probe_in_filtered_child(bool log_only) {
+std::map<std::string, int> probe_in_filtered_child(bool log_only, bool reopens_fuse_device = false) {
     char scratch[] = "/tmp/pvhard-seccomp.XXXXXX";
     REQUIRE(::mkdtemp(scratch) != nullptr);
+    for (const char* name : {"existing", "pid"}) std::ofstream(std::string(scratch) + "/" + name) << "1\n";
+    REQUIRE(::mkdir((std::string(scratch) + "/subdir").c_str(), 0755) == 0);
+    int dir_fd = ::open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(dir_fd >= 0);
     int pipefd[2];
     REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
         ::close(pipefd[0]);
-        auto installed = procview::install_daemon_seccomp_filter(log_only);
-        std::string out = installed ? probe_everything(log_only, scratch)
+        auto installed = procview::install_daemon_seccomp_filter(
+            {.log_only = log_only, .reopens_fuse_device = reopens_fuse_device, .pidfile_dir_fd = dir_fd});
+        std::string out = installed ? probe_everything(log_only, scratch, dir_fd)
                                     : "install " + std::to_string(installed.error().errnum) + "\n";
         (void)!::write(pipefd[1], out.data(), out.size());
         ::_exit(0);
@@ -146,8 +190,10 @@ std::map<std::string, int> probe_in_filtered_child(bool log_only) {
     ::close(pipefd[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
+    ::close(dir_fd);
     ::umount2(scratch, MNT_DETACH);
-    ::rmdir(scratch);
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
     CHECK_MESSAGE(WIFEXITED(status), "the filtered child died instead of getting errors");
     std::map<std::string, int> result;
     std::istringstream lines(text);
@@ -189,10 +235,57 @@ TEST_CASE("the filter refuses what the daemon never needs, with EPERM, and the p
     CHECK(r["open"] == 0);
     CHECK(r["pread"] == 0);
     CHECK(r["status_mode"] == 2);
-    CHECK(r["socket_unix"] == 0);
     CHECK(r["pidfd_open"] == 0);
     CHECK(r["thread"] == 0);
     CHECK(r["mmap_data"] == 0);
+}
+
+TEST_CASE("after start-up the daemon cannot write, create, truncate, remove or rename files") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP (seccomp): needs root");
+        return;
+    }
+    auto r = probe_in_filtered_child(false);
+    REQUIRE_MESSAGE(!r.count("install"), "install failed: errno " << r["install"]);
+    CHECK(r["open_rdonly"] == 0);
+    CHECK(r["open_wronly"] == EPERM);
+    CHECK(r["open_rdwr"] == EPERM);
+    CHECK(r["open_trunc"] == EPERM);
+    CHECK(r["open_creat"] == EPERM);
+    CHECK(r["open_dev_fuse_rdwr"] == EPERM);  // the single-threaded loop never clones /dev/fuse
+    CHECK(r["rename"] == EPERM);
+    CHECK(r["unlink"] == EPERM);
+    CHECK(r["unlinkat_cwd"] == EPERM);
+    CHECK(r["rmdir_in_pidfile_dir"] == EPERM);
+    CHECK(r["umount2_not_detach"] == EPERM);
+    // What stays: the pidfile's removal in its held directory, a lazy unmount
+    // (EINVAL: the scratch subdir is no mount point, but the call got through).
+    CHECK(r["unlink_pidfile"] == 0);
+    CHECK(r["umount2_detach"] == EINVAL);
+
+    SUBCASE("the multi-threaded loop may open /dev/fuse read-write, still never create or truncate") {
+        auto mt = probe_in_filtered_child(false, /*reopens_fuse_device=*/true);
+        CHECK(mt["open_dev_fuse_rdwr"] == 0);
+        CHECK(mt["open_wronly"] == EPERM);
+        CHECK(mt["open_trunc"] == EPERM);
+        CHECK(mt["open_creat"] == EPERM);
+        CHECK(mt["unlink"] == EPERM);
+    }
+}
+
+TEST_CASE("after start-up the daemon makes no stream socket and touches no other process's limits") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP (seccomp): needs root");
+        return;
+    }
+    auto r = probe_in_filtered_child(false);
+    REQUIRE_MESSAGE(!r.count("install"), "install failed: errno " << r["install"]);
+    // No connect to containerd's, Docker's or the kubelet's API sockets.
+    CHECK(r["socket_unix_stream"] == EPERM);
+    CHECK(r["socket_unix_seqpacket"] == EPERM);
+    CHECK(r["socket_unix_dgram"] == 0);  // syslog's reconnect to /dev/log
+    CHECK(r["prlimit_self"] == 0);
+    CHECK(r["prlimit_other"] == EPERM);
 }
 
 TEST_CASE("log-only mode refuses nothing") {
@@ -205,6 +298,9 @@ TEST_CASE("log-only mode refuses nothing") {
     CHECK(r["mount"] == 0);
     CHECK(r["unshare"] == 0);
     CHECK(r["socket_inet"] == 0);
+    CHECK(r["open_wronly"] == 0);
+    CHECK(r["socket_unix_stream"] == 0);
+    CHECK(r["prlimit_other"] == 0);
     CHECK(r["status_mode"] == 2);
     CHECK(r["clone3"] == ENOSYS);  // the one deliberate errno, in both modes
 }
@@ -259,4 +355,49 @@ TEST_CASE("procviewfs serves under the filter on every thread; --no-seccomp turn
         CHECK(seccomp_mode(slurp("/proc/" + std::to_string(d.pid()) + "/status")) == 0);
         CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 96 * 1024);
     }
+}
+
+namespace {
+
+// libfuse's multi-threaded loop opens /dev/fuse for each worker it starts
+// (clone_fd), under the filter; a refused open would only show as fewer
+// /dev/fuse fds (libfuse then carries on without clone_fd).
+int dev_fuse_fds(pid_t pid) {
+    std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        std::error_code ec;
+        if (std::filesystem::read_symlink(entry.path(), ec) == "/dev/fuse") ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("procviewfs with worker threads serves under the filter and still removes its pidfile") {
+    PVHARD_SKIP_UNLESS_SUPPORTED();
+    TestCgroup cg("pvhard-scmt-" + std::to_string(::getpid()));
+    cg.set_memory(80 * 1024 * 1024);
+    Container c(cg);
+    char scratch[] = "/tmp/pvhard-pidfile.XXXXXX";
+    REQUIRE(::mkdtemp(scratch) != nullptr);
+    std::string pidfile = std::string(scratch) + "/procviewfs.pid";
+    {
+        Daemon d({"--threads", "4", "-p", pidfile});
+        CHECK(seccomp_mode(slurp("/proc/" + std::to_string(d.pid()) + "/status")) == 2);
+        CHECK(slurp(pidfile) == std::to_string(d.pid()) + "\n");
+        std::vector<std::thread> readers;
+        for (int t = 0; t < 6; ++t)
+            readers.emplace_back([&d] {
+                for (int i = 0; i < 200; ++i) (void)slurp(d.file("proc/uptime"));
+            });
+        for (auto& reader : readers) reader.join();
+        CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 80 * 1024);
+        // The master and the session's own fd are 2; each clone a worker opened adds one.
+        CHECK_MESSAGE(dev_fuse_fds(d.pid()) > 2, "workers cloned /dev/fuse: " << dev_fuse_fds(d.pid()) << " fds");
+        d.stop();
+        CHECK_MESSAGE(::access(pidfile.c_str(), F_OK) != 0, "the pidfile outlived the daemon");
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
 }

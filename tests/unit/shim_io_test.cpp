@@ -166,6 +166,15 @@ TEST_CASE("the bundle edit end to end on a real containerd spec") {
         CHECK(r.error().message.starts_with("procviewfs at `" + d.path.string() + "`"));
         CHECK(read(spec_file) == fixture("containerd-ctr-run.json"));
     }
+    SUBCASE("an opted-in spec nested 100,000 deep: a clear error, the file untouched, no crash in the edit") {
+        std::string deep = R"({"annotations": {"procview.io/enabled": "true"}, "x": )" + std::string(100'000, '[') +
+                           std::string(100'000, ']') + "}";
+        write(spec_file, deep);
+        auto r = edit_bundle_spec(spec_file, config, "");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().message == "spec `" + spec_file + "`: JSON nested deeper than 256 levels");
+        CHECK(read(spec_file) == deep);
+    }
     SUBCASE("not JSON, and no file") {
         write(spec_file, "this is { not JSON");
         auto r = edit_bundle_spec(spec_file, config, "");

@@ -271,3 +271,20 @@ TEST_CASE("marking a container opted in for the hook") {
     CHECK(spec_annotation(podman, "procview.io/enabled") == "true");
     CHECK(spec_annotation(podman, "io.container.manager") == "libpod");
 }
+
+TEST_CASE("nesting is bounded: 256 levels parse and dump, 257 and 100,000 are refused before any tree is built") {
+    auto nested = [](std::size_t depth) {
+        return R"({"annotations": {"procview.io/enabled": "true"}, "x": )" + std::string(depth - 1, '[') +
+               std::string(depth - 1, ']') + "}";
+    };
+    auto ok = parse_spec(nested(256));
+    REQUIRE(ok);
+    CHECK(dump_spec(*ok) == R"({"annotations":{"procview.io/enabled":"true"},"x":)" + std::string(255, '[') +
+                                std::string(255, ']') + "}");
+    for (std::size_t depth : {257u, 100'000u}) {
+        CAPTURE(depth);
+        auto deep = parse_spec(nested(depth));
+        REQUIRE_FALSE(deep);
+        CHECK(deep.error().message == "JSON nested deeper than 256 levels");
+    }
+}

@@ -126,3 +126,51 @@ TEST_CASE("the shim reads the runtime's --root") {
     REQUIRE(none);
     CHECK_FALSE(none->root);
 }
+
+TEST_CASE("the record of a time namespace procview-runtime made") {
+    NamespaceId ns{4, 4026532855};
+    CHECK(format_time_namespace_record(ns) == "4 4026532855\n");
+    CHECK(parse_time_namespace_record("4 4026532855\n") == ns);
+    for (std::string_view bad : {"", "4 4026532855", "4  4026532855\n", "4 0\n", "-4 5\n", "4 5\nx", "4\n", "a b\n",
+                                 " 4 5\n", "4 99999999999999999999\n"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_time_namespace_record(bad));
+    }
+}
+
+TEST_CASE("the record lives in the runtime's state root, as a dot file runc and crun do not list") {
+    CHECK(time_namespace_record_path(std::string("/run/containerd/runc/k8s.io"), "abc", "/usr/sbin/runc", true,
+                                     std::nullopt) == "/run/containerd/runc/k8s.io/.procview-timens:abc");
+    CHECK(time_namespace_record_path(std::string("/r/"), "abc", "runc", true, std::nullopt) ==
+          "/r/.procview-timens:abc");
+    CHECK(time_namespace_record_path(std::nullopt, "abc", "/usr/bin/runc", true, std::nullopt) ==
+          "/run/runc/.procview-timens:abc");
+    CHECK(time_namespace_record_path(std::nullopt, "abc", "/usr/bin/crun", true, std::nullopt) ==
+          "/run/crun/.procview-timens:abc");
+    CHECK(time_namespace_record_path(std::nullopt, "abc", "runc", false, std::string("/run/user/1000")) ==
+          "/run/user/1000/runc/.procview-timens:abc");
+    CHECK_FALSE(time_namespace_record_path(std::nullopt, "abc", "runc", false, std::nullopt));
+    for (auto bad : {"", ".", "..", "../etc", "a/b"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(time_namespace_record_path(std::string("/run/runc"), bad, "runc", true, std::nullopt));
+    }
+}
+
+TEST_CASE("delete --force, as runc and crun spell it") {
+    using V = std::vector<std::string>;
+    CHECK(delete_is_forced(V{"--root", "/r", "delete", "--force", "abc"}, 2));
+    CHECK(delete_is_forced(V{"delete", "-f", "abc"}, 0));
+    CHECK(delete_is_forced(V{"delete", "abc", "--force=true"}, 0));
+    CHECK(delete_is_forced(V{"delete", "-force", "abc"}, 0));
+    CHECK_FALSE(delete_is_forced(V{"delete", "abc"}, 0));
+    CHECK_FALSE(delete_is_forced(V{"--force", "delete", "abc"}, 1));  // before the subcommand: not delete's
+    CHECK_FALSE(delete_is_forced(V{"delete", "--force=false", "abc"}, 0));
+    CHECK_FALSE(delete_is_forced(V{"delete", "--", "--force"}, 0));
+}
+
+TEST_CASE("a state nested 100,000 deep is refused before it is built") {
+    std::string deep = R"({"init_process_pid": 12, "x": )" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+    auto state = parse_runtime_state(deep);
+    REQUIRE_FALSE(state);
+    CHECK(state.error().message.find("nested deeper than 256 levels") != std::string::npos);
+}

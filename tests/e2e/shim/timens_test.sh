@@ -19,6 +19,47 @@ W="$PVS_RUNTIME"
 enabled='"procview.io/enabled": "true"'
 pvs_delete_containers_at_exit "$ROOT"
 
+# ---- a crafted state: never into a time namespace procview-runtime did not make --
+# uid 65534 makes its own user and time namespaces (monotonic +1e6 s); a state
+# file names it as a container's init, with its true start time. The wrapper
+# must run the real runtime (a fake one reporting where it runs) outside.
+crafted_attacker() {
+    _cr=$T/crafted
+    mkdir -p "$_cr/root/evil"
+    # The pid comes back on stdout: uid 65534 cannot write into PVS_TMP.
+    setpriv --reuid 65534 --regid 65534 --clear-groups \
+        unshare --user --time --monotonic 1000000 --fork sh -c 'echo $$ && exec sleep 300' >"$_cr/pid" 2>/dev/null </dev/null &
+    pv_wait_until 5 test -s "$_cr/pid" || return 1
+    _apid=$(cat "$_cr/pid")
+    pv_at_exit "kill $_apid"
+    [ "$(readlink /proc/"$_apid"/ns/time)" != "$(readlink /proc/self/ns/time)" ] || return 1
+    printf '{"id":"evil","init_process_pid":%s,"init_process_start":%s}\n' "$_apid" \
+        "$(awk '{ print $22 }' /proc/"$_apid"/stat)" >"$_cr/root/evil/state.json"
+    printf '#!/bin/sh\nreadlink /proc/self/ns/time >"%s"\ncut -d. -f1 /proc/uptime >>"%s"\n' \
+        "$_cr/fake.out" "$_cr/fake.out" >"$_cr/fake-runc"
+    chmod 755 "$_cr/fake-runc"
+}
+if ! pv_have setpriv || ! pv_have unshare; then
+    skip "crafted state: not joined" "setpriv and unshare (util-linux) are needed"
+elif ! crafted_attacker; then
+    skip "crafted state: not joined" "uid 65534 cannot make its own user and time namespaces here"
+else
+    pvs_config "$T/fake.json" "\"runtime\": $(pv_json_str "$T/crafted/fake-runc")"
+    for sub in state exec; do
+        rm -f "$T/crafted/fake.out"
+        "$W" --procview-config "$T/fake.json" --root "$T/crafted/root" --log "$T/crafted.log" --log-format json \
+            "$sub" evil >/dev/null 2>&1
+        rc=$?
+        check "crafted state, $sub: the real runtime ran, exit 0" "rc $rc, $(cat "$T/crafted/fake.out" 2>&1)" \
+            sh -c "[ $rc = 0 ] && [ -s '$T/crafted/fake.out' ]"
+        check "crafted state, $sub: it ran in the host's time namespace" \
+            "$(head -1 "$T/crafted/fake.out" 2>&1) vs $(readlink /proc/self/ns/time)" \
+            [ "$(head -1 "$T/crafted/fake.out" 2>/dev/null)" = "$(readlink /proc/self/ns/time)" ]
+    done
+    check "crafted state: the wrapper says why it stayed out" "log: $(cat "$T/crafted.log")" \
+        grep -q 'not joining the time namespace of init.*owned by user namespace' "$T/crafted.log"
+fi
+
 pvs_start_views || pv_skip_all "$PVS_VIEWS_WHY"
 pvs_config "$T/on.json"
 pvs_config "$T/off.json" '"time_namespace": false'
@@ -80,6 +121,10 @@ if start_container on "$T/on.json"; then
     "$W" --root "$ROOT" kill "$id" KILL 2>"$T/kill.err"
     check "kill through the wrapper" "$(cat "$T/kill.err")" \
         pv_wait_until 5 sh -c "'$W' --root '$ROOT' state '$id' | grep -q '\"status\": \"stopped\"'"
+    check "the namespace is recorded in the runtime's root" "$(ls -a "$ROOT")" [ -f "$ROOT/.procview-timens:$id" ]
+    "$W" --root "$ROOT" delete "$id" 2>"$T/delete.err"
+    check "delete through the wrapper drops the record" "$(cat "$T/delete.err"; ls -a "$ROOT")" \
+        [ ! -e "$ROOT/.procview-timens:$id" ]
 else
     fail "time namespace on: container started" "$(cat "$T/on.err" "$T/on.out")"
 fi
