@@ -50,7 +50,7 @@ Result<MainConfig> load_main(const FileState& file) {
     }
     if (const toml::node* imports = main.table.get("imports")) {
         main.imports = imports->as_array();
-        if (!main.imports || !main.imports->is_homogeneous(toml::node_type::string))
+        if (!main.imports || (!main.imports->empty() && !main.imports->is_homogeneous(toml::node_type::string)))
             return invalid(file.path + ": `imports` is not a list of paths");
     }
     return main;

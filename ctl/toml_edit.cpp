@@ -155,9 +155,10 @@ std::string render_toml_value(const toml::node& value) {
     return out.str();
 }
 
-Result<std::string> edit_top_level(std::string_view text, const toml::table& original, const toml::table& wanted,
-                                   const std::string& name) {
-    auto edits = splices(text, original, wanted);
+Result<std::string> edit_top_level(std::string_view text, const toml::table& wanted, const std::string& name) {
+    auto original = parse_toml(text, name);
+    if (!original) return original.error();
+    auto edits = splices(text, *original, wanted);
     if (!edits) return edits.error().context(name);
     // Back to front, so earlier offsets stay valid; inserts at one spot keep their order.
     std::stable_sort(edits->begin(), edits->end(), [](const Splice& a, const Splice& b) { return a.begin > b.begin; });
@@ -172,7 +173,7 @@ Result<std::string> edit_top_level(std::string_view text, const toml::table& ori
 std::string rewrite_toml(std::string_view text, const toml::table& original, const toml::table& wanted,
                          const std::string& name, std::vector<std::string>& notes) {
     if (original == wanted) return std::string(text);
-    auto edited = edit_top_level(text, original, wanted, name);
+    auto edited = edit_top_level(text, wanted, name);
     if (edited) return std::move(*edited);
     notes.push_back(name + ": rewritten by toml++, so its comments and layout are not kept (" +
                     edited.error().message + "); the original is kept in the backup");

@@ -25,16 +25,17 @@ std::string render_toml(const toml::table& table);
 // One value as TOML text (`["a", "b"]`, `2`, `"x"`).
 std::string render_toml_value(const toml::node& value);
 
-// Rewrites `text` (whose parse is `original`) so that it parses to `wanted`,
-// where the two may differ only in top-level keys whose values are not
+// Rewrites `text` so that it parses to `wanted`, where the text's table and
+// `wanted` may differ only in top-level keys whose values are not
 // tables: a changed value is replaced where it stands, a new key is inserted
 // as a line before the first line that is not blank or a comment (so it
 // belongs to the root table), a removed key's lines are deleted. Everything
 // else, comments included, is kept byte for byte. The result is parsed and
 // compared with `wanted`; an error when it does not match or the difference
 // is elsewhere (then the caller may fall back to render_toml).
-Result<std::string> edit_top_level(std::string_view text, const toml::table& original,
-                                   const toml::table& wanted, const std::string& name);
+// (The text is parsed here: copies of toml++ tables lose their source
+// positions.)
+Result<std::string> edit_top_level(std::string_view text, const toml::table& wanted, const std::string& name);
 
 // The text of a file that parsed to `original` and should now parse to
 // `wanted`: `text` itself when they are equal, else edit_top_level's result,
