@@ -12,15 +12,26 @@
 //   $ procview-ctl configure docker --set-as-default --dry-run
 //   --- /etc/docker/daemon.json
 //   +++ /etc/docker/daemon.json
-//   @@ -1,3 +1,10 @@
+//   @@ -1,3 +1,12 @@
 //    {
 //   -  "log-level": "warn"
 //   +  "log-level": "warn",
 //   +  "runtimes": {
-//   ...
+//   +    "procview": {
+//   +      "path": "/usr/bin/procview-runtime",
+//   +      "runtimeArgs": [
+//   +        "--procview-enable"
+//   +      ]
+//   +    }
+//   +  },
+//   +  "default-runtime": "procview"
+//    }
 //   docker: dry run, nothing written
 //   # undo exactly what configure added
 //   $ procview-ctl remove containerd
+//   wrote /etc/containerd/config.toml (backup: /etc/containerd/config.toml.procview-backup-20261207T042001Z)
+//   removed /etc/containerd/conf.d/procview.toml (backup: /etc/containerd/conf.d.procview.toml.procview-backup-20261207T042001Z)
+//   containerd: removed; restart containerd to apply (systemctl restart containerd)
 //   $ procview-ctl --root /tmp/node configure crio     # files under /tmp/node/etc/...
 //
 // `procview-ctl --help` lists the engines, the files and the options.

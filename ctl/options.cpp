@@ -13,14 +13,14 @@ std::pair<std::string_view, std::optional<std::string_view>> split_flag(std::str
     return {arg.substr(0, eq), arg.substr(eq + 1)};
 }
 
-// Applies one flag; `next` is the following argument (consumed for `--name value`).
-Result<void> apply_flag(Options& o, std::string_view arg, std::span<const std::string_view> rest, size_t& i,
+// Applies the flag args[i]; a `--name value` flag consumes args[i + 1].
+Result<void> apply_flag(Options& o, std::string_view arg, std::span<const std::string_view> args, size_t& i,
                         std::vector<std::string_view>& seen) {
     auto [name, inline_value] = split_flag(arg);
     auto value = [&]() -> Result<std::string> {
         if (inline_value) return std::string(*inline_value);
-        if (i + 1 >= rest.size()) return invalid(std::string(name) + " needs a value");
-        return std::string(rest[++i]);
+        if (i + 1 >= args.size()) return invalid(std::string(name) + " needs a value");
+        return std::string(args[++i]);
     };
     seen.push_back(name);
     if (name == "--help" || name == "-h") o.help = true;
@@ -106,9 +106,11 @@ engine, or takes it away again. ENGINE and the files written:
   --root DIR        prefix for the default /etc paths (tests, images)
 
 Running it twice changes nothing the second time. Every file changed is first
-copied to FILE.procview-backup-<UTC time>, then replaced atomically with its
-mode and owner kept. Exit status: 0 done (or nothing to do), 1 error (nothing
-written when a file does not parse), 2 usage.
+copied to FILE.procview-backup-<UTC time> (for a file in a DIR.d drop-in
+directory: DIR.d.FILE.procview-backup-<UTC time>, beside the directory, so the
+engine does not read the backup), then replaced atomically with its mode and
+owner kept. Exit status: 0 done (or nothing to do), 1 error (nothing written
+when a file does not parse), 2 usage.
 )";
 }
 
