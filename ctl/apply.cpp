@@ -1,6 +1,7 @@
 #include "ctl/apply.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "ctl/diff.hpp"
@@ -44,6 +45,10 @@ void print_diffs(const std::vector<Change>& todo, std::ostream& out) {
 
 Result<void> apply_change(const Change& c, const std::string& stamp, std::ostream& out) {
     const std::string& path = c.file->path;
+    // Someone else's edit since the read would be lost by the rename.
+    auto now = read_if_exists(path);
+    if (!now) return now.error();
+    if (*now != c.file->text) return make_error(EAGAIN, "`" + path + "` changed while procview-ctl ran; run it again");
     std::string backup;
     if (c.file->text) {
         auto b = back_up(path, *c.file->text, stamp);

@@ -114,6 +114,10 @@ Result<Wanted> configure_containerd(std::span<const FileState> files, const Sett
         wanted.insert_or_assign("imports", std::move(imports));
     }
     out.texts.push_back(rewrite_toml(main_file.text.value_or(""), main->table, wanted, main_file.path, out.notes));
+    if (main->imports && main->imports->size() > (covered ? 1u : 0u))
+        out.notes.push_back(main_file.path + " imports other files: if one of them also has a [plugins.\"" +
+                            std::string(kCriPlugin) + "\"] section, containerd 1.6/1.7 keeps only the last one read; "
+                            "check with `containerd config dump`");
     auto text = drop_in_text(*main, main_file.path, settings);
     if (!text) return text.error();
     out.texts.push_back(std::move(*text));

@@ -134,6 +134,16 @@ TEST_CASE("containerd: existing imports gain and lose only the drop-in, the rest
     CHECK(parsed(removed.texts[0]) == parsed(original));
 }
 
+TEST_CASE("containerd configure: other imports get a warning about plugin sections, ours alone none") {
+    auto other = edit(configure_containerd, files_with("version = 2\nimports = [\"/etc/containerd/mirrors.toml\"]\n"));
+    REQUIRE(other.notes.size() == 1);
+    CHECK(other.notes[0].find("keeps only the last one read") != std::string::npos);
+    auto files = files_with(kUserConfig);
+    auto first = edit(configure_containerd, files);
+    CHECK(first.notes.empty());
+    CHECK(edit(configure_containerd, after(files, first)).notes.empty());
+}
+
 TEST_CASE("containerd remove keeps imports that are not the drop-in") {
     std::string text = "version = 2\nimports = [\"/etc/containerd/conf.d/*.toml\", \"/etc/x.toml\"]\n";
     auto w = edit(remove_containerd, {{kMain, text}, {kDropIn, "version = 2\n"}});

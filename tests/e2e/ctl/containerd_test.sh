@@ -4,8 +4,9 @@
 # annotations and default, and the user's settings intact (containerd 1.6
 # replaces a whole plugin section on import, so the drop-in has to carry
 # them). Then: a second configure changes nothing, --dry-run writes nothing,
-# remove gives back config.toml byte for byte, and a config.toml that does
-# not parse is refused with nothing written.
+# remove gives back config.toml byte for byte, over `containerd config
+# default`'s full file the dump changes by the runtime alone, and a
+# config.toml that does not parse is refused with nothing written.
 #   sh containerd_test.sh PROCVIEW_CTL
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ctl_lib.sh"
@@ -91,6 +92,21 @@ check_value "remove: the default is runc again" "$CRI.containerd" default_runtim
 check_value "remove: sandbox_image still the user's" "$CRI" sandbox_image '"example/pause:3.9"'
 "$CTL" --root "$T" remove containerd >"$T/rm2.out" 2>&1
 check "remove again: already removed" "$(cat "$T/rm2.out")" grep -qx "containerd: already removed" "$T/rm2.out"
+
+# ---- containerd's full default config: the dump gains the runtime, nothing else changes ----
+# without_procview: the dump minus `imports` and the runtimes.procview tables.
+without_procview() {
+    awk '/^[ \t]*\[/ { skip = index($0, "runtimes.procview") > 0 } !skip && !/^imports = /' "$1"
+}
+containerd config default >"$C/config.toml"
+dump && cp "$T/dump.toml" "$T/default-before.toml"
+"$CTL" --root "$T" configure containerd >"$T/default.out" 2>&1
+dump
+check "default config: runtime procview is there" "$(cat "$T/default.out")" \
+    [ "$(toml_value "$RT.options" BinaryName "$T/dump.toml")" = '"/usr/bin/procview-runtime"' ]
+without_procview "$T/default-before.toml" >"$T/a"
+without_procview "$T/dump.toml" >"$T/b"
+check "default config: every other setting of the dump is unchanged" "$(diff "$T/a" "$T/b")" cmp -s "$T/a" "$T/b"
 
 # ---- a config.toml that does not parse -------------------------------------------
 printf 'version = 2\n[debug\n' >"$C/config.toml"
