@@ -45,6 +45,7 @@
 #include "fusefs/options.hpp"
 #include "fusefs/seccomp.hpp"
 #include "fusefs/session.hpp"
+#include "fusefs/stat_records.hpp"
 #include "fusefs/unix_message.hpp"
 #include "fusefs/view_engine.hpp"
 #include "platform/fs.hpp"
@@ -346,6 +347,14 @@ int run(const DaemonOptions& options) {
             }
         }
     }
+    // Per-container /proc/stat state that a restart must continue (stat_records.hpp).
+    std::unique_ptr<StatRecordStore> records;
+    if (auto store = StatRecordStore::open(stat_record_dir(cfg.mountpoint), cfg.max_containers, log)) {
+        records = std::move(*store);
+        engine.keep_stat_records(records.get());
+    } else {
+        log->warn("/proc/stat counters will restart with the daemon: {}", store.error().describe());
+    }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
     d.loop_thread = pthread_self();
     std::thread watcher;
@@ -390,6 +399,7 @@ int run(const DaemonOptions& options) {
             (void)tell_keeper(d.connection.keeper.get(), "UNMOUNT");
         }
         ::umount2(cfg.mountpoint.c_str(), MNT_DETACH);
+        if (records) records->remove_all();
     }
     // Wake the watcher (its read returns once the keeper is gone or we close our end).
     {

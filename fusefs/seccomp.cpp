@@ -99,6 +99,8 @@ const std::vector<std::string_view>& daemon_syscall_allowlist() {
         "read", "readv", "pread64", "preadv", "write", "writev", "lseek", "close", "openat", "fstat",
         "newfstatat", "statx", "fstatfs", "statfs", "readlinkat", "getdents64", "fcntl", "faccessat", "faccessat2",
         "unlink",
+        // /proc/stat records (stat_records.hpp): written atomically, removed.
+        "unlinkat", "renameat", "renameat2",
         // FUSE: requests are read from and replies written to /dev/fuse
         // (read/writev above); poll in libfuse and the keeper watcher.
         "poll", "ppoll",
