@@ -131,14 +131,49 @@ private:
 // at runtime changes the rate from then on without rewriting the past.
 class CapacityIntegral {
 public:
+    // Everything advance() needs to go on where it stopped: saved across a
+    // daemon restart (resume()), so the total does not restart at capacity ×
+    // uptime after a quota change.
+    struct State {
+        double time = 0, capacity = 0, total = 0;
+        friend bool operator==(const State&, const State&) = default;
+    };
     // First call: capacity × now (the container has had this capacity all its
     // life as far as we know). Later calls: the previous total plus the
     // previous capacity × elapsed.
     double advance(double now_seconds, double capacity);
+    [[nodiscard]] bool started() const { return started_; }
+    [[nodiscard]] State state() const { return {last_time_, last_capacity_, total_}; }
+    // As if advance() had last been called at state.time with state.capacity.
+    void resume(const State& state);
 private:
     bool started_ = false;
     double last_time_ = 0, last_capacity_ = 0, total_ = 0;
 };
+
+// The part of a cgroup's CPU usage the container cannot have used itself:
+// usage from before its init started, when the container was put in a cgroup
+// that already had some (a cgroup reused by a new container, a systemd unit
+// restarted in its old cgroup). Subtracted from the usage before
+// compute_cpu_times, so the counters are consistent from the first read.
+struct UsageBaseline {
+    CpuUsage total;
+    std::vector<CpuUsage> per_host_cpu;  // v1 per-CPU usage, indexed by host CPU; empty otherwise
+    friend bool operator==(const UsageBaseline&, const UsageBaseline&) = default;
+};
+// Taken once, at the container's first sighting (`first`: its accounting
+// then): what of the usage exceeds what the container could have used since
+// its init started, i.e. total − capacity_seconds, and per host CPU (v1) the
+// CPU's usage − uptime; never negative. This is the smallest baseline that
+// keeps busy ≤ total, and so the exact one for a container that really used
+// all of its capacity; any surplus old usage that fits under the capacity
+// stays counted as busy, so only the since-boot ratio can read busier than it
+// was, never the rate over an interval (which is all top, mpstat or a
+// monitoring agent show). Each figure is split between user and system in
+// the usage's own ratio, so both stay ≤ the usage they are taken from.
+UsageBaseline usage_baseline(const CpuAccounting& first);
+// acct's usage minus the baseline, field by field, never below 0.
+void subtract_baseline(CpuAccounting& acct, const UsageBaseline& baseline);
 
 struct StatTail {
     uint64_t btime = 0;

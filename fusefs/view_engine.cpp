@@ -210,41 +210,12 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
 
     CpuAccounting acct;
     acct.uptime_seconds = uptime;
-    acct.capacity_seconds = c.capacity.advance(uptime, view.capacity);
-    std::string buf;
-    bool usage_known = false;
-    CgroupDir* cpu = c.cgroups.cpu.get();
-    CgroupDir* cpuacct = c.cgroups.cpuacct.get();
-    if (cpu && cpu->version() == CgroupVersion::v2) {
-        if (auto text = read_into(cpu, "cpu.stat", buf)) {
-            if (auto usage = parse_cpu_stat_usage(*text)) {
-                acct.total = *usage;
-                usage_known = true;
-            }
-        }
-    } else if (cpuacct) {
-        if (auto text = read_into(cpuacct, "cpuacct.usage_all", buf)) {
-            auto per_cpu = parse_cpuacct_usage_all(*text);
-            std::string exact_buf;
-            if (per_cpu) {
-                if (auto exact = read_into(cpuacct, "cpuacct.usage_percpu", exact_buf))
-                    if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
-            }
-            if (per_cpu) {
-                for (const auto& u : *per_cpu) {
-                    acct.total.user_ns += u.user_ns;
-                    acct.total.system_ns += u.system_ns;
-                }
-                acct.per_host_cpu = std::move(*per_cpu);
-                usage_known = true;
-            }
-        }
-    }
-    if (!usage_known) {
-        note_if_gone(c, cpu ? cpu : cpuacct);
+    if (!read_cpu_usage(c, acct)) {
+        note_if_gone(c, c.cgroups.cpu ? c.cgroups.cpu.get() : c.cgroups.cpuacct.get());
         c.warn_once(*log_, "cpuacct", "CPU usage unreadable");
         return host_file(file);
     }
+    account_for_baseline(c, acct, view.capacity);
     auto times = compute_cpu_times(view, acct);
     c.cpu_floor.apply(times);
     if (file == ProcFile::uptime) {
@@ -257,6 +228,90 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
     tail.procs_running = c.load.running;
     tail.procs_blocked = c.load.blocked;
     return render_stat(times, **host_stat, tail);
+}
+
+bool ViewEngine::read_cpu_usage(Container& c, CpuAccounting& acct) {
+    std::string buf;
+    CgroupDir* cpu = c.cgroups.cpu.get();
+    CgroupDir* cpuacct = c.cgroups.cpuacct.get();
+    if (cpu && cpu->version() == CgroupVersion::v2) {
+        auto text = read_into(cpu, "cpu.stat", buf);
+        auto usage = text ? parse_cpu_stat_usage(*text) : Result<CpuUsage>(invalid("unreadable"));
+        if (usage) acct.total = *usage;
+        return usage.ok();
+    }
+    auto text = read_into(cpuacct, "cpuacct.usage_all", buf);
+    if (!text) return false;
+    auto per_cpu = parse_cpuacct_usage_all(*text);
+    if (!per_cpu) return false;
+    std::string exact_buf;
+    if (auto exact = read_into(cpuacct, "cpuacct.usage_percpu", exact_buf))
+        if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
+    for (const auto& u : *per_cpu) {
+        acct.total.user_ns += u.user_ns;
+        acct.total.system_ns += u.system_ns;
+    }
+    acct.per_host_cpu = std::move(*per_cpu);
+    return true;
+}
+
+std::optional<StatRecordKey> ViewEngine::stat_record_key(const Container& c) const {
+    // Only real containers: a fixed (test) cgroup has no init of its own.
+    if (!records_ || c.pidns == 0 || !c.init_pidfd.valid()) return std::nullopt;
+    const CgroupDir* usage = c.cgroups.cpu && c.cgroups.cpu->version() == CgroupVersion::v2 ? c.cgroups.cpu.get()
+                                                                                             : c.cgroups.cpuacct.get();
+    if (!usage) return std::nullopt;
+    return StatRecordKey{usage->path(), c.pidns, c.init_pid, c.init_start_ticks};
+}
+
+namespace {
+
+// A kept record fits this cgroup's usage counter if no part of its baseline
+// exceeds the usage now (counters only grow) and it was not written in this
+// clock's future.
+bool record_fits(const StatRecord& r, const CpuAccounting& acct) {
+    auto within = [](const CpuUsage& b, const CpuUsage& u) { return b.user_ns <= u.user_ns && b.system_ns <= u.system_ns; };
+    if (!within(r.baseline.total, acct.total) || r.capacity.time > acct.uptime_seconds + 1.0) return false;
+    const auto& per_cpu = r.baseline.per_host_cpu;
+    for (std::size_t i = 0; i < per_cpu.size(); ++i) {
+        CpuUsage now = acct.per_host_cpu && i < acct.per_host_cpu->size() ? (*acct.per_host_cpu)[i] : CpuUsage{};
+        if (!within(per_cpu[i], now)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void ViewEngine::account_for_baseline(Container& c, CpuAccounting& acct, double capacity) {
+    auto key = stat_record_key(c);
+    bool changed = c.capacity.started() && c.capacity.state().capacity != capacity;
+    if (!c.usage_baseline) {
+        // A daemon restart or takeover: go on with the previous instance's
+        // baseline and capacity integral, so the counters continue unchanged.
+        auto kept = key ? records_->load(*key) : std::nullopt;
+        if (kept && record_fits(*kept, acct)) {
+            c.usage_baseline = std::move(kept->baseline);
+            c.capacity.resume(kept->capacity);
+            changed = kept->capacity.capacity != capacity;
+        } else {
+            acct.capacity_seconds = c.capacity.advance(acct.uptime_seconds, capacity);
+            c.usage_baseline = usage_baseline(acct);
+            changed = true;
+            const CpuUsage& old = c.usage_baseline->total;
+            if (old.user_ns + old.system_ns > 0)
+                log_->debug("{}: {:.2f} CPU-seconds of its cgroup's usage predate it; not shown as its own",
+                            c.describe(), static_cast<double>(old.user_ns + old.system_ns) / 1e9);
+        }
+    }
+    acct.capacity_seconds = c.capacity.advance(acct.uptime_seconds, capacity);
+    subtract_baseline(acct, *c.usage_baseline);
+    // Written when the figures a restart could not recompute change: a new
+    // baseline, or a new capacity (the integral stops being capacity × uptime).
+    if (changed && key) records_->save(StatRecord{*key, *c.usage_baseline, c.capacity.state()});
+}
+
+void ViewEngine::prune_stat_records() {
+    if (records_) records_->prune();
 }
 
 // ---- loadavg --------------------------------------------------------------

@@ -20,6 +20,7 @@
     X(proc_cpuinfo)              \
     X(proc_stat)                 \
     X(proc_diskstats)            \
+    X(stat_record)               \
     X(config)                    \
     X(oci_state)                 \
     X(oci_bundle)                \

@@ -73,6 +73,10 @@ for v in v1 v2; do
   seed proc_diskstats "$v" "@$fx/$v/proc/diskstats"
 done
 
+# procviewfs's /proc/stat records (core/stat_record.hpp)
+seed stat_record v1 $'procview-stat-record 1\ncgroup /pvit-5092-old-noquota\ninit 4026532174 5247 201930\nbaseline 1742370032 0\ncpu 0 1487129674 0\ncpu 1 255240357 0\ncapacity 0.00944496900001468 2 0.01888993800002936\n'
+seed stat_record v2 $'procview-stat-record 1\ncgroup /kubepods/pod1/ctr1\ninit 4026532291 1234 567890\nbaseline 4180000000 20000000\ncapacity 0.31 1.5 0.465\n'
+
 # configuration and OCI input
 seed config full '{"mountpoint": "/var/lib/procview", "cgroup_root": "", "proc_root": "/proc",
  "sys_cpu_root": "/sys/devices/system/cpu", "swap": true, "loadavg": true, "cpu_quota": true, "threads": 0,

@@ -84,6 +84,111 @@ double busy_share(const CpuLine& a, const CpuLine& b) {
     return static_cast<double>(b.busy - a.busy) / static_cast<double>(b.total - a.total);
 }
 
+// The "cpu" line of a container's /proc/stat with the clock around the read.
+struct TimedLine {
+    CpuLine line;
+    double before = 0, after = 0;
+    [[nodiscard]] uint64_t idle() const { return line.total - line.busy; }
+};
+TimedLine timed_stat(Container& c, const Daemon& d) {
+    TimedLine t;
+    t.before = steady_s();
+    t.line = stat_cpu_total(c.read(d.file("proc/stat")));
+    t.after = steady_s();
+    return t;
+}
+
+// From a to b: total advanced at `ticks_per_s` (bracketed by the clock, 4
+// ticks of USER_HZ rounding), idle advanced, nothing went down, busy share < 0.2.
+void check_idle_interval(const TimedLine& a, const TimedLine& b, double ticks_per_s, const std::string& what) {
+    double total = static_cast<double>(b.line.total) - static_cast<double>(a.line.total);
+    double low = (b.before - a.after) * ticks_per_s, high = (b.after - a.before) * ticks_per_s;
+    double share = busy_share(a.line, b.line);
+    MESSAGE(what << ": total +" << total << " ticks within [" << low << ", " << high << "], idle +"
+                 << static_cast<double>(b.idle()) - static_cast<double>(a.idle()) << ", busy +"
+                 << static_cast<double>(b.line.busy) - static_cast<double>(a.line.busy) << ", busy share " << share);
+    CHECK(b.line.total >= a.line.total);
+    CHECK(b.line.busy >= a.line.busy);
+    CHECK(b.idle() > a.idle());
+    CHECK(total >= low - 4);
+    CHECK(total <= high + 4);
+    CHECK(share >= 0.0);
+    CHECK(share < 0.2);
+}
+
+// Waits (up to 5 s) until `pid`, our child, has exited (a zombie we have not
+// reaped: the Daemon still owns it and reaps it).
+bool exited(pid_t pid) {
+    for (int i = 0; i < 500; ++i) {
+        auto stat = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
+        auto close = stat.rfind(')');
+        if (stat.empty() || (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z')) return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+// The instances serving one mountpoint, newest last; stopped newest first
+// (the oldest owns the mountpoint directory).
+struct Instances {
+    std::vector<std::unique_ptr<Daemon>> all;
+    Instances() { all.push_back(std::make_unique<Daemon>()); }
+    ~Instances() {
+        while (!all.empty()) all.pop_back();
+    }
+    Daemon& current() { return *all.back(); }
+    void kill9_and_restart() {
+        current().kill9();
+        sleep_ms(200);
+        current().start();
+    }
+    void takeover() {
+        Daemon& old = current();
+        all.push_back(std::make_unique<Daemon>(std::vector<std::string>{"--takeover"}, old.mountpoint()));
+        CHECK(exited(old.pid()));
+    }
+};
+
+// A cgroup that burnt CPU for 3 s before a new container (pid namespace) was
+// started in it: the container's /proc/stat must not show that old usage as
+// its own, from its first read, and across a kill -9 restart and a takeover
+// (in either order: only the first of them would change a baseline that a
+// new daemon took afresh, so each order proves one of them).
+void check_cgroup_older_than_container(const Limits& limits, double ticks_per_s, const std::string& what,
+                                       bool takeover_first) {
+    Instances daemons;
+    TestCgroup cg(unique_name(what));
+    cg.set(limits);
+    {
+        Container previous(cg);
+        previous.busy(2);
+        sleep_ms(3000);
+        previous.idle();
+    }  // its pid namespace is gone; its usage stays in the cgroup
+    double old_usage = static_cast<double>(cgroup_cpu_usage_ns(cg)) / 1e9;
+    MESSAGE(what << ": the cgroup used " << old_usage << " CPU-seconds before the container");
+    REQUIRE(old_usage > 1.0);  // well over what the new container's capacity integrates at its start
+
+    Container c(cg);
+    auto first = timed_stat(c, daemons.current());
+    CHECK(first.line.busy <= first.line.total);
+    sleep_ms(2000);
+    auto last = timed_stat(c, daemons.current());
+    check_idle_interval(first, last, ticks_per_s, "first 2 s");
+
+    for (bool takeover : {takeover_first, !takeover_first}) {
+        std::string how = takeover ? "--takeover" : "kill -9 and restart";
+        if (takeover) daemons.takeover();
+        else daemons.kill9_and_restart();
+        auto after = timed_stat(c, daemons.current());
+        check_idle_interval(last, after, ticks_per_s, "across " + how);
+        sleep_ms(1000);
+        last = timed_stat(c, daemons.current());
+        check_idle_interval(after, last, ticks_per_s, "after " + how);
+    }
+    check_idle_interval(first, last, ticks_per_s, "since the first read");
+}
+
 }  // namespace
 
 TEST_CASE("a container's views follow its cgroup limits") {
@@ -253,6 +358,19 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
     MESSAGE(bracket);
     CHECK(boot_plus_up >= before - 2.0);
     CHECK(boot_plus_up <= after + 0.5);
+}
+
+TEST_CASE("stat: usage its cgroup had before the container started is not shown as the container's (quota 1.5)") {
+    SKIP_UNLESS_SUPPORTED();
+    REQUIRE(host_cpus() >= 2);
+    check_cgroup_older_than_container({256 * MiB, 150000, 100000, std::string("0-1")}, 150, "old-quota", false);
+}
+
+TEST_CASE("stat: usage its cgroup had before the container started is not shown as the container's (no quota)") {
+    SKIP_UNLESS_SUPPORTED();
+    REQUIRE(host_cpus() >= 2);
+    // No quota over CPUs 0-1: capacity 2, and on v1 the per-CPU usage path.
+    check_cgroup_older_than_container({256 * MiB, std::nullopt, 100000, std::string("0-1")}, 200, "old-noquota", true);
 }
 
 TEST_CASE("loadavg rises under load") {
