@@ -252,12 +252,12 @@ Result<MemoryFacts> memory_facts(const MemoryFiles& files) {
     return facts;
 }
 
-std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
-                           const MemoryOptions& options) {
+std::vector<MeminfoLine> container_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                                          const MemoryOptions& options) {
     const auto values = cgroup_values(host, facts, options);
     const uint64_t total = values[static_cast<std::size_t>(Field::MemTotal)];
-    std::string out;
-    out.reserve(host.size() * 32);
+    std::vector<MeminfoLine> out;
+    out.reserve(host.size());
     for (const auto& line : host) {
         uint64_t value = line.value;
         Field field = lookup_field(line.key);
@@ -273,8 +273,17 @@ std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFac
             else
                 value = std::min(values[static_cast<std::size_t>(field)], total);
         }
-        append_meminfo_line(out, line.key, value, amount);
+        out.push_back(MeminfoLine{line.key, value, amount});
     }
+    return out;
+}
+
+std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                           const MemoryOptions& options) {
+    const auto lines = container_meminfo(host, facts, options);
+    std::string out;
+    out.reserve(lines.size() * 32);
+    for (const auto& line : lines) append_meminfo_line(out, line.key, line.value, line.has_kb);
     return out;
 }
 
