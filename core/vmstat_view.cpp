@@ -139,11 +139,14 @@ uint64_t io_kb(const std::optional<std::vector<DeviceIo>>& io, bool read) {
 uint64_t computed_value(std::string_view key, const VmstatInputs& in, bool& known) {
     known = true;
     const auto& m = in.meminfo;
+    // Each meminfo line is within MemTotal, a sum of them need not be: clamp it too.
+    const uint64_t total = meminfo_value(m, "MemTotal").value_or(std::numeric_limits<uint64_t>::max());
     if (key == "nr_file_pages")
-        return in_unit(saturating_add(kb_of(m, "Cached"), saturating_add(kb_of(m, "SwapCached"), kb_of(m, "Buffers"))),
+        return in_unit(std::min(total, saturating_add(kb_of(m, "Cached"),
+                                                      saturating_add(kb_of(m, "SwapCached"), kb_of(m, "Buffers")))),
                        Unit::pages, in);
     if (key == "nr_zone_write_pending")
-        return in_unit(saturating_add(kb_of(m, "Dirty"), kb_of(m, "Writeback")), Unit::pages, in);
+        return in_unit(std::min(total, saturating_add(kb_of(m, "Dirty"), kb_of(m, "Writeback"))), Unit::pages, in);
     if (key == "nr_kernel_misc_reclaimable") {
         uint64_t k = kb_of(m, "KReclaimable"), s = kb_of(m, "SReclaimable");
         return in_unit(k > s ? k - s : 0, Unit::pages, in);

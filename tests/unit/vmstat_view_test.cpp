@@ -188,3 +188,23 @@ TEST_CASE("parse_vmstat rejects what is not `name N`") {
     CHECK_FALSE(parse_vmstat("nr_free_pages 1 2\n"));
     CHECK_FALSE(parse_vmstat(" nr_free_pages 1\n"));
 }
+
+TEST_CASE("vmstat: nr_file_pages, a sum of meminfo lines, stays within MemTotal") {
+    // memory.stat's file includes the swap cache, so Cached + SwapCached can
+    // exceed a container that is full of page cache.
+    std::vector<MeminfoLine> host{{"MemTotal", 1000000, true}, {"MemFree", 900000, true}, {"Buffers", 0, true},
+                                  {"Cached", 50000, true},     {"SwapCached", 0, true}};
+    MemoryFiles files;
+    files.version = CgroupVersion::v2;
+    files.stat = "file 4194304\nswapcached 2097152\n";
+    files.usage = "4194304\n";
+    files.limits = {std::string_view("4194304\n")};
+    auto facts = memory_facts(files);
+    REQUIRE(facts);
+    auto meminfo = container_meminfo(host, *facts, MemoryOptions{});
+    CHECK(meminfo_value(meminfo, "Cached") == 4096u);
+    CHECK(meminfo_value(meminfo, "SwapCached") == 2048u);
+    std::optional<std::vector<DeviceIo>> io;
+    std::vector<VmstatLine> lines{{"nr_file_pages", 123456}};
+    CHECK(render_vmstat(lines, VmstatInputs{meminfo, host, facts->stat, io}) == "nr_file_pages 1024\n");
+}
