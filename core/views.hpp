@@ -63,9 +63,32 @@ struct MemoryOptions {
 // size, kept as the host's); nothing negative. Lines are laid out like the
 // kernel's (key padded to 16 columns, value to 8).
 std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
+// The same lines as values (has_kb set on every amount): what render_meminfo
+// prints, for views that must agree with it (vmstat).
+std::vector<MeminfoLine> container_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                                          const MemoryOptions& options);
 
 // /proc/swaps: the header, plus one "none virtual" line when the cgroup has swap.
 std::string render_swaps(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
+
+// ---- vmstat -----------------------------------------------------------------
+
+struct VmstatInputs {
+    const std::vector<MeminfoLine>& meminfo;       // the container's, from container_meminfo()
+    const std::vector<MeminfoLine>& host_meminfo;  // the host's /proc/meminfo
+    const MemoryStat& stat;                        // the container's memory.stat (its event counters)
+    // The container's block I/O (io.stat / blkio), nullopt when unreadable.
+    const std::optional<std::vector<DeviceIo>>& io;
+    uint64_t page_size = 4096;           // nr_* counts are in pages of this size
+    uint64_t pmd_size = 2 * 1024 * 1024; // nr_*hugepages / *pmdmapped count PMD-sized pages
+};
+// /proc/vmstat for the cgroup: every host line kept, in host order and with
+// the host's names; each value follows the rule table in vmstat_view.cpp
+// (docs/vmstat.md): nr_* page counts converted from the container's meminfo,
+// event counters from memory.stat, pgpgin/pgpgout from its block I/O in KiB,
+// dirty thresholds scaled to it, and 0 for everything the cgroup does not
+// account (never the host's counter under the container's name).
+std::string render_vmstat(const std::vector<VmstatLine>& host, const VmstatInputs& in);
 
 // ---- cpu ------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 #include "fusefs/view_engine.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -44,6 +45,7 @@ std::string_view proc_file_name(ProcFile file) {
         case ProcFile::pressure_cpu: return "pressure/cpu";
         case ProcFile::pressure_memory: return "pressure/memory";
         case ProcFile::pressure_io: return "pressure/io";
+        case ProcFile::vmstat: return "vmstat";
     }
     return "?";
 }
@@ -75,6 +77,7 @@ Result<std::string> ViewEngine::render(ProcFile file, Container* container) {
         case ProcFile::pressure_cpu:
         case ProcFile::pressure_memory:
         case ProcFile::pressure_io: return pressure(file, *container);
+        case ProcFile::vmstat: return vmstat(*container);
     }
     return make_error(ENOENT, "unknown view");
 }
@@ -387,28 +390,59 @@ Result<std::string> ViewEngine::loadavg(Container& c) {
 
 // ---- diskstats and pressure -------------------------------------------------
 
+std::optional<std::vector<DeviceIo>> ViewEngine::block_io_locked(Container& c) {
+    std::optional<std::vector<DeviceIo>> io;
+    CgroupDir* dir = c.cgroups.blkio.get();
+    std::string a, b, t;
+    if (dir && dir->version() == CgroupVersion::v2) {
+        if (auto text = read_into(dir, "io.stat", a))
+            if (auto parsed = parse_io_stat(*text)) io = std::move(*parsed);
+    } else if (dir) {
+        auto serviced = read_into(dir, "blkio.throttle.io_serviced_recursive", a);
+        auto bytes = read_into(dir, "blkio.throttle.io_service_bytes_recursive", b);
+        auto time = read_into(dir, "blkio.io_service_time_recursive", t);
+        if (serviced && bytes)
+            if (auto parsed = parse_blkio(*serviced, *bytes, time)) io = std::move(*parsed);
+    }
+    if (!io) c.warn_once(*log_, "io", "block I/O statistics unreadable");
+    return io;
+}
+
 Result<std::string> ViewEngine::diskstats(Container& c) {
     auto names = host_.disk_names();
     if (!names) return names.error();
     std::optional<std::vector<DeviceIo>> io;
     {
         std::lock_guard lock(c.mu);
-        CgroupDir* dir = c.cgroups.blkio.get();
-        std::string a, b, t;
-        if (dir && dir->version() == CgroupVersion::v2) {
-            if (auto text = read_into(dir, "io.stat", a))
-                if (auto parsed = parse_io_stat(*text)) io = std::move(*parsed);
-        } else if (dir) {
-            auto serviced = read_into(dir, "blkio.throttle.io_serviced_recursive", a);
-            auto bytes = read_into(dir, "blkio.throttle.io_service_bytes_recursive", b);
-            auto time = read_into(dir, "blkio.io_service_time_recursive", t);
-            if (serviced && bytes)
-                if (auto parsed = parse_blkio(*serviced, *bytes, time)) io = std::move(*parsed);
-        }
-        if (!io) c.warn_once(*log_, "io", "block I/O statistics unreadable");
+        io = block_io_locked(c);
     }
     if (!io) return host_file(ProcFile::diskstats);
     return render_diskstats(**names, *io);
+}
+
+// ---- vmstat -----------------------------------------------------------------
+
+Result<std::string> ViewEngine::vmstat(Container& c) {
+    auto host = host_.vmstat();
+    if (!host) return host.error();
+    auto host_meminfo = host_.meminfo();
+    if (!host_meminfo) return host_meminfo.error();
+    std::optional<MemoryFacts> facts;
+    std::optional<std::vector<DeviceIo>> io;
+    {
+        std::lock_guard lock(c.mu);
+        facts = memory_facts_locked(c);
+        if (facts) io = block_io_locked(c);
+    }
+    if (!facts) return host_file(ProcFile::vmstat);
+    // The page counts are the container's meminfo in pages, so both files agree.
+    const auto meminfo = container_meminfo(**host_meminfo, *facts, MemoryOptions{options_.swap});
+    VmstatInputs in{meminfo, **host_meminfo, facts->stat, io};
+    if (long page = ::sysconf(_SC_PAGESIZE); page >= 1024) {
+        in.page_size = static_cast<uint64_t>(page);
+        in.pmd_size = in.page_size * (in.page_size / sizeof(uint64_t));  // PTRS_PER_PMD entries of one page each
+    }
+    return render_vmstat(**host, in);
 }
 
 bool ViewEngine::has_pressure(Container* container) {

@@ -29,7 +29,7 @@ struct ViewOptions {
 };
 
 // The files under proc/ (a row each in the FUSE tree).
-enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, pressure_cpu, pressure_memory, pressure_io };
+enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, pressure_cpu, pressure_memory, pressure_io, vmstat };
 
 class ViewEngine {
 public:
@@ -64,6 +64,9 @@ private:
     Result<std::string> stat_or_uptime(ProcFile file, Container& c);
     Result<std::string> loadavg(Container& c);
     Result<std::string> diskstats(Container& c);
+    Result<std::string> vmstat(Container& c);
+    // The cgroup's block I/O (io.stat | blkio), nullopt when unreadable. Needs c.mu held.
+    std::optional<std::vector<DeviceIo>> block_io_locked(Container& c);
     Result<std::string> pressure(ProcFile file, Container& c);
     // Drains the limit files' write events: once per view, before any of its
     // cgroup reads, so kept limits are fresh for that view (change_watch.hpp).

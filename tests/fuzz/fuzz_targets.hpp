@@ -28,7 +28,8 @@
     X(shim_spec)                 \
     X(render_memory)             \
     X(render_cpu)                \
-    X(render_misc)
+    X(render_misc)               \
+    X(render_vmstat)
 
 namespace procview::fuzz {
 #define PROCVIEW_DECLARE_FUZZ_TARGET(name) int fuzz_##name(const uint8_t* data, std::size_t size);

@@ -4,8 +4,10 @@
 // skipped.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -500,7 +502,7 @@ TEST_CASE("read-only: writes, creates and mkdir are refused; unknown names are E
     CHECK(::mkdir(d.file("proc/x").c_str(), 0755) != 0);
     CHECK((errno == EROFS || errno == EACCES));
     auto names = c.list(d.file("proc"));
-    for (const char* want : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps"})
+    for (const char* want : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "vmstat"})
         CHECK_MESSAGE(std::count(names.begin(), names.end(), want) == 1, want);
 }
 
@@ -580,6 +582,8 @@ TEST_CASE("fixture trees: v2 and v1 captured cgroups render their limits") {
         CHECK(count_prefix(host_read(d.file("proc/cpuinfo")), "processor") == 2);
         CHECK(host_read(d.file("proc/pressure/memory")) ==
               host_read(fx + "/v2/cgroup/kubepods/pod1/ctr1/memory.pressure"));
+        // The daemon's gathering gives the renderer exactly the golden test's inputs.
+        CHECK(host_read(d.file("proc/vmstat")) == host_read(fx + "/golden/vmstat_v2_ctr1.txt"));
     }
     {
         Daemon d({"--cgroup-root", fx + "/v1/cgroup", "--proc-root", fx + "/v1/proc", "--sys-cpu-root",
@@ -588,5 +592,85 @@ TEST_CASE("fixture trees: v2 and v1 captured cgroups render their limits") {
         CHECK(meminfo_kb(meminfo, "MemTotal") == 262144u);
         CHECK(host_read(d.file("sys/devices/system/cpu/online")) == "0-1\n");
         CHECK(::access(d.file("proc/pressure/cpu").c_str(), F_OK) != 0);
+        CHECK(host_read(d.file("proc/vmstat")) == host_read(fx + "/golden/vmstat_v1_pvfx.txt"));
     }
+}
+
+namespace {
+
+std::optional<uint64_t> vmstat_value(const std::string& vmstat, const std::string& key) {
+    for (const auto& line : lines(vmstat))
+        if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ')
+            return std::stoull(line.substr(key.size() + 1));
+    return std::nullopt;
+}
+
+// A process in `cg` that touches `bytes` of fresh anonymous memory in 4 KiB
+// pages (no THP: one fault per page) and exits; waited for.
+void touch_memory_in(const TestCgroup& cg, std::size_t bytes) {
+    int go[2];
+    REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        char c;
+        ::close(go[1]);
+        if (::read(go[0], &c, 1) != 1) ::_exit(2);
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) ::_exit(3);
+        ::madvise(p, bytes, MADV_NOHUGEPAGE);
+        for (std::size_t off = 0; off < bytes; off += 4096) static_cast<volatile char*>(p)[off] = 1;
+        ::_exit(0);
+    }
+    ::close(go[0]);
+    cg.add(pid);
+    CHECK(::write(go[1], "x", 1) == 1);
+    ::close(go[1]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+}  // namespace
+
+TEST_CASE("vmstat: page counts agree with the container's meminfo; pgfault is the cgroup's and grows") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    TestCgroup cg(unique_name("vmstat"));
+    cg.set_memory(256 * MiB);
+    Container c(cg);
+
+    // Both files are live: the free page count read between two meminfo reads
+    // lies between their MemFree values (in pages), whichever way usage moved.
+    auto before = c.read(d.file("proc/meminfo"));
+    auto vmstat = c.read(d.file("proc/vmstat"));
+    auto after = c.read(d.file("proc/meminfo"));
+    uint64_t free_pages = vmstat_value(vmstat, "nr_free_pages").value();
+    uint64_t lo = std::min(*meminfo_kb(before, "MemFree"), *meminfo_kb(after, "MemFree")) / 4;
+    uint64_t hi = std::max(*meminfo_kb(before, "MemFree"), *meminfo_kb(after, "MemFree")) / 4;
+    CHECK(free_pages >= lo);
+    CHECK(free_pages <= hi);
+    CHECK(free_pages * 4 <= 256 * 1024);
+    // The host's line names, in the host's order.
+    std::vector<std::string> host_names, names;
+    for (const auto& line : lines(host_read("/proc/vmstat"))) host_names.push_back(line.substr(0, line.find(' ')));
+    for (const auto& line : lines(vmstat)) names.push_back(line.substr(0, line.find(' ')));
+    CHECK(names == host_names);
+    if (vmstat_value(host_read("/proc/vmstat"), "numa_hit"))  // CONFIG_NUMA kernels
+        CHECK(vmstat_value(vmstat, "numa_hit") == 0u);      // a host-wide counter, not the container's
+    // A host reader gets the host's file.
+    CHECK(vmstat_value(host_read(d.file("proc/vmstat")), "nr_free_pages") > 0u);
+
+    // 16 MiB touched page by page in the cgroup: ≥ 4096 faults, counted
+    // (v2's memory.stat is flushed lazily: up to a couple of seconds).
+    uint64_t faults_before = vmstat_value(vmstat, "pgfault").value();
+    touch_memory_in(cg, 16 * MiB);
+    uint64_t faults_after = faults_before;
+    for (int i = 0; i < 40 && faults_after < faults_before + 4096; ++i) {
+        faults_after = vmstat_value(c.read(d.file("proc/vmstat")), "pgfault").value();
+        if (faults_after < faults_before + 4096) sleep_ms(100);
+    }
+    CHECK(faults_after >= faults_before + 4096);
+    // Nowhere near the host's count: the host has faulted far more since boot.
+    CHECK(faults_after < vmstat_value(host_read("/proc/vmstat"), "pgfault").value());
 }
