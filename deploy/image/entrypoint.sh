@@ -1,0 +1,133 @@
+#!/bin/sh
+# procview node image entrypoint (busybox sh). The DaemonSet runs it with the
+# host's directories mounted under $PROCVIEW_HOST_ROOT (default /host).
+#
+#   /entrypoint.sh [run]    install on the host, register the runtime, then exec
+#                           procviewfs in the foreground (the DaemonSet's container)
+#   /entrypoint.sh install  install and register only
+#   /entrypoint.sh uninstall  unregister and delete what install wrote (the
+#                           uninstall Job; stop the DaemonSet first)
+#
+# Environment (all optional):
+#   PROCVIEW_HOST_ROOT=/host           where the host's / is mounted
+#   PROCVIEW_MOUNTPOINT=/var/lib/procview   (the same path in the pod and on the host)
+#   PROCVIEW_ENGINES="containerd crio" engines to register, each only where
+#                                      /host/etc/<engine> exists
+#   PROCVIEW_RESTART_ENGINE=false      true: restart an engine whose config
+#                                      procview-ctl changed (systemctl in the host's namespaces)
+#   PROCVIEW_HOOKS_DIR=/etc/containers/oci/hooks.d   where the hooks.d entry goes ("" = none)
+#   PROCVIEW_ARGS=""                   extra procviewfs options
+set -eu
+
+host="${PROCVIEW_HOST_ROOT:-/host}"
+mountpoint="${PROCVIEW_MOUNTPOINT:-/var/lib/procview}"
+engines="${PROCVIEW_ENGINES:-containerd crio}"
+restart="${PROCVIEW_RESTART_ENGINE:-false}"
+hooks_dir="${PROCVIEW_HOOKS_DIR-/etc/containers/oci/hooks.d}"
+# The installed runtime's path: what procview-ctl writes as BinaryName /
+# runtime_path, and what the hooks.d entry and procview.json name for the hook.
+installed=/opt/procview/current
+release="$(readlink /opt/procview/current)"   # releases/<id>
+
+log() { echo "procview-node: $*" >&2; }
+
+# Copies the image's release to the host (once per release) and points the
+# host's `current` at it with one rename, so a runtime or hook starting
+# meanwhile sees either the old release or the new one, never a mix.
+install_release() {
+  dest="$host/opt/procview"
+  mkdir -p "$dest/releases"
+  if [ ! -d "$dest/$release" ]; then
+    rm -rf "$dest/$release.tmp"
+    cp -a "/opt/procview/$release" "$dest/$release.tmp"
+    mv "$dest/$release.tmp" "$dest/$release"
+    log "installed $dest/$release"
+  fi
+  previous="$(readlink "$dest/current" 2>/dev/null || true)"
+  if [ "$previous" != "$release" ]; then
+    ln -sfn "$release" "$dest/current.tmp"
+    mv -T "$dest/current.tmp" "$dest/current"
+    log "$dest/current -> $release (was ${previous:-none})"
+  fi
+  # Keep the current and the previous release (a process started from the
+  # previous one may still map it); delete older ones.
+  for d in "$dest"/releases/*; do
+    [ -d "$d" ] || continue
+    case "releases/${d##*/}" in "$release" | "$previous") ;; *) rm -rf "$d"; log "deleted old release $d" ;; esac
+  done
+}
+
+install_config() {
+  mkdir -p "$host/etc/procview"
+  if [ ! -e "$host/etc/procview/procview.json" ]; then
+    cp "/opt/procview/$release/share/procview.json" "$host/etc/procview/procview.json"
+    log "wrote $host/etc/procview/procview.json"
+  elif ! grep -q "\"hook_path\": *\"$installed/bin/procview-hook\"" "$host/etc/procview/procview.json"; then
+    log "warning: $host/etc/procview/procview.json does not set runtime.hook_path to $installed/bin/procview-hook;" \
+        "procview-runtime will look for the hook where that file says"
+  fi
+  if [ -n "$hooks_dir" ]; then
+    mkdir -p "$host$hooks_dir"
+    if ! cmp -s "/opt/procview/$release/share/hooks.d/procview-hook.json" "$host$hooks_dir/procview-hook.json"; then
+      cp "/opt/procview/$release/share/hooks.d/procview-hook.json" "$host$hooks_dir/procview-hook.json.tmp"
+      mv "$host$hooks_dir/procview-hook.json.tmp" "$host$hooks_dir/procview-hook.json"
+      log "wrote $host$hooks_dir/procview-hook.json"
+    fi
+  fi
+}
+
+# Runs procview-ctl ACTION for each engine present on the host; restarts an
+# engine whose files changed when asked to.
+for_engines() {
+  action="$1"
+  for engine in $engines; do
+    [ -d "$host/etc/$engine" ] || continue
+    if [ "$action" = configure ]; then
+      out="$("$installed/bin/procview-ctl" configure "$engine" --root "$host" \
+        --runtime-path "$installed/bin/procview-runtime")"
+    else
+      out="$("$installed/bin/procview-ctl" remove "$engine" --root "$host")"
+    fi
+    echo "$out" | sed 's/^/procview-node: procview-ctl: /' >&2
+    if echo "$out" | grep -q '^\(wrote\|removed\) '; then
+      if [ "$restart" = true ]; then
+        log "restarting $engine on the host"
+        "$installed/libexec/nsenter" --target 1 --mount --uts --ipc --net --pid -- systemctl restart "$engine"
+      else
+        log "$engine's configuration changed: restart $engine on the node for it to take effect"
+      fi
+    fi
+  done
+}
+
+uninstall() {
+  for_engines remove
+  [ -z "$hooks_dir" ] || rm -f "$host$hooks_dir/procview-hook.json"
+  if grep -q " $mountpoint fuse.procviewfs " /proc/self/mountinfo 2>/dev/null; then
+    log "warning: procviewfs still serves $mountpoint; stop the DaemonSet before uninstalling"
+  fi
+  rm -rf "$host/opt/procview"
+  log "removed $host/opt/procview and the engines' procview entries; $host/etc/procview is kept"
+}
+
+# procviewfs must see the host's cgroup paths: in a private cgroup namespace
+# (cgroup v2 pods) /proc/<pid>/cgroup is relative to the pod's cgroup, so enter
+# the host's (pid 1 is the host's init with hostPID) and read the host's
+# hierarchy from its hostPath.
+serve() {
+  set -- --foreground --config "$host/etc/procview/procview.json"
+  [ ! -e "$host/sys/fs/cgroup" ] || set -- "$@" --cgroup-root "$host/sys/fs/cgroup"
+  # shellcheck disable=SC2086  # PROCVIEW_ARGS is a list of options
+  set -- "$@" ${PROCVIEW_ARGS:-} "$mountpoint"
+  if [ "$(readlink /proc/self/ns/cgroup)" != "$(readlink /proc/1/ns/cgroup)" ]; then
+    exec "$installed/libexec/nsenter" --cgroup=/proc/1/ns/cgroup -- "$installed/bin/procviewfs" "$@"
+  fi
+  exec "$installed/bin/procviewfs" "$@"
+}
+
+case "${1:-run}" in
+  run) install_release; install_config; for_engines configure; serve ;;
+  install) install_release; install_config; for_engines configure ;;
+  uninstall) uninstall ;;
+  *) echo "usage: $0 [run|install|uninstall]" >&2; exit 2 ;;
+esac
