@@ -7,6 +7,7 @@
 #   /entrypoint.sh install  install and register only
 #   /entrypoint.sh uninstall  unregister and delete what install wrote (the
 #                           uninstall Job; stop the DaemonSet first)
+#   /entrypoint.sh /PATH ARGS...  runs that program (e.g. /usr/bin/procviewfs --version)
 #
 # Environment (all optional):
 #   PROCVIEW_HOST_ROOT=/host           where the host's / is mounted
@@ -106,8 +107,11 @@ uninstall() {
   if grep -q " $mountpoint fuse.procviewfs " /proc/self/mountinfo 2>/dev/null; then
     log "warning: procviewfs still serves $mountpoint; stop the DaemonSet before uninstalling"
   fi
-  rm -rf "$host/opt/procview"
-  log "removed $host/opt/procview and the engines' procview entries; $host/etc/procview is kept"
+  # /host/opt/procview is the Job's hostPath mount: empty it, then remove it
+  # where it is a plain directory.
+  rm -rf "$host/opt/procview/releases" "$host/opt/procview/current" "$host/opt/procview/current.tmp"
+  rmdir "$host/opt/procview" 2>/dev/null || true
+  log "removed /opt/procview's releases and the engines' procview entries; /etc/procview is kept"
 }
 
 # procviewfs must see the host's cgroup paths: in a private cgroup namespace
@@ -119,7 +123,10 @@ serve() {
   [ ! -e "$host/sys/fs/cgroup" ] || set -- "$@" --cgroup-root "$host/sys/fs/cgroup"
   # shellcheck disable=SC2086  # PROCVIEW_ARGS is a list of options
   set -- "$@" ${PROCVIEW_ARGS:-} "$mountpoint"
-  if [ "$(readlink /proc/self/ns/cgroup)" != "$(readlink /proc/1/ns/cgroup)" ]; then
+  host_ns="$(readlink /proc/1/ns/cgroup 2>/dev/null || true)"
+  if [ -z "$host_ns" ]; then
+    log "warning: cannot read /proc/1/ns/cgroup (no hostPID, or pid 1 not ours to inspect): staying in this cgroup namespace"
+  elif [ "$(readlink /proc/self/ns/cgroup)" != "$host_ns" ]; then
     exec "$installed/libexec/nsenter" --cgroup=/proc/1/ns/cgroup -- "$installed/bin/procviewfs" "$@"
   fi
   exec "$installed/bin/procviewfs" "$@"
@@ -129,5 +136,6 @@ case "${1:-run}" in
   run) install_release; install_config; for_engines configure; serve ;;
   install) install_release; install_config; for_engines configure ;;
   uninstall) uninstall ;;
+  /*) exec "$@" ;;  # `podman run IMAGE /usr/bin/procviewfs --version`
   *) echo "usage: $0 [run|install|uninstall]" >&2; exit 2 ;;
 esac
