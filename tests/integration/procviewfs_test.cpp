@@ -641,15 +641,20 @@ TEST_CASE("vmstat: page counts agree with the container's meminfo; pgfault is th
     Container c(cg);
 
     // Both files are live: the free page count read between two meminfo reads
-    // lies between their MemFree values (in pages), whichever way usage moved.
+    // lies between their MemFree values (in pages). Usage is not monotonic
+    // (the kernel charges and uncharges pages while the reads run: seen
+    // 1 page outside the bracket under cgroup v2), so the bracket is widened
+    // by 1 MiB, which is 0.4% of the limit and nowhere near the host's count.
+    constexpr uint64_t kWigglePages = 256;
     auto before = c.read(d.file("proc/meminfo"));
     auto vmstat = c.read(d.file("proc/vmstat"));
     auto after = c.read(d.file("proc/meminfo"));
     uint64_t free_pages = vmstat_value(vmstat, "nr_free_pages").value();
     uint64_t lo = std::min(*meminfo_kb(before, "MemFree"), *meminfo_kb(after, "MemFree")) / 4;
     uint64_t hi = std::max(*meminfo_kb(before, "MemFree"), *meminfo_kb(after, "MemFree")) / 4;
-    CHECK(free_pages >= lo);
-    CHECK(free_pages <= hi);
+    INFO("nr_free_pages " << free_pages << ", MemFree read around it: [" << lo << ", " << hi << "] pages");
+    CHECK(free_pages + kWigglePages >= lo);
+    CHECK(free_pages <= hi + kWigglePages);
     CHECK(free_pages * 4 <= 256 * 1024);
     // The host's line names, in the host's order.
     std::vector<std::string> host_names, names;
