@@ -45,6 +45,7 @@
 #include "fusefs/options.hpp"
 #include "fusefs/seccomp.hpp"
 #include "fusefs/session.hpp"
+#include "fusefs/sysinfo_agent.hpp"
 #include "fusefs/unix_message.hpp"
 #include "fusefs/view_engine.hpp"
 #include "platform/fs.hpp"
@@ -261,6 +262,16 @@ int run(const DaemonOptions& options) {
 
     int ready_fd = options.foreground ? -1 : daemonize();
 
+    // Before the seccomp filter, which allows no new stream socket.
+    std::unique_ptr<SysinfoAgent> agent;
+    if (cfg.sysinfo) {
+        agent = std::make_unique<SysinfoAgent>(**registry, engine, log, cfg.max_containers);
+        if (auto r = agent->listen(cfg.sysinfo_listener_path, options.takeover); !r) {
+            log->warn("not answering sysinfo: {}", r.error().describe());
+            agent.reset();
+        }
+    }
+
     auto lock = acquire_instance_lock(cfg.mountpoint, false, 0);
     if (!lock && !options.takeover) {
         log->error("{} (use --takeover to replace it)", lock.error().describe());
@@ -369,13 +380,15 @@ int run(const DaemonOptions& options) {
         // setup worker; with several, the other threads serve meanwhile.
         if (cfg.threads == 0) fs.setup.start();
         watcher = std::thread([&d] { watch_keeper(d); });
+        if (agent) agent->start();
     }
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
     report_ready(ready_fd);
     notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
     if (cfg.seccomp) {
         DaemonFilterOptions filter{.log_only = false, .reopens_fuse_device = cfg.threads > 0,
-                                   .pidfile_dir_fd = pidfile_dir.get()};
+                                   .pidfile_dir_fd = pidfile_dir.get(),
+                                   .sysinfo_listener_fd = agent ? agent->listener_fd() : -1};
         if (auto r = install_daemon_seccomp_filter(filter); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
     }
 
@@ -393,6 +406,7 @@ int run(const DaemonOptions& options) {
     d.loop_done = true;
     d.stopping = true;
     fs.setup.stop();  // requests it holds are answered before the session goes
+    if (agent) agent->stop();
     sampler.stop();
     if (!d.retiring) {
         log->info("unmounting {}", cfg.mountpoint);

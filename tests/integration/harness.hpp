@@ -102,6 +102,10 @@ public:
     std::vector<std::string> list(const std::string& dir);
     void busy(int processes);  // starts busy loops inside the container
     void idle();               // stops them
+    // sysinfo(2) through a seccomp notify filter handed to `listener` ("" or "ERR why").
+    std::string notify_sysinfo(const std::string& listener, const std::string& name);
+    // sysinfo_probe.hpp call_sysinfo's line.
+    std::string sysinfo(int count = 1);
     [[nodiscard]] pid_t host_pid() const { return init_pid_; }
 
 private:

@@ -153,3 +153,47 @@ TEST_CASE("compute_sysinfo: a 32-bit caller gets pages once ram or swap passes 4
     CHECK(compute_sysinfo(in, 64).mem_unit == 1u);
     CHECK(compute_sysinfo(in, 64).totalswap == 8589934592u);
 }
+
+// ---- the runtime's message to the listener ----------------------------------
+
+#include "core/seccomp_listener.hpp"
+
+TEST_CASE("parse_listener_message: what runc 1.1 sends") {
+    // Captured shape (REFERENCE.md "Seen here"), metadata as procview-runtime sets it.
+    auto m = parse_listener_message(
+        R"({"ociVersion":"1.0.2-dev","fds":["seccompFd"],"pid":4242,"metadata":"procview:web",)"
+        R"("state":{"ociVersion":"1.0.2-dev","id":"web","status":"creating","pid":4242,"bundle":"/b"}})");
+    REQUIRE_MESSAGE(m, (m ? "" : m.error().message));
+    CHECK(m->pid == 4242);
+    CHECK(m->id == "web");
+    CHECK(m->metadata == "procview:web");
+    CHECK(m->name() == "procview:web");
+    // No metadata: named by the state's id.
+    auto bare = parse_listener_message(R"({"ociVersion":"1.0.2","fds":["seccompFd"],"pid":7,"state":{"id":"c"}})");
+    REQUIRE(bare);
+    CHECK(bare->name() == "c");
+}
+
+TEST_CASE("parse_listener_message: refuses what a runtime would not send") {
+    for (const char* bad : {
+             "", "[]", "{", R"({"fds":["seccompFd"],"pid":1,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":[],"pid":1,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd","seccompFd"],"pid":1,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["pidFd"],"pid":1,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":0,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":-5,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":99999999999,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":"1","state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":1,"metadata":7,"state":{"id":"c"}})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":1})",
+             R"({"ociVersion":"1","fds":["seccompFd"],"pid":1,"state":{"id":3}})"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_listener_message(bad));
+    }
+    std::string huge = R"({"ociVersion":"1","fds":["seccompFd"],"pid":1,"state":{"id":"c","x":")" +
+                       std::string(kMaxListenerMessage, 'a') + "\"}}";
+    CHECK_FALSE(parse_listener_message(huge));
+    std::string deep = R"({"ociVersion":"1","fds":["seccompFd"],"pid":1,"state":{"id":"c","x":)" +
+                       std::string(1000, '[') + std::string(1000, ']') + "}}";
+    CHECK_FALSE(parse_listener_message(deep));
+}
