@@ -200,6 +200,8 @@ void SysinfoAgent::read_pending(uint64_t key) {
         return;
     }
     if (n > 0) return;  // EOF ends the message (runc and crun close after sending)
+    // Nothing at all: procview-runtime checking that the agent serves.
+    if (p.data.empty() && p.fds_seen == 0) return drop(key);
     finish_pending(p);
     drop(key);
 }
