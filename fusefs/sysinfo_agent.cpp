@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "fusefs/sysinfo_answer.hpp"
 
 namespace procview {
@@ -33,6 +35,11 @@ Result<void> prepare_directory(const std::string& dir) {
     if (st.st_uid != 0 && st.st_uid != ::geteuid()) return make_error(EPERM, dir + " is not owned by root");
     if (st.st_mode & (S_IWGRP | S_IWOTH)) return make_error(EPERM, dir + " is writable by others than root");
     return {};
+}
+
+bool complete_json_object(const std::string& data) {
+    auto end = data.find_last_not_of(" \t\r\n");
+    return end != std::string::npos && data[end] == '}' && nlohmann::json::accept(data);
 }
 
 bool peer_is_root(int fd) {
@@ -199,9 +206,12 @@ void SysinfoAgent::read_pending(uint64_t key) {
         drop(key);
         return;
     }
-    if (n > 0) return;  // EOF ends the message (runc and crun close after sending)
-    // Nothing at all: procview-runtime checking that the agent serves.
-    if (p.data.empty() && p.fds_seen == 0) return drop(key);
+    // Nothing at all, then EOF: procview-runtime checking that the agent serves.
+    if (n == 0 && p.data.empty() && p.fds_seen == 0) return drop(key);
+    // A complete JSON object is the whole message: runc 1.1 keeps its end of
+    // the connection open until it exits (`runc run` only when the container
+    // does), so waiting for EOF would hold the container's first sysinfo.
+    if (n > 0 && !complete_json_object(p.data)) return;
     finish_pending(p);
     drop(key);
 }

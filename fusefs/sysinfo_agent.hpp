@@ -17,7 +17,8 @@
 //
 // Who may hand in fds: peers of the listener (a path socket, its directory
 // created 0700 and the socket 0600) must be uid 0 (SO_PEERCRED), send one
-// JSON message of at most kMaxListenerMessage bytes with exactly one fd,
+// JSON object of at most kMaxListenerMessage bytes (complete when it parses:
+// runc does not close its end until it exits) with exactly one fd,
 // and that fd must be a seccomp notify fd; anything else is dropped. At
 // most `max_fds` notify fds are held.
 //
