@@ -202,6 +202,12 @@ Result<uint64_t> parse_single_counter(std::string_view text) {
     return *value;
 }
 
+std::size_t memory_event_index(std::string_view name) {
+    for (std::size_t i = 0; i < kMemoryEventCount; ++i)
+        if (kMemoryEventNames[i] == name) return i;
+    return kMemoryEventCount;
+}
+
 Result<MemoryStat> parse_memory_stat(std::string_view text, CgroupVersion version) {
     MemoryStat stat;
     std::size_t line_no = 0;
@@ -218,7 +224,13 @@ Result<MemoryStat> parse_memory_stat(std::string_view text, CgroupVersion versio
         }
         StatField field = version == CgroupVersion::v2 ? find_stat_field(kV2StatKeys, key)
                                                        : find_stat_field(kV1StatKeys, key);
-        if (!field) return;
+        if (!field) {
+            // v1 prints each event twice; the total_ one includes descendants, like v2's.
+            if (version == CgroupVersion::v1 && !key.starts_with("total_")) return;
+            if (version == CgroupVersion::v1) key.remove_prefix(6);
+            if (auto i = memory_event_index(key); i < kMemoryEventCount) stat.events[i] = value;
+            return;
+        }
         if ((field == &MemoryStat::hierarchical_memory_limit || field == &MemoryStat::hierarchical_memsw_limit) &&
             *value >= kV1Unlimited)
             return;

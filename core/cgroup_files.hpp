@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -30,6 +31,24 @@ Result<std::optional<uint64_t>> parse_memory_limit(std::string_view text);
 // A file holding a single non-negative counter (memory.current,
 // memory.usage_in_bytes, memory.swap.current, cpuacct.usage, memory.swappiness…).
 Result<uint64_t> parse_single_counter(std::string_view text);
+
+// Event counters memory.stat reports under /proc/vmstat's own names (the
+// kernel prints both from the same vm_event / node_stat items): v2 `pgfault`,
+// v1 `total_pgfault` (hierarchical). v1's pgpgin/pgpgout are deliberately not
+// here: a memcg counts page *charges* under those names, /proc/vmstat counts
+// block I/O in KiB (mm/memcontrol-v1.c vs mm/vmstat.c).
+inline constexpr std::array<std::string_view, 41> kMemoryEventNames{
+    "pswpin", "pswpout", "pgscan_kswapd", "pgscan_direct", "pgscan_khugepaged", "pgscan_proactive",
+    "pgsteal_kswapd", "pgsteal_direct", "pgsteal_khugepaged", "pgsteal_proactive", "pgfault", "pgmajfault",
+    "pgrefill", "pgactivate", "pgdeactivate", "pglazyfree", "pglazyfreed", "swpin_zero", "swpout_zero",
+    "zswpin", "zswpout", "zswpwb", "thp_fault_alloc", "thp_collapse_alloc", "thp_swpout", "thp_swpout_fallback",
+    "numa_pages_migrated", "numa_pte_updates", "numa_hint_faults", "pgpromote_success", "pgdemote_kswapd",
+    "pgdemote_direct", "pgdemote_khugepaged", "pgdemote_proactive", "workingset_refault_anon",
+    "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file", "workingset_restore_anon",
+    "workingset_restore_file", "workingset_nodereclaim"};
+inline constexpr std::size_t kMemoryEventCount = kMemoryEventNames.size();
+// Index of a /proc/vmstat name among the events, or kMemoryEventCount.
+std::size_t memory_event_index(std::string_view name);
 
 // memory.stat, normalised across versions. All values in bytes. A field the
 // cgroup version does not report stays nullopt. v1 is read from the
@@ -63,6 +82,8 @@ struct MemoryStat {
     // v1 only: the limits already folded over all ancestors by the kernel.
     std::optional<uint64_t> hierarchical_memory_limit;  // nullopt when unlimited
     std::optional<uint64_t> hierarchical_memsw_limit;   // nullopt when unlimited
+    // Event counts (not bytes), indexed like kMemoryEventNames; nullopt = not reported.
+    std::array<std::optional<uint64_t>, kMemoryEventCount> events{};
 };
 // Unknown keys are ignored; a line that is not "key number" is an error.
 Result<MemoryStat> parse_memory_stat(std::string_view text, CgroupVersion version);

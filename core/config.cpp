@@ -13,8 +13,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::array<std::string_view, 10> kViewNames{"meminfo", "cpuinfo", "stat",     "uptime",     "loadavg",
-                                                      "diskstats", "swaps", "pressure", "cpu_online", "cpu"};
+constexpr std::array<std::string_view, 11> kViewNames{"meminfo",  "cpuinfo",    "stat", "uptime", "loadavg", "diskstats",
+                                                      "swaps",    "vmstat",     "pressure", "cpu_online", "cpu"};
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error", "off"};
 constexpr unsigned kMaxThreads = 1024;
 
@@ -80,7 +80,7 @@ Result<void> read_files(const Json& value, std::string_view key, std::vector<std
         const auto& name = item.get_ref<const std::string&>();
         if (!is_known_view_name(name))
             return key_error(key, "holds unknown view `" + name +
-                                      "` (known: meminfo cpuinfo stat uptime loadavg diskstats swaps pressure "
+                                      "` (known: meminfo cpuinfo stat uptime loadavg diskstats swaps vmstat pressure "
                                       "cpu_online cpu)");
         files.push_back(name);
     }

@@ -19,7 +19,7 @@
 //   "sysinfo": true,              // answer sysinfo(2) in containers made by procview-runtime (seccomp notify)
 //   "sysinfo_listener_path": "/run/procview/seccomp.sock", // where procviewfs takes the containers' notify fds
 //   "hook": {
-//     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","cpu_online"],
+//     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","vmstat","pressure","cpu"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
 //     "health_timeout_ms": 50,    // at most 60000
 //     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
@@ -46,10 +46,12 @@ namespace procview {
 
 struct HookConfig {
     // Names from the lxcfs-compatible tree: meminfo cpuinfo stat uptime loadavg
-    // diskstats swaps pressure (= proc/pressure/{cpu,memory,io}) cpu_online
+    // diskstats swaps vmstat pressure (= proc/pressure/{cpu,memory,io}) cpu_online
     // (= sys/devices/system/cpu/online) cpu (= the whole sys/devices/system/cpu directory).
-    std::vector<std::string> files{"meminfo", "cpuinfo", "stat", "uptime", "loadavg",
-                                   "diskstats", "swaps", "pressure", "cpu"};
+    // vmstat and pressure are procfs files a config.json mount cannot deliver
+    // (runc's allowlist): only the hook mounts them.
+    std::vector<std::string> files{"meminfo", "cpuinfo", "stat",   "uptime",   "loadavg",
+                                   "diskstats", "swaps", "vmstat", "pressure", "cpu"};
     bool fail_closed = false;
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health

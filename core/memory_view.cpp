@@ -252,12 +252,14 @@ Result<MemoryFacts> memory_facts(const MemoryFiles& files) {
     return facts;
 }
 
-std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
-                           const MemoryOptions& options) {
+namespace {
+
+// Calls emit(key, value, has_kb) for each host line with the container's value.
+template <class Emit>
+void for_each_container_line(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                             const MemoryOptions& options, Emit&& emit) {
     const auto values = cgroup_values(host, facts, options);
     const uint64_t total = values[static_cast<std::size_t>(Field::MemTotal)];
-    std::string out;
-    out.reserve(host.size() * 32);
     for (const auto& line : host) {
         uint64_t value = line.value;
         Field field = lookup_field(line.key);
@@ -273,8 +275,30 @@ std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFac
             else
                 value = std::min(values[static_cast<std::size_t>(field)], total);
         }
-        append_meminfo_line(out, line.key, value, amount);
+        emit(line.key, value, amount);
     }
+}
+
+}  // namespace
+
+std::vector<MeminfoLine> container_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                                          const MemoryOptions& options) {
+    std::vector<MeminfoLine> out;
+    out.reserve(host.size());
+    for_each_container_line(host, facts, options, [&](const std::string& key, uint64_t value, bool has_kb) {
+        out.push_back(MeminfoLine{key, value, has_kb});
+    });
+    return out;
+}
+
+std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                           const MemoryOptions& options) {
+    std::string out;
+    out.reserve(host.size() * 32);
+    // Formatted as it goes: the hot path of every meminfo read allocates no line copies.
+    for_each_container_line(host, facts, options, [&](std::string_view key, uint64_t value, bool has_kb) {
+        append_meminfo_line(out, key, value, has_kb);
+    });
     return out;
 }
 

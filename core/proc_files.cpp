@@ -74,6 +74,28 @@ std::optional<uint64_t> meminfo_value(const std::vector<MeminfoLine>& lines, std
     return std::nullopt;
 }
 
+Result<std::vector<VmstatLine>> parse_vmstat(std::string_view text) {
+    std::vector<VmstatLine> lines;
+    lines.reserve(200);
+    std::size_t line_no = 0;
+    std::optional<Error> error;
+    for_each_line(text, [&](std::string_view line) {
+        ++line_no;
+        if (error || trim(line).empty()) return;
+        auto sp = line.find(' ');
+        std::string_view key = line.substr(0, sp);
+        auto number = sp == std::string_view::npos ? std::nullopt : parse_u64(line.substr(sp + 1));
+        if (!number || key.empty() || key != trim(key)) {
+            error = invalid(line_ref("vmstat", line_no) + ": " + excerpt(line) + " is not `name N`");
+            return;
+        }
+        lines.push_back(VmstatLine{std::string(key), *number});
+    });
+    if (error) return *error;
+    if (lines.empty()) return invalid("vmstat is empty");
+    return lines;
+}
+
 Result<HostCpuinfo> parse_cpuinfo(std::string_view text) {
     HostCpuinfo info;
     std::string block;

@@ -24,6 +24,15 @@ Result<std::vector<MeminfoLine>> parse_meminfo(std::string_view text);
 // The value of `key` in kB-lines, or nullopt.
 std::optional<uint64_t> meminfo_value(const std::vector<MeminfoLine>& lines, std::string_view key);
 
+// One line of /proc/vmstat: "nr_free_pages 1254431".
+struct VmstatLine {
+    std::string key;
+    uint64_t value = 0;
+    friend bool operator==(const VmstatLine&, const VmstatLine&) = default;
+};
+// Every line "name number", in file order; anything else is an error.
+Result<std::vector<VmstatLine>> parse_vmstat(std::string_view text);
+
 // /proc/cpuinfo split into per-processor blocks: a block ends at a blank line
 // or where the next "processor" line begins.
 struct HostCpuinfo {

@@ -1,4 +1,4 @@
-// compute_cpu_times, MonotonicCpuTimes, CapacityIntegral, render_stat, render_uptime.
+// compute_cpu_times, MonotonicCpuTimes, CapacityIntegral, usage_baseline, render_stat, render_uptime.
 #include <algorithm>
 #include <cmath>
 
@@ -46,6 +46,18 @@ void append_counter(std::string& out, std::string_view key, uint64_t value) {
     out += ' ';
     append_u64(out, value);
     out += '\n';
+}
+
+// The part of `u` beyond `seconds` of CPU time, split in u's user:system
+// ratio (the rounding goes to system, so each part stays ≤ u's own).
+CpuUsage usage_beyond(const CpuUsage& u, double seconds) {
+    const uint64_t used = u.user_ns + u.system_ns;
+    double allowed_ns = std::max(seconds, 0.0) * 1e9;
+    if (!(static_cast<double>(used) > allowed_ns)) return {};
+    const uint64_t excess = std::min(used, static_cast<uint64_t>(static_cast<double>(used) - allowed_ns));
+    __extension__ typedef unsigned __int128 u128;  // excess × user_ns overflows 64 bits past ~4 CPU-seconds
+    const auto user = static_cast<uint64_t>(static_cast<u128>(excess) * u.user_ns / used);
+    return CpuUsage{user, std::min(excess - user, u.system_ns)};
 }
 
 // "%lu.%02lu" truncated to hundredths, as the kernel's uptime_proc_show prints.
@@ -116,6 +128,35 @@ double CapacityIntegral::advance(double now_seconds, double capacity) {
     last_time_ = std::max(now_seconds, last_time_);
     last_capacity_ = capacity;
     return total_;
+}
+
+void CapacityIntegral::resume(const State& state) {
+    started_ = true;
+    last_time_ = state.time;
+    last_capacity_ = state.capacity;
+    total_ = state.total;
+}
+
+UsageBaseline usage_baseline(const CpuAccounting& first) {
+    UsageBaseline out;
+    out.total = usage_beyond(first.total, first.capacity_seconds);
+    if (first.per_host_cpu) {
+        out.per_host_cpu.reserve(first.per_host_cpu->size());
+        for (const auto& u : *first.per_host_cpu) out.per_host_cpu.push_back(usage_beyond(u, first.uptime_seconds));
+    }
+    return out;
+}
+
+void subtract_baseline(CpuAccounting& acct, const UsageBaseline& baseline) {
+    auto minus = [](CpuUsage& u, const CpuUsage& b) {
+        u.user_ns = saturating_sub(u.user_ns, b.user_ns);
+        u.system_ns = saturating_sub(u.system_ns, b.system_ns);
+    };
+    minus(acct.total, baseline.total);
+    if (!acct.per_host_cpu) return;
+    auto& per_cpu = *acct.per_host_cpu;
+    for (std::size_t i = 0; i < per_cpu.size() && i < baseline.per_host_cpu.size(); ++i)
+        minus(per_cpu[i], baseline.per_host_cpu[i]);
 }
 
 std::string render_stat(const std::vector<CpuTimes>& cpus, const HostStat& host, const StatTail& tail) {

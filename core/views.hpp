@@ -63,6 +63,10 @@ struct MemoryOptions {
 // size, kept as the host's); nothing negative. Lines are laid out like the
 // kernel's (key padded to 16 columns, value to 8).
 std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
+// The same lines as values (has_kb set on every amount): what render_meminfo
+// prints, for views that must agree with it (vmstat).
+std::vector<MeminfoLine> container_meminfo(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                                          const MemoryOptions& options);
 
 // /proc/swaps: the header, plus one "none virtual" line when the cgroup has swap.
 std::string render_swaps(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
@@ -77,6 +81,25 @@ struct MeminfoAmounts {
 };
 MeminfoAmounts meminfo_amounts(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
 MeminfoAmounts host_meminfo_amounts(const std::vector<MeminfoLine>& host);
+
+// ---- vmstat -----------------------------------------------------------------
+
+struct VmstatInputs {
+    const std::vector<MeminfoLine>& meminfo;       // the container's, from container_meminfo()
+    const std::vector<MeminfoLine>& host_meminfo;  // the host's /proc/meminfo
+    const MemoryStat& stat;                        // the container's memory.stat (its event counters)
+    // The container's block I/O (io.stat / blkio), nullopt when unreadable.
+    const std::optional<std::vector<DeviceIo>>& io;
+    uint64_t page_size = 4096;           // nr_* counts are in pages of this size
+    uint64_t pmd_size = 2 * 1024 * 1024; // nr_*hugepages / *pmdmapped count PMD-sized pages
+};
+// /proc/vmstat for the cgroup: every host line kept, in host order and with
+// the host's names; each value follows the rule table in vmstat_view.cpp
+// (docs/vmstat.md): nr_* page counts converted from the container's meminfo,
+// event counters from memory.stat, pgpgin/pgpgout from its block I/O in KiB,
+// dirty thresholds scaled to it, and 0 for everything the cgroup does not
+// account (never the host's counter under the container's name).
+std::string render_vmstat(const std::vector<VmstatLine>& host, const VmstatInputs& in);
 
 // ---- cpu ------------------------------------------------------------------
 
@@ -142,14 +165,49 @@ private:
 // at runtime changes the rate from then on without rewriting the past.
 class CapacityIntegral {
 public:
+    // Everything advance() needs to go on where it stopped: saved across a
+    // daemon restart (resume()), so the total does not restart at capacity ×
+    // uptime after a quota change.
+    struct State {
+        double time = 0, capacity = 0, total = 0;
+        friend bool operator==(const State&, const State&) = default;
+    };
     // First call: capacity × now (the container has had this capacity all its
     // life as far as we know). Later calls: the previous total plus the
     // previous capacity × elapsed.
     double advance(double now_seconds, double capacity);
+    [[nodiscard]] bool started() const { return started_; }
+    [[nodiscard]] State state() const { return {last_time_, last_capacity_, total_}; }
+    // As if advance() had last been called at state.time with state.capacity.
+    void resume(const State& state);
 private:
     bool started_ = false;
     double last_time_ = 0, last_capacity_ = 0, total_ = 0;
 };
+
+// The part of a cgroup's CPU usage the container cannot have used itself:
+// usage from before its init started, when the container was put in a cgroup
+// that already had some (a cgroup reused by a new container, a systemd unit
+// restarted in its old cgroup). Subtracted from the usage before
+// compute_cpu_times, so the counters are consistent from the first read.
+struct UsageBaseline {
+    CpuUsage total;
+    std::vector<CpuUsage> per_host_cpu;  // v1 per-CPU usage, indexed by host CPU; empty otherwise
+    friend bool operator==(const UsageBaseline&, const UsageBaseline&) = default;
+};
+// Taken once, at the container's first sighting (`first`: its accounting
+// then): what of the usage exceeds what the container could have used since
+// its init started, i.e. total − capacity_seconds, and per host CPU (v1) the
+// CPU's usage − uptime; never negative. This is the smallest baseline that
+// keeps busy ≤ total, and so the exact one for a container that really used
+// all of its capacity; any surplus old usage that fits under the capacity
+// stays counted as busy, so only the since-boot ratio can read busier than it
+// was, never the rate over an interval (which is all top, mpstat or a
+// monitoring agent show). Each figure is split between user and system in
+// the usage's own ratio, so both stay ≤ the usage they are taken from.
+UsageBaseline usage_baseline(const CpuAccounting& first);
+// acct's usage minus the baseline, field by field, never below 0.
+void subtract_baseline(CpuAccounting& acct, const UsageBaseline& baseline);
 
 struct StatTail {
     uint64_t btime = 0;

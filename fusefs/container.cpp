@@ -231,6 +231,7 @@ bool ContainerRegistry::reverify(Container& c) const {
     auto m = parse_proc_pid_cgroup(*cg);
     if (!m || !open_cgroups(c, *m)) return false;
     c.membership_text = std::move(*cg);
+    c.usage_baseline.reset();  // another cgroup's usage: its own baseline
     log_->info("{} moved to another cgroup", c.describe());
     return true;
 }

@@ -70,6 +70,9 @@ public:
     ContainerCgroups cgroups;
     MonotonicCpuTimes cpu_floor;
     CapacityIntegral capacity;
+    // The cgroup's usage from before the container (views.hpp), once taken or
+    // read back from the stat records; reset when the init moves cgroup.
+    std::optional<UsageBaseline> usage_baseline;
     LoadState load;
     std::set<std::string, std::less<>> warned;  // fallbacks already logged once
 

@@ -2,8 +2,9 @@
 // engine for content and reply exactly once.
 //
 // State is reached through fuse_req_userdata(); nothing is global. Lock order:
-// OpenFile::mu → Container::mu (taken inside ViewEngine) → the registry's and
-// the tree's own locks, which are never held while calling out.
+// OpenFile::mu → Container::mu (taken inside ViewEngine) → the registry's,
+// the tree's and the stat record store's own locks, which are never held
+// while calling out.
 #pragma once
 
 #include <fuse_lowlevel.h>

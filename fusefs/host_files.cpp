@@ -69,6 +69,16 @@ Result<std::shared_ptr<const HostStat>> HostFiles::stat() {
     });
 }
 
+Result<std::shared_ptr<const std::vector<VmstatLine>>> HostFiles::vmstat() {
+    return vmstat_.get([&] {
+        return watched<std::vector<VmstatLine>>("/proc/vmstat", [&]() -> Result<std::vector<VmstatLine>> {
+            auto text = read_proc("vmstat");
+            if (!text) return text.error();
+            return parse_vmstat(*text);
+        });
+    });
+}
+
 Result<std::shared_ptr<const std::vector<DiskName>>> HostFiles::disk_names() {
     return disks_.get([&] {
         return watched<std::vector<DiskName>>("/proc/diskstats", [&]() -> Result<std::vector<DiskName>> {

@@ -64,6 +64,7 @@ public:
     Result<std::shared_ptr<const std::vector<MeminfoLine>>> meminfo();
     Result<std::shared_ptr<const HostCpuinfo>> cpuinfo();
     Result<std::shared_ptr<const HostStat>> stat();
+    Result<std::shared_ptr<const std::vector<VmstatLine>>> vmstat();
     Result<std::shared_ptr<const std::vector<DiskName>>> disk_names();
     Result<std::shared_ptr<const CpuSet>> online_cpus();
     // Seconds since boot (CLOCK_BOOTTIME, or the fixture's uptime file).
@@ -89,6 +90,8 @@ private:
     TtlCache<std::vector<MeminfoLine>> meminfo_{std::chrono::milliseconds(1000)};
     TtlCache<HostCpuinfo> cpuinfo_{std::chrono::milliseconds(10000)};
     TtlCache<HostStat> stat_{std::chrono::milliseconds(1000)};
+    // Names, order and the dirty thresholds: the container's counters come from its cgroup.
+    TtlCache<std::vector<VmstatLine>> vmstat_{std::chrono::milliseconds(1000)};
     TtlCache<std::vector<DiskName>> disks_{std::chrono::milliseconds(10000)};
     TtlCache<CpuSet> online_{std::chrono::milliseconds(5000)};
 };

@@ -32,7 +32,10 @@ void LoadSampler::run() {
         if (sample_load_)
             for (auto& c : recent) engine_.sample_load(*c);
         registry_.recheck_memberships(recent, now);
-        if (++rounds % 6 == 0) registry_.sweep(now, kForgetAfterMs);
+        if (++rounds % 6 == 0) {
+            registry_.sweep(now, kForgetAfterMs);
+            engine_.prune_stat_records();
+        }
     }
 }
 

@@ -45,6 +45,7 @@
 #include "fusefs/options.hpp"
 #include "fusefs/seccomp.hpp"
 #include "fusefs/session.hpp"
+#include "fusefs/stat_records.hpp"
 #include "fusefs/sysinfo_agent.hpp"
 #include "fusefs/unix_message.hpp"
 #include "fusefs/view_engine.hpp"
@@ -365,6 +366,14 @@ int run(const DaemonOptions& options) {
         std::string dir = pidfile_slash == std::string::npos ? "." : options.pidfile.substr(0, pidfile_slash + 1);
         if (auto opened = open_directory(AT_FDCWD, dir)) pidfile_dir = std::move(*opened);
     }
+    // Per-container /proc/stat state that a restart must continue (stat_records.hpp).
+    std::unique_ptr<StatRecordStore> records;
+    if (auto store = StatRecordStore::open(stat_record_dir(cfg.mountpoint), cfg.max_containers, log)) {
+        records = std::move(*store);
+        engine.keep_stat_records(records.get());
+    } else {
+        log->warn("/proc/stat counters will restart with the daemon: {}", store.error().describe());
+    }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
     d.loop_thread = pthread_self();
     std::thread watcher;
@@ -388,7 +397,9 @@ int run(const DaemonOptions& options) {
     if (cfg.seccomp) {
         DaemonFilterOptions filter{.log_only = false, .reopens_fuse_device = cfg.threads > 0,
                                    .pidfile_dir_fd = pidfile_dir.get(),
-                                   .sysinfo_listener_fd = agent ? agent->listener_fd() : -1};
+                                   .sysinfo_listener_fd = agent ? agent->listener_fd() : -1,
+                                   .records_dir_fd = records ? records->directory_fd() : -1,
+                                   .records_parent_fd = records ? records->parent_fd() : -1};
         if (auto r = install_daemon_seccomp_filter(filter); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
     }
 
@@ -415,6 +426,7 @@ int run(const DaemonOptions& options) {
             (void)tell_keeper(d.connection.keeper.get(), "UNMOUNT");
         }
         ::umount2(cfg.mountpoint.c_str(), MNT_DETACH);
+        if (records) records->remove_all();
     }
     // Wake the watcher (its read returns once the keeper is gone or we close our end).
     {

@@ -9,6 +9,10 @@
 //   single-threaded loop does not have this.
 // - unlinkat on the pidfile's directory fd only (other entries of that
 //   directory too: the filter cannot see the name), never a directory.
+// - the /proc/stat records' directory fd: files created write-only in it,
+//   renamed within it, unlinked from it; the directory removed from its
+//   parent's fd. A compromised daemon could rewrite records (which only set
+//   container counters' baselines) and other entries of those directories.
 // - umount2(any path, MNT_DETACH): the SIGTERM unmount when the keeper is
 //   gone; the path is the config's mountpoint, the filter cannot pin it.
 // - AF_UNIX datagram sockets and connect/sendto on them: syslog's reconnect
@@ -101,6 +105,34 @@ Result<void> add_thread_rules(scmp_filter_ctx ctx) {
     return add_rule(ctx, allow, SCMP_SYS(tgkill), "tgkill", {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()))});
 }
 
+// The /proc/stat records (stat_records.hpp), pinned to their held directory
+// fd: a temporary file created write-only, renamed over a record, records
+// unlinked (never a directory); the directory removed from its held parent.
+Result<void> add_record_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& options) {
+    if (options.records_dir_fd < 0) return {};
+    const uint32_t allow = SCMP_ACT_ALLOW;
+    const auto dir = static_cast<scmp_datum_t>(options.records_dir_fd);
+    constexpr scmp_datum_t kModeBits = O_ACCMODE | O_CREAT | O_TRUNC;
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat",
+                          {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_WRONLY | O_CREAT | O_TRUNC)});
+        !r)
+        return r;
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(renameat), "renameat", {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_EQ, dir)});
+        !r)
+        return r;
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(renameat2), "renameat2",
+                          {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_EQ, dir), SCMP_A4(SCMP_CMP_EQ, 0)});
+        !r)
+        return r;
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(unlinkat), "unlinkat", {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_EQ, 0)});
+        !r)
+        return r;
+    if (options.records_parent_fd < 0) return {};
+    return add_rule(ctx, allow, SCMP_SYS(unlinkat), "unlinkat",
+                    {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(options.records_parent_fd)),
+                     SCMP_A2(SCMP_CMP_EQ, AT_REMOVEDIR)});
+}
+
 // Files: after start-up the daemon only reads (cgroup and /proc files,
 // /etc/localtime); the log file and the pidfile were opened or written
 // before. The path is out of the filter's reach, so the open mode is what it
@@ -122,6 +154,7 @@ Result<void> add_file_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& opti
                                SCMP_A2(SCMP_CMP_EQ, 0)});
             !r)
             return r;
+    if (auto r = add_record_rules(ctx, options); !r) return r;
     // SIGTERM: the lazy unmount of the mountpoint if the keeper is gone.
     return add_rule(ctx, allow, SCMP_SYS(umount2), "umount2", {SCMP_A1(SCMP_CMP_EQ, MNT_DETACH)});
 }

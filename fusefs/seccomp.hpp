@@ -15,7 +15,8 @@
 // daemon writes no file after start-up (the log and pidfile are open or
 // written before the filter): opening a file for writing, creating or
 // truncating one, unlink/rename (the pidfile's removal at exit is one
-// unlinkat in its held directory), umount2 other than MNT_DETACH, prlimit64
+// unlinkat in its held directory; the /proc/stat records are written,
+// renamed and removed only through their held directory fd), umount2 other than MNT_DETACH, prlimit64
 // on another process. clone3 fails with ENOSYS so that glibc falls back to
 // clone, whose flags the filter can check. seccomp.cpp lists what stays
 // allowed and why.
@@ -49,6 +50,12 @@ struct DaemonFilterOptions {
     // accept4 on it only, the seccomp notify ioctls, process_vm_writev into
     // the callers, epoll over the notify fds.
     int sysinfo_listener_fd = -1;
+    // The /proc/stat record directory and its parent (stat_records.hpp), held
+    // open before the filter: records are created (write-only, in that
+    // directory fd only), renamed within it and unlinked from it; the
+    // directory itself is removed from its parent at a clean stop. -1: none.
+    int records_dir_fd = -1;
+    int records_parent_fd = -1;
 };
 
 // Installs the filter on every thread of the process (TSYNC) and on any
@@ -58,7 +65,7 @@ Result<void> install_daemon_seccomp_filter(const DaemonFilterOptions& options);
 
 // The system calls allowed without conditions (the filter adds a few with
 // argument checks: clone, socket, openat, mmap, mprotect, ioctl, tgkill,
-// prlimit64, umount2, unlinkat).
+// prlimit64, umount2, unlinkat, renameat, renameat2).
 const std::vector<std::string_view>& daemon_syscall_allowlist();
 
 }  // namespace procview

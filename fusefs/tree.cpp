@@ -31,6 +31,7 @@ Tree::Tree(int host_cpu_dir, std::size_t max_cpu_nodes) : host_cpu_dir_(host_cpu
     file(14, 2, "loadavg", NodeKind::proc_file, ProcFile::loadavg);
     file(15, 2, "diskstats", NodeKind::proc_file, ProcFile::diskstats);
     file(16, 2, "swaps", NodeKind::proc_file, ProcFile::swaps);
+    file(17, 2, "vmstat", NodeKind::proc_file, ProcFile::vmstat);
     file(20, 7, "cpu", NodeKind::pressure_file, ProcFile::pressure_cpu);
     file(21, 7, "memory", NodeKind::pressure_file, ProcFile::pressure_memory);
     file(22, 7, "io", NodeKind::pressure_file, ProcFile::pressure_io);

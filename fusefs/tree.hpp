@@ -1,7 +1,7 @@
 // The inode table of the served tree.
 //
 //   /                         dir
-//   proc/                     dir: meminfo cpuinfo stat uptime loadavg diskstats swaps pressure/
+//   proc/                     dir: meminfo cpuinfo stat uptime loadavg diskstats swaps vmstat pressure/
 //   proc/pressure/            dir: cpu memory io (exist only for readers in a non-root v2 cgroup)
 //   sys/devices/system/cpu/   the host's directory, seen through the reader's CPU view
 //

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -45,6 +46,7 @@ std::string_view proc_file_name(ProcFile file) {
         case ProcFile::pressure_cpu: return "pressure/cpu";
         case ProcFile::pressure_memory: return "pressure/memory";
         case ProcFile::pressure_io: return "pressure/io";
+        case ProcFile::vmstat: return "vmstat";
     }
     return "?";
 }
@@ -76,6 +78,7 @@ Result<std::string> ViewEngine::render(ProcFile file, Container* container) {
         case ProcFile::pressure_cpu:
         case ProcFile::pressure_memory:
         case ProcFile::pressure_io: return pressure(file, *container);
+        case ProcFile::vmstat: return vmstat(*container);
     }
     return make_error(ENOENT, "unknown view");
 }
@@ -211,41 +214,12 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
 
     CpuAccounting acct;
     acct.uptime_seconds = uptime;
-    acct.capacity_seconds = c.capacity.advance(uptime, view.capacity);
-    std::string buf;
-    bool usage_known = false;
-    CgroupDir* cpu = c.cgroups.cpu.get();
-    CgroupDir* cpuacct = c.cgroups.cpuacct.get();
-    if (cpu && cpu->version() == CgroupVersion::v2) {
-        if (auto text = read_into(cpu, "cpu.stat", buf)) {
-            if (auto usage = parse_cpu_stat_usage(*text)) {
-                acct.total = *usage;
-                usage_known = true;
-            }
-        }
-    } else if (cpuacct) {
-        if (auto text = read_into(cpuacct, "cpuacct.usage_all", buf)) {
-            auto per_cpu = parse_cpuacct_usage_all(*text);
-            std::string exact_buf;
-            if (per_cpu) {
-                if (auto exact = read_into(cpuacct, "cpuacct.usage_percpu", exact_buf))
-                    if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
-            }
-            if (per_cpu) {
-                for (const auto& u : *per_cpu) {
-                    acct.total.user_ns += u.user_ns;
-                    acct.total.system_ns += u.system_ns;
-                }
-                acct.per_host_cpu = std::move(*per_cpu);
-                usage_known = true;
-            }
-        }
-    }
-    if (!usage_known) {
-        note_if_gone(c, cpu ? cpu : cpuacct);
+    if (!read_cpu_usage(c, acct)) {
+        note_if_gone(c, c.cgroups.cpu ? c.cgroups.cpu.get() : c.cgroups.cpuacct.get());
         c.warn_once(*log_, "cpuacct", "CPU usage unreadable");
         return host_file(file);
     }
+    account_for_baseline(c, acct, view.capacity);
     auto times = compute_cpu_times(view, acct);
     c.cpu_floor.apply(times);
     if (file == ProcFile::uptime) {
@@ -258,6 +232,90 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
     tail.procs_running = c.load.running;
     tail.procs_blocked = c.load.blocked;
     return render_stat(times, **host_stat, tail);
+}
+
+bool ViewEngine::read_cpu_usage(Container& c, CpuAccounting& acct) {
+    std::string buf;
+    CgroupDir* cpu = c.cgroups.cpu.get();
+    CgroupDir* cpuacct = c.cgroups.cpuacct.get();
+    if (cpu && cpu->version() == CgroupVersion::v2) {
+        auto text = read_into(cpu, "cpu.stat", buf);
+        auto usage = text ? parse_cpu_stat_usage(*text) : Result<CpuUsage>(invalid("unreadable"));
+        if (usage) acct.total = *usage;
+        return usage.ok();
+    }
+    auto text = read_into(cpuacct, "cpuacct.usage_all", buf);
+    if (!text) return false;
+    auto per_cpu = parse_cpuacct_usage_all(*text);
+    if (!per_cpu) return false;
+    std::string exact_buf;
+    if (auto exact = read_into(cpuacct, "cpuacct.usage_percpu", exact_buf))
+        if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
+    for (const auto& u : *per_cpu) {
+        acct.total.user_ns += u.user_ns;
+        acct.total.system_ns += u.system_ns;
+    }
+    acct.per_host_cpu = std::move(*per_cpu);
+    return true;
+}
+
+std::optional<StatRecordKey> ViewEngine::stat_record_key(const Container& c) const {
+    // Only real containers: a fixed (test) cgroup has no init of its own.
+    if (!records_ || c.pidns == 0 || !c.init_pidfd.valid()) return std::nullopt;
+    const CgroupDir* usage = c.cgroups.cpu && c.cgroups.cpu->version() == CgroupVersion::v2 ? c.cgroups.cpu.get()
+                                                                                             : c.cgroups.cpuacct.get();
+    if (!usage) return std::nullopt;
+    return StatRecordKey{usage->path(), c.pidns, c.init_pid, c.init_start_ticks};
+}
+
+namespace {
+
+// A kept record fits this cgroup's usage counter if no part of its baseline
+// exceeds the usage now (counters only grow) and it was not written in this
+// clock's future.
+bool record_fits(const StatRecord& r, const CpuAccounting& acct) {
+    auto within = [](const CpuUsage& b, const CpuUsage& u) { return b.user_ns <= u.user_ns && b.system_ns <= u.system_ns; };
+    if (!within(r.baseline.total, acct.total) || r.capacity.time > acct.uptime_seconds + 1.0) return false;
+    const auto& per_cpu = r.baseline.per_host_cpu;
+    for (std::size_t i = 0; i < per_cpu.size(); ++i) {
+        CpuUsage now = acct.per_host_cpu && i < acct.per_host_cpu->size() ? (*acct.per_host_cpu)[i] : CpuUsage{};
+        if (!within(per_cpu[i], now)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void ViewEngine::account_for_baseline(Container& c, CpuAccounting& acct, double capacity) {
+    auto key = stat_record_key(c);
+    bool changed = c.capacity.started() && c.capacity.state().capacity != capacity;
+    if (!c.usage_baseline) {
+        // A daemon restart or takeover: go on with the previous instance's
+        // baseline and capacity integral, so the counters continue unchanged.
+        auto kept = key ? records_->load(*key) : std::nullopt;
+        if (kept && record_fits(*kept, acct)) {
+            c.usage_baseline = std::move(kept->baseline);
+            c.capacity.resume(kept->capacity);
+            changed = kept->capacity.capacity != capacity;
+        } else {
+            acct.capacity_seconds = c.capacity.advance(acct.uptime_seconds, capacity);
+            c.usage_baseline = usage_baseline(acct);
+            changed = true;
+            const CpuUsage& old = c.usage_baseline->total;
+            if (old.user_ns + old.system_ns > 0)
+                log_->debug("{}: {:.2f} CPU-seconds of its cgroup's usage predate it; not shown as its own",
+                            c.describe(), static_cast<double>(old.user_ns + old.system_ns) / 1e9);
+        }
+    }
+    acct.capacity_seconds = c.capacity.advance(acct.uptime_seconds, capacity);
+    subtract_baseline(acct, *c.usage_baseline);
+    // Written when the figures a restart could not recompute change: a new
+    // baseline, or a new capacity (the integral stops being capacity × uptime).
+    if (changed && key) records_->save(StatRecord{*key, *c.usage_baseline, c.capacity.state()});
+}
+
+void ViewEngine::prune_stat_records() {
+    if (records_) records_->prune();
 }
 
 // ---- loadavg --------------------------------------------------------------
@@ -366,28 +424,59 @@ Result<SysinfoInputs> ViewEngine::sysinfo_inputs(Container& c) {
 
 // ---- diskstats and pressure -------------------------------------------------
 
+std::optional<std::vector<DeviceIo>> ViewEngine::block_io_locked(Container& c) {
+    std::optional<std::vector<DeviceIo>> io;
+    CgroupDir* dir = c.cgroups.blkio.get();
+    std::string a, b, t;
+    if (dir && dir->version() == CgroupVersion::v2) {
+        if (auto text = read_into(dir, "io.stat", a))
+            if (auto parsed = parse_io_stat(*text)) io = std::move(*parsed);
+    } else if (dir) {
+        auto serviced = read_into(dir, "blkio.throttle.io_serviced_recursive", a);
+        auto bytes = read_into(dir, "blkio.throttle.io_service_bytes_recursive", b);
+        auto time = read_into(dir, "blkio.io_service_time_recursive", t);
+        if (serviced && bytes)
+            if (auto parsed = parse_blkio(*serviced, *bytes, time)) io = std::move(*parsed);
+    }
+    if (!io) c.warn_once(*log_, "io", "block I/O statistics unreadable");
+    return io;
+}
+
 Result<std::string> ViewEngine::diskstats(Container& c) {
     auto names = host_.disk_names();
     if (!names) return names.error();
     std::optional<std::vector<DeviceIo>> io;
     {
         std::lock_guard lock(c.mu);
-        CgroupDir* dir = c.cgroups.blkio.get();
-        std::string a, b, t;
-        if (dir && dir->version() == CgroupVersion::v2) {
-            if (auto text = read_into(dir, "io.stat", a))
-                if (auto parsed = parse_io_stat(*text)) io = std::move(*parsed);
-        } else if (dir) {
-            auto serviced = read_into(dir, "blkio.throttle.io_serviced_recursive", a);
-            auto bytes = read_into(dir, "blkio.throttle.io_service_bytes_recursive", b);
-            auto time = read_into(dir, "blkio.io_service_time_recursive", t);
-            if (serviced && bytes)
-                if (auto parsed = parse_blkio(*serviced, *bytes, time)) io = std::move(*parsed);
-        }
-        if (!io) c.warn_once(*log_, "io", "block I/O statistics unreadable");
+        io = block_io_locked(c);
     }
     if (!io) return host_file(ProcFile::diskstats);
     return render_diskstats(**names, *io);
+}
+
+// ---- vmstat -----------------------------------------------------------------
+
+Result<std::string> ViewEngine::vmstat(Container& c) {
+    auto host = host_.vmstat();
+    if (!host) return host.error();
+    auto host_meminfo = host_.meminfo();
+    if (!host_meminfo) return host_meminfo.error();
+    std::optional<MemoryFacts> facts;
+    std::optional<std::vector<DeviceIo>> io;
+    {
+        std::lock_guard lock(c.mu);
+        facts = memory_facts_locked(c);
+        if (facts) io = block_io_locked(c);
+    }
+    if (!facts) return host_file(ProcFile::vmstat);
+    // The page counts are the container's meminfo in pages, so both files agree.
+    const auto meminfo = container_meminfo(**host_meminfo, *facts, MemoryOptions{options_.swap});
+    VmstatInputs in{meminfo, **host_meminfo, facts->stat, io};
+    if (long page = ::sysconf(_SC_PAGESIZE); page >= 1024) {
+        in.page_size = static_cast<uint64_t>(page);
+        in.pmd_size = in.page_size * (in.page_size / sizeof(uint64_t));  // PTRS_PER_PMD entries of one page each
+    }
+    return render_vmstat(**host, in);
 }
 
 bool ViewEngine::has_pressure(Container* container) {

@@ -18,6 +18,7 @@
 #include "fusefs/change_watch.hpp"
 #include "fusefs/container.hpp"
 #include "fusefs/host_files.hpp"
+#include "fusefs/stat_records.hpp"
 
 namespace procview {
 
@@ -28,7 +29,7 @@ struct ViewOptions {
 };
 
 // The files under proc/ (a row each in the FUSE tree).
-enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, pressure_cpu, pressure_memory, pressure_io };
+enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, pressure_cpu, pressure_memory, pressure_io, vmstat };
 
 class ViewEngine {
 public:
@@ -54,6 +55,13 @@ public:
     // Takes one load sample of the container (the sampler thread, every 5 s).
     void sample_load(Container& container);
 
+    // Keep each container's /proc/stat baseline and capacity integral in
+    // `records` (nullptr: in memory only), so a restarted daemon continues
+    // the counters (stat_records.hpp). Set before serving.
+    void keep_stat_records(StatRecordStore* records) { records_ = records; }
+    // Drops the records of containers that exited (the sampler thread).
+    void prune_stat_records();
+
     [[nodiscard]] const ViewOptions& options() const { return options_; }
 
 private:
@@ -62,6 +70,9 @@ private:
     Result<std::string> stat_or_uptime(ProcFile file, Container& c);
     Result<std::string> loadavg(Container& c);
     Result<std::string> diskstats(Container& c);
+    Result<std::string> vmstat(Container& c);
+    // The cgroup's block I/O (io.stat | blkio), nullopt when unreadable. Needs c.mu held.
+    std::optional<std::vector<DeviceIo>> block_io_locked(Container& c);
     Result<std::string> pressure(ProcFile file, Container& c);
     // Drains the limit files' write events: once per view, before any of its
     // cgroup reads, so kept limits are fresh for that view (change_watch.hpp).
@@ -71,12 +82,19 @@ private:
     CpuView cpu_view_locked(Container& c, const CpuSet& online);
     std::optional<MemoryFacts> memory_facts_locked(Container& c);
     Result<std::string> host_file(ProcFile file);
+    // /proc/stat's accounting, with c.mu held: the cgroup's usage (false if
+    // unreadable), then capacity_seconds set and the usage that predates the
+    // container taken away (its baseline, taken at first sight or read back).
+    bool read_cpu_usage(Container& c, CpuAccounting& acct);
+    void account_for_baseline(Container& c, CpuAccounting& acct, double capacity);
+    std::optional<StatRecordKey> stat_record_key(const Container& c) const;
 
     HostFiles& host_;
     std::shared_ptr<ChangeWatch> limit_changes_;
     ViewOptions options_;
     std::shared_ptr<spdlog::logger> log_;
     UniqueFd proc_;  // the real /proc (task states for the load sampler)
+    StatRecordStore* records_ = nullptr;
 };
 
 std::string_view proc_file_name(ProcFile file);

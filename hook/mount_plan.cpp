@@ -29,6 +29,7 @@ const std::vector<ViewEntry>& view_table() {
         {"loadavg", {{"proc/loadavg", "proc/loadavg", EntryKind::file, TargetFs::procfs}}},
         {"diskstats", {{"proc/diskstats", "proc/diskstats", EntryKind::file, TargetFs::procfs}}},
         {"swaps", {{"proc/swaps", "proc/swaps", EntryKind::file, TargetFs::procfs}}},
+        {"vmstat", {{"proc/vmstat", "proc/vmstat", EntryKind::file, TargetFs::procfs}}},
         {"pressure",
          {{"proc/pressure/cpu", "proc/pressure/cpu", EntryKind::file, TargetFs::procfs},
           {"proc/pressure/memory", "proc/pressure/memory", EntryKind::file, TargetFs::procfs},

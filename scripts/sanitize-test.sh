@@ -12,7 +12,7 @@
 #      every kept crash input (tests/fuzz/regressions) through its binary.
 #
 #   scripts/sanitize-test.sh [--fuzz-seconds N] [--skip-asan] [--skip-fuzz]
-#     PROCVIEW_FUZZ_SECONDS   per-target fuzzing time (default 10: 18 targets ≈ 3 min)
+#     PROCVIEW_FUZZ_SECONDS   per-target fuzzing time (default 10: 19 targets ≈ 3 min)
 #     PROCVIEW_ASAN_BUILD, PROCVIEW_FUZZ_BUILD   build directories
 # Ends with "N passed, N failed" and exits non-zero on any failure. A crash
 # input found while fuzzing is kept under $work/crashes and printed; add it to

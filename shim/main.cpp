@@ -5,8 +5,8 @@
 //   $ ctr run --rootfs --runc-binary /usr/local/bin/procview-runtime
 //       --annotation procview.io/enabled=true --memory-limit 268435456 /srv/rootfs web sh
 //   # Docker: daemon.json "runtimes": {"procview": {"path": "/usr/local/bin/procview-runtime",
-//   #                                   "runtimeArgs": ["--procview-config", "/etc/procview/procview.json"]}}
-//   $ docker run --runtime procview ...
+//   #                                   "runtimeArgs": ["--procview-enable"]}}
+//   $ docker run --runtime procview ...        # every container of that runtime is opted in
 //   # directly, the way BuildKit calls runc
 //   $ procview-runtime --procview-config ./procview.json run --bundle /srv/bundle --keep web
 //
@@ -190,6 +190,9 @@ int main(int argc, char** argv) {
         if (subcommand_reads_bundle(cmd->subcommand)) log.warning(msg);
         else log.debug(msg);
     }
+
+    // The runtime's registration is the opt-in (Docker: runtimeArgs), for engines without annotations.
+    if (loaded && cmd->procview_enable) loaded->config.runtime.enable_all = true;
 
     const char* path_env = std::getenv("PATH");
     auto runtime = find_real_runtime(loaded ? loaded->config.runtime.runtime : "",

@@ -7,6 +7,7 @@ namespace procview::shim {
 namespace {
 
 constexpr std::string_view kOwnConfigFlag = "--procview-config";
+constexpr std::string_view kOwnEnableFlag = "--procview-enable";
 
 // Global flags that take a value (runc main.go, crun.c). Every other global
 // flag is a bool; an unknown flag is taken as a bool too, so at worst its
@@ -80,6 +81,9 @@ Result<std::size_t> take_own_options(const std::vector<std::string>& args, RuncC
                 return invalid(std::string(kOwnConfigFlag) + " needs a file name");
             out.procview_config = args[i + 1];
             i += 2;
+        } else if (arg == kOwnEnableFlag) {
+            out.procview_enable = true;
+            ++i;
         } else if (arg.starts_with(std::string(kOwnConfigFlag) + "=")) {
             auto value = arg.substr(kOwnConfigFlag.size() + 1);
             if (value.empty()) return invalid(std::string(kOwnConfigFlag) + " needs a file name");

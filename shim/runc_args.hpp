@@ -11,7 +11,8 @@
 //   bool flags with an explicit value      --systemd-cgroup=true
 //   "--" ends the flags
 //   subcommand flags after the container id (urfave/cli and argp both move them to the front)
-// Our own options come first and are stripped: --procview-config FILE, --procview-config=FILE.
+// Our own options come first and are stripped: --procview-config FILE, --procview-config=FILE,
+// --procview-enable (in any order).
 #pragma once
 
 #include <cstddef>
@@ -27,6 +28,10 @@ namespace procview::shim {
 struct RuncCommandLine {
     // --procview-config, when given before the runtime's arguments.
     std::optional<std::string> procview_config;
+    // --procview-enable: every container this runtime creates is opted in
+    // (runtime.enable_all), the way a dedicated Docker runtime name is the
+    // opt-in where the engine has no annotations (Docker before 24).
+    bool procview_enable = false;
     // argv[1..] minus our own options: exactly what the real runtime gets.
     std::vector<std::string> runtime_args;
 

@@ -172,6 +172,10 @@ MountSelection select_mounts(const std::optional<std::string>& files_annotation,
             out.notes.push_back("pressure: runc refuses config.json mounts under /proc/pressure (use mode \"hook\")");
             continue;
         }
+        if (name == "vmstat") {
+            out.notes.push_back("vmstat: runc refuses config.json mounts of /proc/vmstat (use mode \"hook\")");
+            continue;
+        }
         if (name == "cpu_online" && want_cpu_dir) continue;  // the cpu directory carries `online`
         auto view = std::find_if(kMountableViews.begin(), kMountableViews.end(),
                                  [&](const MountableView& v) { return v.name == name; });

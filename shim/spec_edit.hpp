@@ -86,8 +86,8 @@ struct MountSelection {
 };
 // The mounts for the chosen view names: the procview.io/files annotation when
 // set (comma-separated, spaces allowed), else `config_files`. Unknown names and
-// names that cannot be a config.json mount (pressure: runc refuses mounts
-// under /proc/pressure) are noted and left out; cpu_online is dropped when
+// names that cannot be a config.json mount (pressure, vmstat: runc refuses
+// mounts under /proc/pressure and of /proc/vmstat) are noted and left out; cpu_online is dropped when
 // cpu (the directory holding it) is chosen.
 MountSelection select_mounts(const std::optional<std::string>& files_annotation,
                              const std::vector<std::string>& config_files, std::string_view mountpoint);

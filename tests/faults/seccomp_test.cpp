@@ -273,6 +273,86 @@ TEST_CASE("after start-up the daemon cannot write, create, truncate, remove or r
     }
 }
 
+// The /proc/stat records' rules (stat_records.hpp), probed in a filtered
+// child: scratch/records is the records directory, scratch its parent.
+std::map<std::string, int> probe_record_rules() {
+    char scratch[] = "/tmp/pvhard-records.XXXXXX";
+    REQUIRE(::mkdtemp(scratch) != nullptr);
+    const std::string top = scratch, records = top + "/records";
+    REQUIRE(::mkdir(records.c_str(), 0700) == 0);
+    std::ofstream(top + "/file") << "1\n";
+    int parent_fd = ::open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int dir_fd = ::open(records.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(parent_fd >= 0);
+    REQUIRE(dir_fd >= 0);
+    int pipefd[2];
+    REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(pipefd[0]);
+        std::ostringstream out;
+        auto report = [&out](const char* name, int err) { out << name << ' ' << err << '\n'; };
+        auto installed = procview::install_daemon_seccomp_filter(
+            {.log_only = false, .records_dir_fd = dir_fd, .records_parent_fd = parent_fd});
+        if (!installed) report("install", installed.error().errnum);
+        auto create = [](int at, const std::string& name, int flags) {
+            int fd = ::openat(at, name.c_str(), flags | O_CLOEXEC, 0600);
+            if (fd < 0) return errno;
+            ::close(fd);
+            return 0;
+        };
+        report("create_in_records", create(dir_fd, "tmp.a", O_WRONLY | O_CREAT | O_TRUNC));
+        report("rename_in_records", errno_of(::renameat(dir_fd, "tmp.a", dir_fd, "a")));
+        report("rename_out_of_records", errno_of(::renameat(dir_fd, "a", parent_fd, "moved")));
+        report("create_rdwr_in_records", create(dir_fd, "b", O_RDWR | O_CREAT));
+        report("create_elsewhere", create(AT_FDCWD, top + "/new", O_WRONLY | O_CREAT | O_TRUNC));
+        report("create_in_parent", create(parent_fd, "new", O_WRONLY | O_CREAT | O_TRUNC));
+        report("unlink_in_parent", errno_of(::unlinkat(parent_fd, "file", 0)));
+        report("unlink_in_records", errno_of(::unlinkat(dir_fd, "a", 0)));
+        report("rmdir_records", errno_of(::unlinkat(parent_fd, "records", AT_REMOVEDIR)));
+        std::string text = out.str();
+        (void)!::write(pipefd[1], text.data(), text.size());
+        ::_exit(0);
+    }
+    ::close(pipefd[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(dir_fd);
+    ::close(parent_fd);
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
+    CHECK_MESSAGE(WIFEXITED(status), "the filtered child died instead of getting errors");
+    std::map<std::string, int> result;
+    std::istringstream lines(text);
+    std::string name;
+    int err = 0;
+    while (lines >> name >> err) result[name] = err;
+    return result;
+}
+
+TEST_CASE("the /proc/stat records are written, renamed and removed only through their held directory") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP (seccomp): needs root");
+        return;
+    }
+    auto r = probe_record_rules();
+    REQUIRE_MESSAGE(!r.count("install"), "install failed: errno " << r["install"]);
+    CHECK(r["create_in_records"] == 0);
+    CHECK(r["rename_in_records"] == 0);
+    CHECK(r["unlink_in_records"] == 0);
+    CHECK(r["rmdir_records"] == 0);
+    CHECK(r["rename_out_of_records"] == EPERM);
+    CHECK(r["create_rdwr_in_records"] == EPERM);
+    CHECK(r["create_elsewhere"] == EPERM);
+    CHECK(r["create_in_parent"] == EPERM);
+    CHECK(r["unlink_in_parent"] == EPERM);
+}
+
 TEST_CASE("after start-up the daemon makes no stream socket and touches no other process's limits") {
     if (::geteuid() != 0) {
         MESSAGE("SKIP (seccomp): needs root");

@@ -20,6 +20,7 @@
     X(proc_cpuinfo)              \
     X(proc_stat)                 \
     X(proc_diskstats)            \
+    X(stat_record)               \
     X(config)                    \
     X(oci_state)                 \
     X(oci_bundle)                \
@@ -27,7 +28,8 @@
     X(shim_spec)                 \
     X(render_memory)             \
     X(render_cpu)                \
-    X(render_misc)
+    X(render_misc)               \
+    X(render_vmstat)
 
 namespace procview::fuzz {
 #define PROCVIEW_DECLARE_FUZZ_TARGET(name) int fuzz_##name(const uint8_t* data, std::size_t size);

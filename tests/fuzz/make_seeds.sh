@@ -73,6 +73,10 @@ for v in v1 v2; do
   seed proc_diskstats "$v" "@$fx/$v/proc/diskstats"
 done
 
+# procviewfs's /proc/stat records (core/stat_record.hpp)
+seed stat_record v1 $'procview-stat-record 1\ncgroup /pvit-5092-old-noquota\ninit 4026532174 5247 201930\nbaseline 1742370032 0\ncpu 0 1487129674 0\ncpu 1 255240357 0\ncapacity 0.00944496900001468 2 0.01888993800002936\n'
+seed stat_record v2 $'procview-stat-record 1\ncgroup /kubepods/pod1/ctr1\ninit 4026532291 1234 567890\nbaseline 4180000000 20000000\ncapacity 0.31 1.5 0.465\n'
+
 # configuration and OCI input
 seed config full '{"mountpoint": "/var/lib/procview", "cgroup_root": "", "proc_root": "/proc",
  "sys_cpu_root": "/sys/devices/system/cpu", "swap": true, "loadavg": true, "cpu_quota": true, "threads": 0,
@@ -120,5 +124,11 @@ seed render_cpu v1-no-quota --flag 03 "@$v1/proc/cpuinfo" "@$v1/sys/devices/syst
 seed render_misc v2 --flag 00 "@$v2/proc/diskstats" $'8:0 rbytes=1048576 wbytes=4096 rios=20 wios=1 dbytes=0 dios=0\n' "" "" $'\x03\x02\x00\x05'
 seed render_misc v1 --flag 01 "@$v1/proc/diskstats" "" $'8:0 Read 10\n8:0 Write 5\n8:0 Total 15\nTotal 15\n' \
   $'8:0 Read 40960\n8:0 Write 20480\n8:0 Total 61440\nTotal 61440\n' $'\x01\x01\x01'
+seed render_vmstat v2-ctr1 --flag 00 "@$v2/proc/vmstat" "@$v2/proc/meminfo" "@$ctr/memory.stat" "@$ctr/memory.current" \
+  "@$ctr/memory.max" $'8:0 rbytes=1048576 wbytes=4096 rios=20 wios=1 dbytes=0 dios=0\n'
+seed render_vmstat v1-pvfx --flag 01 "@$v1/proc/vmstat" "@$v1/proc/meminfo" "@$m/memory.stat" "@$m/memory.usage_in_bytes" \
+  "@$m/memory.limit_in_bytes" ""
+seed render_vmstat v2-64k-pages --flag 06 "@$v2/proc/vmstat" "@$v2/proc/meminfo" "@$ctr/memory.stat" "@$ctr/memory.current" \
+  "max" ""
 
 echo "make_seeds: $n seeds in $out"

@@ -2,6 +2,7 @@
 // files are trusted more than a container's, but --proc-root can point
 // anywhere and a truncated or odd file must not take the daemon down.
 #include "core/proc_files.hpp"
+#include "core/stat_record.hpp"
 #include "fuzz_input.hpp"
 #include "fuzz_targets.hpp"
 
@@ -43,6 +44,21 @@ int fuzz_proc_diskstats(const uint8_t* data, std::size_t size) {
     auto names = parse_diskstats_names(text);
     if (!names) return 0;
     for (const auto& disk : *names) FUZZ_CHECK(!disk.name.empty());
+    return 0;
+}
+
+// procviewfs's own /proc/stat records (core/stat_record.hpp): root's files,
+// but a record cut short or damaged must be refused, never half-read. What
+// parses must format, and read back to the same text.
+int fuzz_stat_record(const uint8_t* data, std::size_t size) {
+    auto record = parse_stat_record(as_text(data, size));
+    if (!record) return 0;
+    FUZZ_CHECK(record->baseline.per_host_cpu.size() <= kMaxRecordCpus);
+    auto text = format_stat_record(*record);
+    FUZZ_CHECK(text.ok());
+    auto again = parse_stat_record(*text);
+    FUZZ_CHECK(again.ok());
+    FUZZ_CHECK(format_stat_record(*again).value() == *text);
     return 0;
 }
 

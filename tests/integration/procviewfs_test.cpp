@@ -4,8 +4,10 @@
 // skipped.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,6 +84,111 @@ double steady_s() {
 double busy_share(const CpuLine& a, const CpuLine& b) {
     if (b.total <= a.total) return -1;
     return static_cast<double>(b.busy - a.busy) / static_cast<double>(b.total - a.total);
+}
+
+// The "cpu" line of a container's /proc/stat with the clock around the read.
+struct TimedLine {
+    CpuLine line;
+    double before = 0, after = 0;
+    [[nodiscard]] uint64_t idle() const { return line.total - line.busy; }
+};
+TimedLine timed_stat(Container& c, const Daemon& d) {
+    TimedLine t;
+    t.before = steady_s();
+    t.line = stat_cpu_total(c.read(d.file("proc/stat")));
+    t.after = steady_s();
+    return t;
+}
+
+// From a to b: total advanced at `ticks_per_s` (bracketed by the clock, 4
+// ticks of USER_HZ rounding), idle advanced, nothing went down, busy share < 0.2.
+void check_idle_interval(const TimedLine& a, const TimedLine& b, double ticks_per_s, const std::string& what) {
+    double total = static_cast<double>(b.line.total) - static_cast<double>(a.line.total);
+    double low = (b.before - a.after) * ticks_per_s, high = (b.after - a.before) * ticks_per_s;
+    double share = busy_share(a.line, b.line);
+    MESSAGE(what << ": total +" << total << " ticks within [" << low << ", " << high << "], idle +"
+                 << static_cast<double>(b.idle()) - static_cast<double>(a.idle()) << ", busy +"
+                 << static_cast<double>(b.line.busy) - static_cast<double>(a.line.busy) << ", busy share " << share);
+    CHECK(b.line.total >= a.line.total);
+    CHECK(b.line.busy >= a.line.busy);
+    CHECK(b.idle() > a.idle());
+    CHECK(total >= low - 4);
+    CHECK(total <= high + 4);
+    CHECK(share >= 0.0);
+    CHECK(share < 0.2);
+}
+
+// Waits (up to 5 s) until `pid`, our child, has exited (a zombie we have not
+// reaped: the Daemon still owns it and reaps it).
+bool exited(pid_t pid) {
+    for (int i = 0; i < 500; ++i) {
+        auto stat = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
+        auto close = stat.rfind(')');
+        if (stat.empty() || (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z')) return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+// The instances serving one mountpoint, newest last; stopped newest first
+// (the oldest owns the mountpoint directory).
+struct Instances {
+    std::vector<std::unique_ptr<Daemon>> all;
+    Instances() { all.push_back(std::make_unique<Daemon>()); }
+    ~Instances() {
+        while (!all.empty()) all.pop_back();
+    }
+    Daemon& current() { return *all.back(); }
+    void kill9_and_restart() {
+        current().kill9();
+        sleep_ms(200);
+        current().start();
+    }
+    void takeover() {
+        Daemon& old = current();
+        all.push_back(std::make_unique<Daemon>(std::vector<std::string>{"--takeover"}, old.mountpoint()));
+        CHECK(exited(old.pid()));
+    }
+};
+
+// A cgroup that burnt CPU for 3 s before a new container (pid namespace) was
+// started in it: the container's /proc/stat must not show that old usage as
+// its own, from its first read, and across a kill -9 restart and a takeover
+// (in either order: only the first of them would change a baseline that a
+// new daemon took afresh, so each order proves one of them).
+void check_cgroup_older_than_container(const Limits& limits, double ticks_per_s, const std::string& what,
+                                       bool takeover_first) {
+    Instances daemons;
+    TestCgroup cg(unique_name(what));
+    cg.set(limits);
+    {
+        Container previous(cg);
+        previous.busy(2);
+        sleep_ms(3000);
+        previous.idle();
+    }  // its pid namespace is gone; its usage stays in the cgroup
+    double old_usage = static_cast<double>(cgroup_cpu_usage_ns(cg)) / 1e9;
+    MESSAGE(what << ": the cgroup used " << old_usage << " CPU-seconds before the container");
+    REQUIRE(old_usage > 1.0);  // well over what the new container's capacity integrates at its start
+
+    Container c(cg);
+    auto first = timed_stat(c, daemons.current());
+    CHECK(first.line.busy <= first.line.total);
+    sleep_ms(2000);
+    auto last = timed_stat(c, daemons.current());
+    check_idle_interval(first, last, ticks_per_s, "first 2 s");
+
+    for (bool takeover : {takeover_first, !takeover_first}) {
+        std::string how = takeover ? "--takeover" : "kill -9 and restart";
+        if (takeover) daemons.takeover();
+        else daemons.kill9_and_restart();
+        auto after = timed_stat(c, daemons.current());
+        check_idle_interval(last, after, ticks_per_s, "across " + how);
+        sleep_ms(1000);
+        last = timed_stat(c, daemons.current());
+        check_idle_interval(after, last, ticks_per_s, "after " + how);
+    }
+    check_idle_interval(first, last, ticks_per_s, "since the first read");
 }
 
 }  // namespace
@@ -255,6 +362,19 @@ TEST_CASE("stat: a busy container reads as busy, an idle one as idle; counters o
     CHECK(boot_plus_up <= after + 0.5);
 }
 
+TEST_CASE("stat: usage its cgroup had before the container started is not shown as the container's (quota 1.5)") {
+    SKIP_UNLESS_SUPPORTED();
+    REQUIRE(host_cpus() >= 2);
+    check_cgroup_older_than_container({256 * MiB, 150000, 100000, std::string("0-1")}, 150, "old-quota", false);
+}
+
+TEST_CASE("stat: usage its cgroup had before the container started is not shown as the container's (no quota)") {
+    SKIP_UNLESS_SUPPORTED();
+    REQUIRE(host_cpus() >= 2);
+    // No quota over CPUs 0-1: capacity 2, and on v1 the per-CPU usage path.
+    check_cgroup_older_than_container({256 * MiB, std::nullopt, 100000, std::string("0-1")}, 200, "old-noquota", true);
+}
+
 TEST_CASE("loadavg rises under load") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
@@ -382,7 +502,7 @@ TEST_CASE("read-only: writes, creates and mkdir are refused; unknown names are E
     CHECK(::mkdir(d.file("proc/x").c_str(), 0755) != 0);
     CHECK((errno == EROFS || errno == EACCES));
     auto names = c.list(d.file("proc"));
-    for (const char* want : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps"})
+    for (const char* want : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "vmstat"})
         CHECK_MESSAGE(std::count(names.begin(), names.end(), want) == 1, want);
 }
 
@@ -462,6 +582,8 @@ TEST_CASE("fixture trees: v2 and v1 captured cgroups render their limits") {
         CHECK(count_prefix(host_read(d.file("proc/cpuinfo")), "processor") == 2);
         CHECK(host_read(d.file("proc/pressure/memory")) ==
               host_read(fx + "/v2/cgroup/kubepods/pod1/ctr1/memory.pressure"));
+        // The daemon's gathering gives the renderer exactly the golden test's inputs.
+        CHECK(host_read(d.file("proc/vmstat")) == host_read(fx + "/golden/vmstat_v2_ctr1.txt"));
     }
     {
         Daemon d({"--cgroup-root", fx + "/v1/cgroup", "--proc-root", fx + "/v1/proc", "--sys-cpu-root",
@@ -470,5 +592,85 @@ TEST_CASE("fixture trees: v2 and v1 captured cgroups render their limits") {
         CHECK(meminfo_kb(meminfo, "MemTotal") == 262144u);
         CHECK(host_read(d.file("sys/devices/system/cpu/online")) == "0-1\n");
         CHECK(::access(d.file("proc/pressure/cpu").c_str(), F_OK) != 0);
+        CHECK(host_read(d.file("proc/vmstat")) == host_read(fx + "/golden/vmstat_v1_pvfx.txt"));
     }
+}
+
+namespace {
+
+std::optional<uint64_t> vmstat_value(const std::string& vmstat, const std::string& key) {
+    for (const auto& line : lines(vmstat))
+        if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ')
+            return std::stoull(line.substr(key.size() + 1));
+    return std::nullopt;
+}
+
+// A process in `cg` that touches `bytes` of fresh anonymous memory in 4 KiB
+// pages (no THP: one fault per page) and exits; waited for.
+void touch_memory_in(const TestCgroup& cg, std::size_t bytes) {
+    int go[2];
+    REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        char c;
+        ::close(go[1]);
+        if (::read(go[0], &c, 1) != 1) ::_exit(2);
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) ::_exit(3);
+        ::madvise(p, bytes, MADV_NOHUGEPAGE);
+        for (std::size_t off = 0; off < bytes; off += 4096) static_cast<volatile char*>(p)[off] = 1;
+        ::_exit(0);
+    }
+    ::close(go[0]);
+    cg.add(pid);
+    CHECK(::write(go[1], "x", 1) == 1);
+    ::close(go[1]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+}  // namespace
+
+TEST_CASE("vmstat: page counts agree with the container's meminfo; pgfault is the cgroup's and grows") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    TestCgroup cg(unique_name("vmstat"));
+    cg.set_memory(256 * MiB);
+    Container c(cg);
+
+    // Both files are live: the free page count read between two meminfo reads
+    // lies between their MemFree values (in pages), whichever way usage moved.
+    auto before = c.read(d.file("proc/meminfo"));
+    auto vmstat = c.read(d.file("proc/vmstat"));
+    auto after = c.read(d.file("proc/meminfo"));
+    uint64_t free_pages = vmstat_value(vmstat, "nr_free_pages").value();
+    uint64_t lo = std::min(*meminfo_kb(before, "MemFree"), *meminfo_kb(after, "MemFree")) / 4;
+    uint64_t hi = std::max(*meminfo_kb(before, "MemFree"), *meminfo_kb(after, "MemFree")) / 4;
+    CHECK(free_pages >= lo);
+    CHECK(free_pages <= hi);
+    CHECK(free_pages * 4 <= 256 * 1024);
+    // The host's line names, in the host's order.
+    std::vector<std::string> host_names, names;
+    for (const auto& line : lines(host_read("/proc/vmstat"))) host_names.push_back(line.substr(0, line.find(' ')));
+    for (const auto& line : lines(vmstat)) names.push_back(line.substr(0, line.find(' ')));
+    CHECK(names == host_names);
+    if (vmstat_value(host_read("/proc/vmstat"), "numa_hit"))  // CONFIG_NUMA kernels
+        CHECK(vmstat_value(vmstat, "numa_hit") == 0u);      // a host-wide counter, not the container's
+    // A host reader gets the host's file.
+    CHECK(vmstat_value(host_read(d.file("proc/vmstat")), "nr_free_pages") > 0u);
+
+    // 16 MiB touched page by page in the cgroup: ≥ 4096 faults, counted
+    // (v2's memory.stat is flushed lazily: up to a couple of seconds).
+    uint64_t faults_before = vmstat_value(vmstat, "pgfault").value();
+    touch_memory_in(cg, 16 * MiB);
+    uint64_t faults_after = faults_before;
+    for (int i = 0; i < 40 && faults_after < faults_before + 4096; ++i) {
+        faults_after = vmstat_value(c.read(d.file("proc/vmstat")), "pgfault").value();
+        if (faults_after < faults_before + 4096) sleep_ms(100);
+    }
+    CHECK(faults_after >= faults_before + 4096);
+    // Nowhere near the host's count: the host has faulted far more since boot.
+    CHECK(faults_after < vmstat_value(host_read("/proc/vmstat"), "pgfault").value());
 }

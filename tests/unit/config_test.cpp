@@ -34,7 +34,8 @@ TEST_CASE("parse_config: an empty object gives the defaults") {
     CHECK(config->max_open == 262144);
     CHECK(config->max_containers == 4096);
     CHECK(config->hook.files ==
-          std::vector<std::string>{"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure", "cpu"});
+          std::vector<std::string>{"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "vmstat",
+                                   "pressure", "cpu"});
     CHECK_FALSE(config->hook.fail_closed);
     CHECK(config->hook.health_timeout_ms == 50);
     CHECK(config->hook.timeout_ms == 2000);
@@ -119,7 +120,7 @@ TEST_CASE("parse_config: partial sections keep the other defaults") {
     auto config = parse_config(R"({"hook": {"fail_closed": true}, "threads": 2})");
     REQUIRE(config);
     CHECK(config->hook.fail_closed);
-    CHECK(config->hook.files.size() == 9);
+    CHECK(config->hook.files.size() == 10);
     CHECK(config->threads == 2);
     CHECK(config->runtime.mode == "hook");
 }
@@ -180,9 +181,9 @@ TEST_CASE("parse_config: seccomp can be turned off") {
 }
 
 TEST_CASE("parse_config: validated values") {
-    Error e = config_error(R"({"hook": {"files": ["meminfo", "vmstat"]}})");
+    Error e = config_error(R"({"hook": {"files": ["meminfo", "slabinfo"]}})");
     CHECK(e.message.find("`hook.files`") != std::string::npos);
-    CHECK(e.message.find("vmstat") != std::string::npos);
+    CHECK(e.message.find("slabinfo") != std::string::npos);
     CHECK(config_error(R"({"runtime": {"mode": "inject"}})").message.find("`runtime.mode`") != std::string::npos);
     CHECK(config_error(R"({"log_level": "verbose"})").message.find("`log_level`") != std::string::npos);
     for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
@@ -192,10 +193,10 @@ TEST_CASE("parse_config: validated values") {
 }
 
 TEST_CASE("is_known_view_name") {
-    for (const char* name : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure",
-                             "cpu_online", "cpu"})
+    for (const char* name : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "vmstat",
+                             "pressure", "cpu_online", "cpu"})
         CHECK(is_known_view_name(name));
-    for (const char* name : {"", "vmstat", "MEMINFO", "meminfo ", "proc/meminfo"}) CHECK_FALSE(is_known_view_name(name));
+    for (const char* name : {"", "slabinfo", "MEMINFO", "meminfo ", "proc/meminfo"}) CHECK_FALSE(is_known_view_name(name));
 }
 
 TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {

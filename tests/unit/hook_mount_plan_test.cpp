@@ -42,7 +42,7 @@ TEST_CASE("the default file set on a hybrid host: no pressure, the cpu directory
     const procview::HookConfig defaults;
     auto plan = plan_mounts(std::nullopt, defaults.files, kHybrid);
     CHECK(targets(plan) == std::vector<std::string>{"proc/meminfo", "proc/cpuinfo", "proc/stat", "proc/uptime",
-                                                    "proc/loadavg", "proc/diskstats", "proc/swaps",
+                                                    "proc/loadavg", "proc/diskstats", "proc/swaps", "proc/vmstat",
                                                     "sys/devices/system/cpu"});
     CHECK(has_note(plan, "pressure: the host is not pure cgroup v2"));
     const auto& cpu = plan.mounts.back();
@@ -51,6 +51,18 @@ TEST_CASE("the default file set on a hybrid host: no pressure, the cpu directory
     CHECK(cpu.fs == TargetFs::sysfs);
     CHECK(plan.mounts.front().kind == EntryKind::file);
     CHECK(plan.mounts.front().fs == TargetFs::procfs);
+}
+
+TEST_CASE("vmstat is one procfs file, on any cgroup layout") {
+    for (const auto& host : {kHybrid, kPureV2}) {
+        auto plan = plan_mounts(std::string("vmstat"), {}, host);
+        REQUIRE(plan.mounts.size() == 1);
+        CHECK(plan.mounts[0].source == "proc/vmstat");
+        CHECK(plan.mounts[0].target == "proc/vmstat");
+        CHECK(plan.mounts[0].kind == EntryKind::file);
+        CHECK(plan.mounts[0].fs == TargetFs::procfs);
+        CHECK(plan.notes.empty());
+    }
 }
 
 TEST_CASE("pressure on a pure cgroup v2 host is three files") {
@@ -72,9 +84,9 @@ TEST_CASE("procview.io/files may be separated by blanks (podman splits --annotat
 }
 
 TEST_CASE("unknown names are noted and left out") {
-    auto plan = plan_mounts(std::string("meminfo,vmstat,../../etc/passwd"), {}, kHybrid);
+    auto plan = plan_mounts(std::string("meminfo,slabinfo,../../etc/passwd"), {}, kHybrid);
     CHECK(targets(plan) == std::vector<std::string>{"proc/meminfo"});
-    CHECK(has_note(plan, "unknown view `vmstat` in procview.io/files"));
+    CHECK(has_note(plan, "unknown view `slabinfo` in procview.io/files"));
     CHECK(has_note(plan, "unknown view `../../etc/passwd`"));
 
     auto from_config = plan_mounts(std::nullopt, {"meminfo", "nope"}, kHybrid);
@@ -100,13 +112,13 @@ TEST_CASE("cpu_online alone is the online file; with cpu it is covered") {
 }
 
 TEST_CASE("every name core accepts is one the hook can mount") {
-    for (const char* name : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "pressure",
-                             "cpu_online", "cpu"}) {
+    for (const char* name : {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps", "vmstat",
+                             "pressure", "cpu_online", "cpu"}) {
         CAPTURE(name);
         CHECK(is_view_name(name));
         CHECK(procview::is_known_view_name(name));
     }
-    CHECK_FALSE(is_view_name("vmstat"));
+    CHECK_FALSE(is_view_name("slabinfo"));
 }
 
 TEST_CASE("target_mismatch accepts only the expected type on the expected filesystem") {

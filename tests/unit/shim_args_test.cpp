@@ -154,6 +154,26 @@ TEST_CASE("our own option is taken from the front and stripped") {
     CHECK(joined->runtime_args == words("features"));
 }
 
+TEST_CASE("--procview-enable from Docker's runtimeArgs opts the runtime's containers in and is stripped") {
+    auto parsed = parse_runc_command_line(
+        words("--procview-enable --root /var/run/docker/runtime-runc/moby create --bundle /b web"));
+    REQUIRE(parsed.ok());
+    CHECK(parsed->procview_enable);
+    CHECK_FALSE(parsed->procview_config.has_value());
+    CHECK(parsed->runtime_args == words("--root /var/run/docker/runtime-runc/moby create --bundle /b web"));
+    CHECK(parsed->subcommand == "create");
+
+    auto both = parse_runc_command_line(words("--procview-config /p.json --procview-enable state web"));
+    REQUIRE(both.ok());
+    CHECK(both->procview_enable);
+    CHECK(both->procview_config == "/p.json");
+    CHECK(both->runtime_args == words("state web"));
+
+    auto plain = parse_runc_command_line(words("create --bundle /b --procview-enable web"));
+    REQUIRE(plain.ok());
+    CHECK_FALSE(plain->procview_enable);  // after the runtime's arguments it is the runtime's
+}
+
 TEST_CASE("our own option after the runtime's arguments belongs to the runtime") {
     auto args = words("create --bundle /b --procview-config /p.json web");
     auto parsed = parse_runc_command_line(args);

@@ -194,14 +194,16 @@ TEST_CASE("specs the shim refuses to touch") {
 
 TEST_CASE("mounts mode: which files") {
     const std::vector<std::string> defaults{"meminfo", "cpuinfo", "stat",  "uptime",  "loadavg",
-                                            "diskstats", "swaps",  "pressure", "cpu"};
+                                            "diskstats", "swaps",  "vmstat", "pressure", "cpu"};
     auto all = select_mounts(std::nullopt, defaults, "/var/lib/procview");
     REQUIRE(all.mounts.size() == 8);
     CHECK(all.mounts[0] == BindMount{"meminfo", "/var/lib/procview/proc/meminfo", "/proc/meminfo"});
     CHECK(all.mounts[6] == BindMount{"swaps", "/var/lib/procview/proc/swaps", "/proc/swaps"});
     CHECK(all.mounts[7] == BindMount{"cpu", "/var/lib/procview/sys/devices/system/cpu", "/sys/devices/system/cpu"});
-    REQUIRE(all.notes.size() == 1);
-    CHECK(all.notes[0].starts_with("pressure:"));
+    // runc's config.json allowlist refuses both: only the hook delivers them.
+    REQUIRE(all.notes.size() == 2);
+    CHECK(all.notes[0].starts_with("vmstat: runc refuses"));
+    CHECK(all.notes[1].starts_with("pressure:"));
 
     auto picked = select_mounts(std::string(" meminfo, cpuinfo ,bogus,meminfo,cpu_online"), defaults, "/mnt/pv/");
     REQUIRE(picked.mounts.size() == 3);

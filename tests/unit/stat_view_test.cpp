@@ -1,7 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <numeric>
+#include <optional>
 
+#include "core/stat_record.hpp"
 #include "core/views.hpp"
 #include "fixtures.hpp"
 
@@ -25,6 +29,7 @@ uint64_t total(const std::vector<CpuTimes>& times) {
 }
 
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
+
 
 }  // namespace
 
@@ -169,6 +174,191 @@ TEST_CASE("CapacityIntegral: a quota change mid-life changes the rate from then 
     // A clock that steps back adds nothing and takes nothing away.
     CHECK(integral.advance(195, 1.5) == doctest::Approx(335.0));
     CHECK(integral.advance(205, 1.5) == doctest::Approx(342.5));
+}
+
+namespace {
+
+// One daemon's /proc/stat state for one container, as ViewEngine keeps it:
+// the baseline taken at the first read, the capacity integral and the floor.
+struct StatState {
+    CapacityIntegral capacity;
+    std::optional<UsageBaseline> baseline;
+    MonotonicCpuTimes floor;
+
+    std::vector<CpuTimes> read(const CpuView& view, double uptime, CpuAccounting acct) {
+        acct.uptime_seconds = uptime;
+        acct.capacity_seconds = capacity.advance(uptime, view.capacity);
+        if (!baseline) baseline = usage_baseline(acct);
+        subtract_baseline(acct, *baseline);
+        auto times = compute_cpu_times(view, acct);
+        floor.apply(times);
+        return times;
+    }
+};
+
+CpuAccounting used(double user_s, double system_s) {
+    CpuAccounting acct;
+    acct.total = CpuUsage{static_cast<uint64_t>(user_s * 1e9), static_cast<uint64_t>(system_s * 1e9)};
+    return acct;
+}
+
+double busy_share(const std::vector<CpuTimes>& a, const std::vector<CpuTimes>& b) {
+    return static_cast<double>(busy(b) - busy(a)) / static_cast<double>(total(b) - total(a));
+}
+
+// Every counter of every CPU in b is ≥ the same in a.
+void check_not_down(const std::vector<CpuTimes>& a, const std::vector<CpuTimes>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        CHECK(b[i].user >= a[i].user);
+        CHECK(b[i].system >= a[i].system);
+        CHECK(b[i].idle >= a[i].idle);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("usage_baseline: usage the cgroup had before the container is not the container's") {
+    // A cgroup that used 30 CPU-seconds (24 user, 6 system) before a new
+    // container started in it; read 2 s into the container's life at quota 1.5.
+    CpuView view{cpus("0-1"), 1.5};
+    StatState state;
+    auto first = state.read(view, 2.0, used(24, 6));
+    // Consistent from the first read: busy is what 2 s at 1.5 CPUs allow.
+    REQUIRE(state.baseline);
+    CHECK(state.baseline->total == CpuUsage{21'600'000'000, 5'400'000'000});  // 27 s, in the usage's 4:1 ratio
+    CHECK(busy(first) == 300);
+    CHECK(total(first) == 300);
+
+    // Idle for 2 s: total and idle advance at 1.5 CPUs (today: neither moved).
+    auto idle = state.read(view, 4.0, used(24, 6));
+    CHECK(total(idle) - total(first) == 300);
+    CHECK(busy(idle) == busy(first));
+    CHECK(idle[0].idle + idle[1].idle == 300);
+    CHECK(busy_share(first, idle) == 0.0);
+    check_not_down(first, idle);
+
+    // Busy at its whole quota for 2 s (3 CPU-seconds more): 100% busy.
+    auto full = state.read(view, 6.0, used(26.4, 6.6));
+    CHECK(busy_share(idle, full) == doctest::Approx(1.0));
+    check_not_down(idle, full);
+    // Half of it for 2 s more: 50%.
+    auto half = state.read(view, 8.0, used(27.6, 6.9));
+    CHECK(busy_share(full, half) == doctest::Approx(0.5).epsilon(0.01));
+    check_not_down(full, half);
+}
+
+TEST_CASE("usage_baseline: nothing is taken from a container whose usage fits its capacity") {
+    CpuAccounting acct = used(3, 1);
+    acct.uptime_seconds = 10;
+    acct.capacity_seconds = 15;
+    CHECK(usage_baseline(acct) == UsageBaseline{});
+    acct.per_host_cpu = std::vector<CpuUsage>{{2'000'000'000, 0}, {1'000'000'000, 1'000'000'000}};
+    auto b = usage_baseline(acct);
+    CHECK(b.total == CpuUsage{});
+    CHECK(b.per_host_cpu == std::vector<CpuUsage>{{}, {}});
+    // Exactly at the capacity: still nothing.
+    acct.capacity_seconds = 4;
+    CHECK(usage_baseline(acct).total == CpuUsage{});
+    // No usage at all, no capacity yet (first read at uptime 0): nothing, no division by zero.
+    CHECK(usage_baseline(CpuAccounting{}) == UsageBaseline{});
+}
+
+TEST_CASE("usage_baseline: v1 per-CPU usage (no quota) is consistent per CPU from the first read") {
+    // cpuacct.usage_all: 5 s and 1 s of old usage on host CPUs 0 and 1; the
+    // container is 0.5 s old, its view the two CPUs, no quota.
+    CpuView view{cpus("0-1"), 2.0};
+    CpuAccounting old;
+    old.per_host_cpu = std::vector<CpuUsage>{{4'000'000'000, 1'000'000'000}, {1'000'000'000, 0}};
+    old.total = CpuUsage{5'000'000'000, 1'000'000'000};
+    StatState state;
+    auto first = state.read(view, 0.5, old);
+    REQUIRE(state.baseline);
+    CHECK(state.baseline->per_host_cpu ==
+          std::vector<CpuUsage>{{3'600'000'000, 900'000'000}, {500'000'000, 0}});  // all but 0.5 s each
+    for (const auto& t : first) CHECK(t.user + t.system + t.idle == 50);
+    for (const auto& t : first) CHECK(t.idle == 0);
+
+    // 1 s later, idle: each CPU's idle advanced by 100 ticks, busy did not move.
+    auto idle = state.read(view, 1.5, old);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(idle[i].idle - first[i].idle == 100);
+        CHECK(idle[i].user + idle[i].system == first[i].user + first[i].system);
+    }
+    // CPU 1 busy for the next second: it alone reads busy.
+    CpuAccounting busier = old;
+    (*busier.per_host_cpu)[1].user_ns += 1'000'000'000;
+    busier.total.user_ns += 1'000'000'000;
+    auto later = state.read(view, 2.5, busier);
+    CHECK(later[0].idle - idle[0].idle == 100);
+    CHECK(later[1].user - idle[1].user == 100);
+    CHECK(later[1].idle == idle[1].idle);
+    check_not_down(idle, later);
+}
+
+TEST_CASE("usage_baseline: counters never go down and total keeps pace with the capacity") {
+    // An old cgroup's 50 CPU-seconds, then a container alternating 1 s idle
+    // and 1 s busy at its whole quota, read every 0.25 s.
+    CpuView view{cpus("0-1"), 1.5};
+    StatState state;
+    double user = 40, system = 10;
+    std::vector<CpuTimes> previous, phase_start;
+    for (int step = 1; step <= 40; ++step) {
+        const double t = 0.25 * step;
+        const bool busy_phase = (step - 1) / 4 % 2 == 1;  // steps 1-4 idle, 5-8 busy, …
+        if (busy_phase) {
+            user += 0.25 * 1.5 * 0.8;
+            system += 0.25 * 1.5 * 0.2;
+        }
+        auto times = state.read(view, t, used(user, system));
+        CAPTURE(step);
+        CHECK(busy(times) <= total(times));
+        // The floor never had to hold total up: it is capacity × uptime (± rounding).
+        CHECK(std::llabs(static_cast<long long>(total(times)) - std::llround(t * 150)) <= 2);
+        if (!previous.empty()) check_not_down(previous, times);
+        if (step % 4 == 0) {
+            if (!phase_start.empty()) {
+                double share = busy_share(phase_start, times);
+                // The phase that just ended (steps step-3..step): 100% or 0% busy.
+                CHECK(share == doctest::Approx(busy_phase ? 1.0 : 0.0).epsilon(0.03));
+            }
+            phase_start = times;
+        }
+        previous = times;
+    }
+}
+
+TEST_CASE("usage_baseline: after a daemon restart the kept record gives the same numbers") {
+    CpuView view{cpus("0-1"), 1.5};
+    StatState before;
+    (void)before.read(view, 2.0, used(24, 6));            // first sight: the baseline
+    (void)before.read(view, 10.0, used(25, 6.5));
+    (void)before.read(CpuView{cpus("0"), 0.5}, 20.0, used(26, 7));  // the quota drops to 0.5 at t = 20
+    // What the daemon keeps (stat_records), through its text form.
+    StatRecord kept{StatRecordKey{"/ctr", 4026532291, 4242, 123456}, *before.baseline, before.capacity.state()};
+    auto text = format_stat_record(kept);
+    REQUIRE(text);
+    auto back = parse_stat_record(*text);
+    REQUIRE(back);
+    CHECK(*back == kept);
+
+    // kill -9 at t = 25; a new daemon reads at t = 30 with the record.
+    StatState after;
+    after.baseline = back->baseline;
+    after.capacity.resume(back->capacity);
+    CpuView small{cpus("0"), 0.5};
+    auto restarted = after.read(small, 30.0, used(26.5, 7.2));
+    auto continued = before.read(small, 30.0, used(26.5, 7.2));
+    CHECK(restarted == continued);
+    CHECK(total(restarted) == 3500);  // 1.5 CPUs for 20 s, then 0.5 for 10 s
+    CHECK(busy_share(before.read(small, 30.0, used(26.5, 7.2)), after.read(small, 40.0, used(26.5, 7.2))) == 0.0);
+
+    // Without the record the new daemon would take a new baseline (and
+    // assume the quota it sees now for the whole life): the counters jump.
+    StatState fresh;
+    auto unkept = fresh.read(small, 30.0, used(26.5, 7.2));
+    CHECK(total(unkept) != total(continued));
+    CHECK(busy(unkept) != busy(continued));
 }
 
 TEST_CASE("render_stat: kernel layout and order") {

@@ -101,3 +101,23 @@ TEST_CASE("tree: an inode number from a previous instance is found by walking th
     CHECK(tree.remembered() == 7);
     CHECK_FALSE(tree.find(cpu_path_ino("cpu1/topology/nothing")));
 }
+
+TEST_CASE("tree: proc/ files keep their inode numbers; vmstat is a new number, not a reused one") {
+    // --takeover keeps the kernel's inodes across versions: a number once
+    // handed out must always name the same file.
+    FakeCpuDir host;
+    Tree tree(host.fd.get());
+    NodeRef proc = tree.find(2);
+    REQUIRE(proc);
+    const std::vector<std::pair<const char*, fuse_ino_t>> expected{
+        {"meminfo", 10}, {"cpuinfo", 11}, {"stat", 12}, {"uptime", 13},
+        {"loadavg", 14}, {"diskstats", 15}, {"swaps", 16}, {"vmstat", 17}};
+    for (const auto& [name, ino] : expected) {
+        CAPTURE(name);
+        NodeRef n = tree.child(*proc, name);
+        REQUIRE(n);
+        CHECK(n->ino == ino);
+        CHECK(n->kind == NodeKind::proc_file);
+        CHECK(proc_file_name(n->file) == name);
+    }
+}

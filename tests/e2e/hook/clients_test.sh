@@ -1,6 +1,6 @@
 # e2e 2: real clients in a hooked runc container, not only `cat`: the host's
 # /usr and /etc are bound read-only into the rootfs, and free, top, uptime,
-# python3 and node report the container's 256 MiB and 1 CPU (quota 1.0 on a
+# python3, node and vmstat report the container's 256 MiB and 1 CPU (quota 1.0 on a
 # cpuset of 0-1). A container without the annotation is the control: the
 # same programs report the host's numbers. Programs the host lacks are skipped.
 #   sh clients_test.sh PROCVIEWFS PROCVIEW_HOOK
@@ -37,6 +37,8 @@ run top top -bn1
 run uptime uptime
 run python3 python3 -c "import os; print(os.cpu_count())"
 run node node -e "const os = require(\"os\"); console.log(os.cpus().length, os.totalmem())"
+run vmstat vmstat 1 2
+run vmstatfile grep -E "^(nr_free_pages|numa_hit) " /proc/vmstat
 echo "== end"'
 
 limits=$(pv_resources_json 268435456 100000 100000 0-1)
@@ -101,6 +103,30 @@ if client node; then
         [ "$v" = "$want_cpus 268435456" ]
     check "node control: the host's numbers" "control says '$h', host $host_cpus CPUs $((host_kb * 1024)) bytes" \
         [ "$h" = "$host_cpus $((host_kb * 1024))" ]
+fi
+# within N LO HI: N is a number from LO to HI.
+within() { case $1 in ''|*[!0-9]*) return 1 ;; esac; [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+if client vmstat; then
+    # The last sample line: r b swpd free buff cache si so bi bo …
+    v=$(pvh_section "$on" vmstat | awk 'NF >= 16 && $1 ~ /^[0-9]+$/ { l = $0 } END { print l }')
+    h=$(pvh_section "$off" vmstat | awk 'NF >= 16 && $1 ~ /^[0-9]+$/ { l = $0 } END { print l }')
+    free=$(echo "$v" | awk '{ print $4 }'); buff=$(echo "$v" | awk '{ print $5 }'); cache=$(echo "$v" | awk '{ print $6 }')
+    hfree=$(echo "$h" | awk '{ print $4 }')
+    check "vmstat 1 2: free within the container's 256 MiB" "vmstat says '$v' (control '$h')" within "$free" 1 262144
+    check "vmstat 1 2: buff 0" "vmstat says '$v'" [ "$buff" = 0 ]
+    check "vmstat 1 2: cache within 256 MiB" "vmstat says '$v'" within "$cache" 0 262144
+    # The control shows the host's free memory whenever the host has more than the limit free.
+    if within "$(awk '$1 == "MemFree:" { print $2 }' /proc/meminfo)" 300000 999999999999; then
+        check "vmstat control: the host's free memory" "control says '$h'" within "$hfree" 262145 999999999999
+    fi
+    # The file itself, through the hook's mount: page counts and no host-wide counters.
+    pages=$(pvh_section "$on" vmstatfile | awk '$1 == "nr_free_pages" { print $2 }')
+    numa=$(pvh_section "$on" vmstatfile | awk '$1 == "numa_hit" { print $2 }')
+    hnuma=$(pvh_section "$off" vmstatfile | awk '$1 == "numa_hit" { print $2 }')
+    check "/proc/vmstat: nr_free_pages within 256 MiB" "nr_free_pages '$pages'" within "$pages" 1 65536
+    if [ -n "$hnuma" ] && [ "$hnuma" != 0 ]; then
+        check "/proc/vmstat: numa_hit is 0, not the host's $hnuma" "numa_hit '$numa'" [ "$numa" = 0 ]
+    fi
 fi
 stray=$(pvh_host_stray_mounts)
 check "host: no mount left under the test dir" "stray host mounts: $stray" [ -z "$stray" ]

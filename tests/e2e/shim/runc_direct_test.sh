@@ -123,6 +123,18 @@ else
     check "enable_all: procview.io/enabled=false opts out" "exit $WRC, MemTotal $(pvs_memtotal "$T/run-optout.out")" \
         memtotal_is run-optout "$PVS_HOST_MEM"
 
+    # ---- --procview-enable (Docker's runtimeArgs: the runtime name is the opt-in) ----
+    b=$T/run-flag
+    pvs_bundle "$b" "" sh -c "$probe"
+    wrun run-flag --procview-enable --procview-config "$T/hook-mode.json" --root "$ROOT" run --bundle "$b" pvshim-direct-flag-$$
+    check "--procview-enable: limit without annotation" "exit $WRC, MemTotal $(pvs_memtotal "$T/run-flag.out")" \
+        memtotal_is run-flag 262144
+    b=$T/run-flag-out
+    pvs_bundle "$b" '"procview.io/enabled": "false"' sh -c "$probe"
+    wrun run-flag-out --procview-enable --procview-config "$T/hook-mode.json" --root "$ROOT" run --bundle "$b" pvshim-direct-flagout-$$
+    check "--procview-enable: procview.io/enabled=false opts out" "exit $WRC, MemTotal $(pvs_memtotal "$T/run-flag-out.out")" \
+        memtotal_is run-flag-out "$PVS_HOST_MEM"
+
     # PROCVIEW_CONFIG instead of the flag.
     b=$T/run-env
     pvs_bundle "$b" "" sh -c "$probe"
