@@ -32,6 +32,7 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <spdlog/sinks/syslog_sink.h>
@@ -230,6 +231,41 @@ void watch_keeper(Daemon& d) {
     }
 }
 
+// The sysinfo agent's fds and in-flight record live with the keeper too
+// (keeper_seccomp.hpp): take over what a previous daemon left there, and
+// give the keeper every fd accepted from now on.
+std::optional<InflightRecord> hand_over_sysinfo(Daemon& d, SysinfoAgent& agent) {
+    std::optional<InflightRecord> record;
+    if (!d.connection.fresh) {
+        auto held = fetch_keeper_seccomp(d.connection.keeper.get());
+        if (!held) {
+            d.log->warn("sysinfo agent: {}", held.error().describe());
+        } else {
+            for (auto& [fd, name] : held->fds)
+                if (auto r = agent.adopt(std::move(fd), name); !r) d.log->warn("sysinfo agent: {}", r.error().describe());
+            if (held->inflight)
+                if (auto adopted = InflightRecord::adopt(std::move(*held->inflight))) record.emplace(std::move(*adopted));
+            d.log->info("sysinfo agent: took over {} container(s) from the previous instance", held->fds.size());
+        }
+    }
+    if (!record) {
+        auto created = InflightRecord::create();
+        if (!created) {
+            d.log->warn("sysinfo agent: {}", created.error().describe());
+        } else {
+            record.emplace(std::move(*created));
+            (void)send_message(d.connection.keeper.get(), "INFLIGHT", "", record->fd());
+        }
+    }
+    if (record) agent.set_inflight(record->slot());
+    agent.set_on_new_fd([&d](int fd, const std::string& name) {
+        std::lock_guard lock(d.keeper_mu);
+        if (!send_message(d.connection.keeper.get(), "SECCOMP", name, fd))
+            d.log->warn("sysinfo agent: could not give {}'s fd to the keeper; a restart will break its sysinfo", name);
+    });
+    return record;
+}
+
 int run(const DaemonOptions& options) {
     auto log = make_daemon_logger(options);
     const Config& cfg = options.config;
@@ -347,6 +383,9 @@ int run(const DaemonOptions& options) {
     (void)tell_keeper(d.connection.keeper.get(), "SERVING");
     if (!lock) lock = acquire_instance_lock(cfg.mountpoint, true, 5000);  // the old instance is retiring
     if (!lock) log->warn("{}", lock.error().describe());
+    // After the previous instance is gone (the lock), before the watcher reads the keeper's socket.
+    // (Destroyed before `agent`, whose thread uses it: agent->stop() below comes first.)
+    std::optional<InflightRecord> inflight = agent ? hand_over_sysinfo(d, *agent) : std::nullopt;
 
     if (!options.pidfile.empty()) {
         std::string pid = std::to_string(::getpid()) + "\n";

@@ -130,6 +130,7 @@ void SysinfoAgent::stop() {
 }
 
 void SysinfoAgent::run() {
+    recover_inflight();
     std::array<epoll_event, 64> events{};
     while (!stopping_) {
         int timeout = pending_.empty() ? -1 : 200;
@@ -268,10 +269,20 @@ void SysinfoAgent::serve_one(uint64_t key, Notifier& n) {
         }
         return;
     }
+    if (inflight_) {
+        inflight_->request = req;
+        inflight_->pending.store(1, std::memory_order_release);
+    }
+    answer(n, req);
+    if (inflight_) inflight_->pending.store(0, std::memory_order_release);
+}
+
+void SysinfoAgent::answer(Notifier& n, const seccomp_notif& req) {
     seccomp_notif_resp resp{};
     resp.id = req.id;
     resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;  // the kernel's own answer, unless we have a better one
-    auto valid = [&] { return ::ioctl(n.fd.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0; };
+    uint64_t id = req.id;
+    auto valid = [&] { return ::ioctl(n.fd.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; };
     std::optional<unsigned> bits = sysinfo_abi_bits(req.data.arch, req.data.nr);
     std::shared_ptr<Container> container;
     if (bits) {
@@ -298,6 +309,21 @@ void SysinfoAgent::serve_one(uint64_t key, Notifier& n) {
     else ++counters_.answered;
     if (::ioctl(n.fd.get(), SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT)
         log_->debug("sysinfo agent: {}: reply: {}", n.name, std::strerror(errno));
+}
+
+void SysinfoAgent::recover_inflight() {
+    if (!inflight_ || inflight_->pending.load(std::memory_order_acquire) == 0) return;
+    seccomp_notif req = inflight_->request;
+    // The record does not say which container's filter it came from: the
+    // one whose fd knows the id (ids are per filter, so at most one does).
+    for (auto& [key, n] : notifiers_) {
+        uint64_t id = req.id;
+        if (::ioctl(n.fd.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) continue;
+        log_->info("sysinfo agent: answering the call a previous procviewfs left unanswered ({})", n.name);
+        answer(n, req);
+        break;
+    }
+    inflight_->pending.store(0, std::memory_order_release);
 }
 
 }  // namespace procview

@@ -46,6 +46,7 @@
 #include "core/result.hpp"
 #include "core/seccomp_listener.hpp"
 #include "fusefs/container.hpp"
+#include "fusefs/sysinfo_handoff.hpp"
 #include "fusefs/view_engine.hpp"
 #include "platform/unique_fd.hpp"
 
@@ -76,6 +77,10 @@ public:
     Result<void> adopt(UniqueFd notify_fd, const std::string& name);
     // Called on the agent's thread with each notify fd accepted from a runtime.
     void set_on_new_fd(std::function<void(int fd, const std::string& name)> callback) { on_new_fd_ = std::move(callback); }
+    // Where each notification is recorded while it is being answered
+    // (sysinfo_handoff.hpp); one a previous daemon left there is answered
+    // first thing when the agent starts. nullptr: no record.
+    void set_inflight(InflightSlot* slot) { inflight_ = slot; }
 
     void start();
     void stop();  // joins the thread; the fds stay open until destruction
@@ -105,6 +110,10 @@ private:
     void expire_pending(int64_t now_ms);
     // One notification from this fd: RECV, answer, SEND.
     void serve_one(uint64_t key, Notifier& n);
+    // Computes, writes and sends the reply to a received notification.
+    void answer(Notifier& n, const seccomp_notif& req);
+    // Answers the notification a dead daemon received and left unanswered.
+    void recover_inflight();
 
     ContainerRegistry& registry_;
     ViewEngine& engine_;
@@ -116,6 +125,7 @@ private:
     std::map<uint64_t, Notifier> notifiers_;
     uint64_t next_key_ = 16;  // below: the listener and the wake-up fd
     std::function<void(int, const std::string&)> on_new_fd_;
+    InflightSlot* inflight_ = nullptr;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
     Counters counters_;
