@@ -428,6 +428,15 @@ std::string serve_sendfile(const std::string& path) {
             int count = 1;
             in >> count;
             reply = reply_ok(call_sysinfo(count));
+        } else if (cmd == "sysinfo_latency") {
+            int count = 1;
+            in >> count;
+            reply = reply_ok(sysinfo_latency(count));
+        } else if (cmd == "sysinfo_flood") {
+            int n = 0;
+            in >> n;
+            for (int i = 0; i < n; ++i) busy.push_back(start_sysinfo_flood());
+            reply = reply_ok("");
         } else if (cmd == "idle") {
             for (pid_t p : busy) ::kill(p, SIGKILL);
             for (pid_t p : busy) ::waitpid(p, nullptr, 0);
@@ -522,6 +531,8 @@ std::string Container::notify_sysinfo(const std::string& listener, const std::st
     return request("notify " + listener + " " + name + " " + std::to_string(init_pid_));
 }
 std::string Container::sysinfo(int count) { return request("sysinfo " + std::to_string(count)); }
+std::string Container::sysinfo_latency(int count) { return request("sysinfo_latency " + std::to_string(count)); }
+void Container::sysinfo_flood(int processes) { request("sysinfo_flood " + std::to_string(processes)); }
 
 // ---- parsing helpers --------------------------------------------------------
 

@@ -106,6 +106,9 @@ public:
     std::string notify_sysinfo(const std::string& listener, const std::string& name);
     // sysinfo_probe.hpp call_sysinfo's line.
     std::string sysinfo(int count = 1);
+    // sysinfo_probe.hpp sysinfo_latency's line; sysinfo_flood: processes calling it in a loop until idle().
+    std::string sysinfo_latency(int count);
+    void sysinfo_flood(int processes);
     [[nodiscard]] pid_t host_pid() const { return init_pid_; }
 
 private:

@@ -12,7 +12,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <vector>
 #include <cstring>
 #include <sstream>
 
@@ -94,6 +97,32 @@ std::string call_sysinfo(int count) {
         << si.freeram << ' ' << si.sharedram << ' ' << si.bufferram << ' ' << si.totalswap << ' ' << si.freeswap << ' '
         << si.procs << ' ' << si.mem_unit << ' ' << failures << ' ' << last_errno << ' ' << efault;
     return out.str();
+}
+
+std::string sysinfo_latency(int count) {
+    std::vector<double> us;
+    us.reserve(static_cast<std::size_t>(count));
+    int failures = 0;
+    struct sysinfo si{};
+    for (int i = 0; i < count; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        if (::sysinfo(&si) != 0) ++failures;
+        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(us.begin(), us.end());
+    auto at = [&](double q) { return us.empty() ? 0.0 : us[static_cast<std::size_t>(q * static_cast<double>(us.size() - 1))]; };
+    std::ostringstream out;
+    out << at(0.5) << ' ' << at(0.99) << ' ' << (us.empty() ? 0.0 : us.back()) << ' ' << failures;
+    return out.str();
+}
+
+int start_sysinfo_flood() {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        struct sysinfo si{};
+        for (;;) (void)::sysinfo(&si);
+    }
+    return pid;
 }
 
 }  // namespace pvtest

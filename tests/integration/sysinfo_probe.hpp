@@ -18,4 +18,10 @@ std::string install_sysinfo_notify(const std::string& listener, const std::strin
 // efault_errno: errno of sysinfo((void*)8) (the kernel gives EFAULT).
 std::string call_sysinfo(int count);
 
+// Calls sysinfo `count` times: "p50_us p99_us max_us failures".
+std::string sysinfo_latency(int count);
+
+// A child process that calls sysinfo in a tight loop until killed; its pid.
+int start_sysinfo_flood();
+
 }  // namespace pvtest

@@ -8,14 +8,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "harness.hpp"
+#include "sysinfo_probe.hpp"
 
 using namespace pvtest;
 
@@ -237,4 +241,54 @@ TEST_CASE("sysinfo survives kill -9 of procviewfs: no ENOSYS, no call left waiti
                      << std::string(d.log().find("left unanswered") != std::string::npos ? "yes" : "none caught mid-answer"));
     // The agent answers again with the container's values after the last start.
     CHECK(parse_sysinfo(c.sysinfo(1)).totalram == 224 * MiB);
+}
+
+TEST_CASE("a container flooding sysinfo does not stall another container's sysinfo or /proc reads") {
+    SKIP_UNLESS_SUPPORTED();
+    ListenerDir ld;
+    Daemon d({"--sysinfo-listener", ld.socket()});
+    TestCgroup cga(unique_name("sysinfo-flood")), cgb(unique_name("sysinfo-quiet"));
+    cga.set_memory(256 * MiB);
+    cgb.set_memory(128 * MiB);
+    Container flooder(cga), quiet(cgb);
+    REQUIRE(flooder.notify_sysinfo(ld.socket(), "flooder") == "");
+    REQUIRE(quiet.notify_sysinfo(ld.socket(), "quiet") == "");
+    auto p99 = [](const std::string& line) {
+        std::istringstream in(line);
+        double p50 = 0, p99v = 0, max = 0;
+        int failures = 0;
+        in >> p50 >> p99v >> max >> failures;
+        CHECK(failures == 0);
+        return p99v;
+    };
+    auto meminfo_p99 = [&] {
+        std::vector<double> us;
+        for (int i = 0; i < 300; ++i) {
+            auto t0 = std::chrono::steady_clock::now();
+            (void)quiet.read(d.file("proc/meminfo"));
+            us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+        }
+        std::sort(us.begin(), us.end());
+        return us[us.size() * 99 / 100];
+    };
+    std::string alone_line = quiet.sysinfo_latency(3000);
+    double alone = p99(alone_line);
+    MESSAGE("intercepted sysinfo alone (p50 p99 max us, failures): " << alone_line
+            << "; native here: " << pvtest::sysinfo_latency(3000));
+    double read_alone = meminfo_p99();
+    // One looping process per CPU, each its own thread of notifications.
+    int cpus = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    flooder.sysinfo_flood(cpus);
+    sleep_ms(200);
+    double flooded = p99(quiet.sysinfo_latency(3000));
+    double read_flooded = meminfo_p99();
+    flooder.idle();
+    MESSAGE("quiet container's sysinfo p99: " << alone << " us alone, " << flooded << " us beside " << cpus
+                                               << " flooding processes; meminfo read p99 " << read_alone << " -> "
+                                               << read_flooded << " us");
+    CHECK(parse_sysinfo(quiet.sysinfo(1)).totalram == 128 * MiB);
+    // One answer per ready container per round: the flood costs the quiet
+    // container at most a few rounds, not a queue of the flooder's calls.
+    CHECK(flooded < std::max(20 * alone, 5000.0));
+    CHECK(read_flooded < std::max(20 * read_alone, 20000.0));
 }
