@@ -90,6 +90,22 @@ else echo 134217728 >"/sys/fs/cgroup/memory/$PVS_CG/live/memory.limit_in_bytes";
 check "live limit change: 256 MiB, then 128 MiB at the next call" "before: $(field totalram "$T/live1.out"), after: $(cat "$T/live2.out")" \
     sh -c "[ '$(field totalram "$T/live1.out")' = 268435456 ] && [ '$(field totalram "$T/live2.out")' = 134217728 ]"
 
+# ---- podman with procview-runtime as its runtime (its own default seccomp profile) -------
+if pv_have podman; then
+    pm="podman --root $T/podman-root --runroot $T/podman-run --storage-driver vfs"
+    pmparent=pvsi-podman-$$
+    pv_at_exit "for c in /sys/fs/cgroup/*/$pmparent /sys/fs/cgroup/$pmparent; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
+    # shellcheck disable=SC2086
+    $pm --runtime "$W" --runtime-flag "procview-config=$T/pv.json" run --rm --cgroup-manager cgroupfs \
+        --cgroup-parent "/$pmparent" --network none --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
+        --memory 256m --annotation procview.io/enabled=true --rootfs "$PVS_ROOTFS" \
+        /bin/sh -c 'free; sysinfo_fields' >"$T/podman.out" 2>"$T/podman.err" </dev/null
+    check "podman --runtime procview-runtime: free and sysinfo show 256 MiB" "$(cat "$T/podman.out" "$T/podman.err")" \
+        sh -c "[ \"\$(awk '/^Mem:/ { print \$2 }' '$T/podman.out')\" = 262144 ] && grep -qx 'totalram 268435456' '$T/podman.out'"
+else
+    skip "podman --runtime procview-runtime" "podman not installed"
+fi
+
 # ---- restarts: a container calling sysinfo in a loop --------------------------------
 # runc exec hands its own filter's fd to the listener too: loop in the container's init.
 restart_run() {  # NAME: a 6 s loop in a new container, in the background
