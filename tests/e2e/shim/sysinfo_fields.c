@@ -1,5 +1,6 @@
 /* The C program of sysinfo_test.sh's busybox containers (static):
- *   sysinfo_fields               every sysinfo(2) field, one "name value" a line
+ *   sysinfo_fields               every sysinfo(2) field, one "name value" a line, then
+ *                                sysconf(_SC_PHYS_PAGES / _SC_AVPHYS_PAGES) × page size
  *   sysinfo_fields loop MS WANT  calls sysinfo for MS milliseconds and prints
  *                                "calls N failed N enosys N wrong N longest_ms N"
  *                                (wrong: totalram != WANT bytes; longest: the
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ms(void) {
     struct timespec ts;
@@ -27,6 +29,10 @@ static int print_fields(void) {
            "totalswap %lu\nfreeswap %lu\nprocs %u\ntotalhigh %lu\nfreehigh %lu\nmem_unit %u\n",
            si.uptime, si.loads[0], si.loads[1], si.loads[2], si.totalram, si.freeram, si.sharedram, si.bufferram,
            si.totalswap, si.freeswap, (unsigned)si.procs, si.totalhigh, si.freehigh, si.mem_unit);
+    /* glibc's sysconf answers these from sysinfo(2) (totalram, freeram). */
+    long page = sysconf(_SC_PAGESIZE);
+    printf("phys_pages_bytes %lld\navphys_pages_bytes %lld\n", (long long)sysconf(_SC_PHYS_PAGES) * page,
+           (long long)sysconf(_SC_AVPHYS_PAGES) * page);
     return 0;
 }
 
