@@ -152,7 +152,14 @@ Result<void> parse_top(const Json& object, Config& config) {
         else if (key == "max_open_per_container") r = read_positive(value, key, config.max_open_per_container);
         else if (key == "max_open") r = read_positive(value, key, config.max_open);
         else if (key == "max_containers") r = read_positive(value, key, config.max_containers);
-        else if (key == "hook") r = parse_hook(value, config.hook);
+        else if (key == "sysinfo") r = read_bool(value, key, config.sysinfo);
+        else if (key == "sysinfo_listener_path") {
+            r = read_string(value, key, config.sysinfo_listener_path);
+            // A sockaddr_un path: absolute, and short enough for sun_path.
+            if (r && (config.sysinfo_listener_path.empty() || config.sysinfo_listener_path[0] != '/' ||
+                      config.sysinfo_listener_path.size() > 100))
+                r = key_error(key, "must be an absolute path of at most 100 characters");
+        } else if (key == "hook") r = parse_hook(value, config.hook);
         else if (key == "runtime") r = parse_runtime(value, config.runtime);
         else return invalid("config: unknown key `" + key + "`");
         if (!r) return r;

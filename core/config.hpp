@@ -16,6 +16,8 @@
 //   "max_open_per_container": 4096, // open files+directories one container's readers may hold (EMFILE past it)
 //   "max_open": 262144,           // ... all readers together (ENFILE past it)
 //   "max_containers": 4096,       // pid namespaces tracked at once (past it: the host's view)
+//   "sysinfo": true,              // answer sysinfo(2) in containers made by procview-runtime (seccomp notify)
+//   "sysinfo_listener_path": "/run/procview/seccomp.sock", // where procviewfs takes the containers' notify fds
 //   "hook": {
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","vmstat","pressure","cpu"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
@@ -89,6 +91,10 @@ struct Config {
     unsigned max_open_per_container = 4096;
     unsigned max_open = 262144;
     unsigned max_containers = 4096;
+    // sysinfo(2) in opted-in containers: procview-runtime adds a seccomp
+    // notify rule pointing at this socket, procviewfs answers (fusefs/sysinfo_agent.hpp).
+    bool sysinfo = true;
+    std::string sysinfo_listener_path = "/run/procview/seccomp.sock";
     HookConfig hook;
     RuntimeConfig runtime;
 };

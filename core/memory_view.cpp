@@ -302,6 +302,27 @@ std::string render_meminfo(const std::vector<MeminfoLine>& host, const MemoryFac
     return out;
 }
 
+MeminfoAmounts meminfo_amounts(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
+                               const MemoryOptions& options) {
+    const auto v = cgroup_values(host, facts, options);
+    auto at = [&v](Field f) { return v[static_cast<std::size_t>(f)]; };
+    const uint64_t total = at(Field::MemTotal);
+    // Clamped to MemTotal as render_meminfo clamps them; swap is not.
+    return MeminfoAmounts{total,
+                          std::min(at(Field::MemFree), total),
+                          std::min(at(Field::MemAvailable), total),
+                          std::min(at(Field::Shmem), total),
+                          std::min(at(Field::Buffers), total),
+                          at(Field::SwapTotal),
+                          at(Field::SwapFree)};
+}
+
+MeminfoAmounts host_meminfo_amounts(const std::vector<MeminfoLine>& host) {
+    auto get = [&host](std::string_view key) { return host_amount(host, key).value_or(0); };
+    return MeminfoAmounts{get("MemTotal"), get("MemFree"),   get("MemAvailable"), get("Shmem"),
+                          get("Buffers"),  get("SwapTotal"), get("SwapFree")};
+}
+
 std::string render_swaps(const std::vector<MeminfoLine>& host, const MemoryFacts& facts,
                          const MemoryOptions& options) {
     std::string out = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";

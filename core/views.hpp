@@ -71,6 +71,17 @@ std::vector<MeminfoLine> container_meminfo(const std::vector<MeminfoLine>& host,
 // /proc/swaps: the header, plus one "none virtual" line when the cgroup has swap.
 std::string render_swaps(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
 
+// The amounts /proc/meminfo shows, in kB: for a cgroup, exactly the numbers
+// render_meminfo prints (so sysinfo(2) and the file agree); for the host, its
+// file as read. A missing host line is 0.
+struct MeminfoAmounts {
+    uint64_t mem_total_kb = 0, mem_free_kb = 0, mem_available_kb = 0, shmem_kb = 0, buffers_kb = 0;
+    uint64_t swap_total_kb = 0, swap_free_kb = 0;
+    friend bool operator==(const MeminfoAmounts&, const MeminfoAmounts&) = default;
+};
+MeminfoAmounts meminfo_amounts(const std::vector<MeminfoLine>& host, const MemoryFacts& facts, const MemoryOptions& options);
+MeminfoAmounts host_meminfo_amounts(const std::vector<MeminfoLine>& host);
+
 // ---- vmstat -----------------------------------------------------------------
 
 struct VmstatInputs {
@@ -255,6 +266,38 @@ private:
 };
 // "0.52 0.31 0.20 1/123 4567\n", rounded as the kernel rounds.
 std::string render_loadavg(const std::array<uint64_t, 3>& avenrun, unsigned running, unsigned total, pid_t last_pid);
+
+// ---- sysinfo(2) -------------------------------------------------------------------
+
+// What sysinfo(2) answers, field by field (struct sysinfo of <linux/kernel.h>),
+// widened to 64 bits; the agent narrows it to the caller's ABI.
+struct SysinfoValues {
+    int64_t uptime = 0;                       // seconds, rounded up like the kernel's
+    std::array<uint64_t, 3> loads{0, 0, 0};   // fixed point, SI_LOAD_SHIFT (16) fraction bits
+    uint64_t totalram = 0, freeram = 0, sharedram = 0, bufferram = 0;
+    uint64_t totalswap = 0, freeswap = 0;
+    uint16_t procs = 0;
+    uint64_t totalhigh = 0, freehigh = 0;     // no high memory on 64-bit, none in a cgroup
+    uint32_t mem_unit = 1;
+    friend bool operator==(const SysinfoValues&, const SysinfoValues&) = default;
+};
+
+inline constexpr unsigned kSiLoadShift = 16;  // SI_LOAD_SHIFT
+
+struct SysinfoInputs {
+    MeminfoAmounts memory;                   // as /proc/meminfo shows it to the caller
+    std::array<uint64_t, 3> avenrun{0, 0, 0};  // /proc/loadavg's averages, FSHIFT (11) fraction bits
+    unsigned tasks = 0;                      // threads of the container (loadavg's total)
+    double uptime_seconds = 0;               // /proc/uptime's first number
+};
+
+// The kernel's do_sysinfo() over the container's numbers: byte amounts with
+// mem_unit 1 when ram + swap fits the caller's unsigned long (always, for a
+// 64-bit caller), else (a 32-bit caller, compat_sysinfo) mem_unit = page_size
+// and amounts in pages; loads shifted from FSHIFT to SI_LOAD_SHIFT; uptime
+// rounded up to the next second; procs saturated at 65535 (the kernel
+// truncates nr_threads to 16 bits; saturating keeps "many" meaning many).
+SysinfoValues compute_sysinfo(const SysinfoInputs& inputs, unsigned long_bits = 64, uint32_t page_size = 4096);
 
 // ---- diskstats ------------------------------------------------------------------
 

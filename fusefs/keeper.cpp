@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fusefs/keeper_seccomp.hpp"
 #include "fusefs/session.hpp"
 #include "fusefs/unix_message.hpp"
 #include "platform/unique_fd.hpp"
@@ -81,6 +82,7 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
 
     std::string init;
     std::vector<Client> clients;
+    KeeperSeccompFds seccomp_fds;  // the sysinfo agent's, across daemons
     for (;;) {
         // The FUSE fd is not in this set: the kernel wakes every poller of a
         // connection on every request it queues, whatever events they asked
@@ -101,6 +103,7 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
             return 1;
         }
         if (ready == 0) {
+            seccomp_fds.prune();
             if (connection_ended(master_fd)) {
                 log_line(mountpoint, "filesystem unmounted; keeper exits");
                 return 0;
@@ -137,7 +140,8 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
                 continue;
             }
             const std::string& cmd = message->command;
-            if (cmd == "INIT") {
+            if (seccomp_fds.handle(clients[i].fd.get(), cmd, message->payload, std::move(message->fd))) {
+            } else if (cmd == "INIT") {
                 init = message->payload;
             } else if (cmd == "ATTACH") {
                 if (init.empty()) send_message(clients[i].fd.get(), "NOINIT", "", -1);

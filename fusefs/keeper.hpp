@@ -17,6 +17,7 @@
 //   daemon → keeper  "ATTACH\n"       keeper → daemon "MASTER\n" <INIT bytes> + SCM_RIGHTS(fd)
 //   daemon → keeper  "SERVING\n"      keeper → previous owner "RETIRE\n"
 //   daemon → keeper  "UNMOUNT\n"      keeper unmounts (lazily) and exits
+//   daemon ↔ keeper  SECCOMP, INFLIGHT, SECCOMP_FDS: the sysinfo agent's fds (keeper_seccomp.hpp)
 // The keeper exits by itself, within a second, when the filesystem is
 // unmounted by anyone.
 #pragma once

@@ -32,6 +32,7 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <spdlog/sinks/syslog_sink.h>
@@ -46,6 +47,7 @@
 #include "fusefs/seccomp.hpp"
 #include "fusefs/session.hpp"
 #include "fusefs/stat_records.hpp"
+#include "fusefs/sysinfo_agent.hpp"
 #include "fusefs/unix_message.hpp"
 #include "fusefs/view_engine.hpp"
 #include "platform/fs.hpp"
@@ -229,6 +231,41 @@ void watch_keeper(Daemon& d) {
     }
 }
 
+// The sysinfo agent's fds and in-flight record live with the keeper too
+// (keeper_seccomp.hpp): take over what a previous daemon left there, and
+// give the keeper every fd accepted from now on.
+std::optional<InflightRecord> hand_over_sysinfo(Daemon& d, SysinfoAgent& agent) {
+    std::optional<InflightRecord> record;
+    if (!d.connection.fresh) {
+        auto held = fetch_keeper_seccomp(d.connection.keeper.get());
+        if (!held) {
+            d.log->warn("sysinfo agent: {}", held.error().describe());
+        } else {
+            for (auto& [fd, name] : held->fds)
+                if (auto r = agent.adopt(std::move(fd), name); !r) d.log->warn("sysinfo agent: {}", r.error().describe());
+            if (held->inflight)
+                if (auto adopted = InflightRecord::adopt(std::move(*held->inflight))) record.emplace(std::move(*adopted));
+            d.log->info("sysinfo agent: took over {} container(s) from the previous instance", held->fds.size());
+        }
+    }
+    if (!record) {
+        auto created = InflightRecord::create();
+        if (!created) {
+            d.log->warn("sysinfo agent: {}", created.error().describe());
+        } else {
+            record.emplace(std::move(*created));
+            (void)send_message(d.connection.keeper.get(), "INFLIGHT", "", record->fd());
+        }
+    }
+    if (record) agent.set_inflight(record->slot());
+    agent.set_on_new_fd([&d](int fd, const std::string& name) {
+        std::lock_guard lock(d.keeper_mu);
+        if (!send_message(d.connection.keeper.get(), "SECCOMP", name, fd))
+            d.log->warn("sysinfo agent: could not give {}'s fd to the keeper; a restart will break its sysinfo", name);
+    });
+    return record;
+}
+
 int run(const DaemonOptions& options) {
     auto log = make_daemon_logger(options);
     const Config& cfg = options.config;
@@ -261,6 +298,16 @@ int run(const DaemonOptions& options) {
     Filesystem fs(**registry, engine, **host, log, cfg.max_open_per_container, cfg.max_open);
 
     int ready_fd = options.foreground ? -1 : daemonize();
+
+    // Before the seccomp filter, which allows no new stream socket.
+    std::unique_ptr<SysinfoAgent> agent;
+    if (cfg.sysinfo) {
+        agent = std::make_unique<SysinfoAgent>(**registry, engine, log, cfg.max_containers);
+        if (auto r = agent->listen(cfg.sysinfo_listener_path, options.takeover); !r) {
+            log->warn("not answering sysinfo: {}", r.error().describe());
+            agent.reset();
+        }
+    }
 
     auto lock = acquire_instance_lock(cfg.mountpoint, false, 0);
     if (!lock && !options.takeover) {
@@ -336,6 +383,9 @@ int run(const DaemonOptions& options) {
     (void)tell_keeper(d.connection.keeper.get(), "SERVING");
     if (!lock) lock = acquire_instance_lock(cfg.mountpoint, true, 5000);  // the old instance is retiring
     if (!lock) log->warn("{}", lock.error().describe());
+    // After the previous instance is gone (the lock), before the watcher reads the keeper's socket.
+    // (Destroyed before `agent`, whose thread uses it: agent->stop() below comes first.)
+    std::optional<InflightRecord> inflight = agent ? hand_over_sysinfo(d, *agent) : std::nullopt;
 
     if (!options.pidfile.empty()) {
         std::string pid = std::to_string(::getpid()) + "\n";
@@ -378,6 +428,7 @@ int run(const DaemonOptions& options) {
         // setup worker; with several, the other threads serve meanwhile.
         if (cfg.threads == 0) fs.setup.start();
         watcher = std::thread([&d] { watch_keeper(d); });
+        if (agent) agent->start();
     }
     log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
     report_ready(ready_fd);
@@ -385,6 +436,7 @@ int run(const DaemonOptions& options) {
     if (cfg.seccomp) {
         DaemonFilterOptions filter{.log_only = false, .reopens_fuse_device = cfg.threads > 0,
                                    .pidfile_dir_fd = pidfile_dir.get(),
+                                   .sysinfo_listener_fd = agent ? agent->listener_fd() : -1,
                                    .records_dir_fd = records ? records->directory_fd() : -1,
                                    .records_parent_fd = records ? records->parent_fd() : -1};
         if (auto r = install_daemon_seccomp_filter(filter); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
@@ -404,6 +456,7 @@ int run(const DaemonOptions& options) {
     d.loop_done = true;
     d.stopping = true;
     fs.setup.stop();  // requests it holds are answered before the session goes
+    if (agent) agent->stop();
     sampler.stop();
     if (!d.retiring) {
         log->info("unmounting {}", cfg.mountpoint);

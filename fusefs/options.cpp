@@ -25,6 +25,9 @@ Serves container-aware /proc and /sys views under MOUNTPOINT (default /var/lib/p
       --log-file FILE     log to FILE
       --takeover          replace the instance serving MOUNTPOINT without a gap (upgrades)
       --no-seccomp        serve without the system call filter (see fusefs/seccomp.hpp)
+      --no-sysinfo        do not answer sysinfo(2) for procview-runtime's containers
+      --sysinfo-listener PATH  the socket runtimes hand containers' seccomp fds to
+                          (default /run/procview/seccomp.sock)
       --version           print the version
   -h, --help              this text
 
@@ -84,6 +87,14 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
         else if (arg == "--no-cpu-quota") out.config.cpu_quota = false;
         else if (arg == "--takeover") out.takeover = true;
         else if (arg == "--no-seccomp") out.config.seccomp = false;
+        else if (arg == "--no-sysinfo") out.config.sysinfo = false;
+        else if (arg == "--sysinfo-listener") {
+            auto v = value();
+            if (!v) return v.error();
+            if (v->empty() || (*v)[0] != '/' || v->size() > 100)
+                return invalid("--sysinfo-listener takes an absolute path of at most 100 characters");
+            out.config.sysinfo_listener_path = *v;
+        }
         else if (arg == "--config") { auto v = value(); if (!v) return v.error(); }
         else if (arg == "-p" || arg == "--pidfile") { auto v = value(); if (!v) return v.error(); out.pidfile = *v; }
         else if (arg == "--cgroup-root") { auto v = value(); if (!v) return v.error(); out.config.cgroup_root = *v; }

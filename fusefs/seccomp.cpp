@@ -18,12 +18,18 @@
 // - AF_UNIX datagram sockets and connect/sendto on them: syslog's reconnect
 //   to /dev/log. Stream sockets (containerd, Docker, the kubelet) cannot be
 //   made, so not reached.
+// - with the sysinfo agent: accept4 on its listener fd only (not on any
+//   other socket), the three seccomp-notify ioctls, and process_vm_writev,
+//   which can write into any process the daemon may ptrace (the filter
+//   cannot see the pid): the one write into other processes it keeps, for
+//   the sysinfo struct at the address the caller gave the kernel.
 // - reads of any file root can read: the daemon's job is reading /proc and
 //   cgroupfs for containers it cannot know in advance.
 #include "fusefs/seccomp.hpp"
 
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -153,10 +159,32 @@ Result<void> add_file_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& opti
     return add_rule(ctx, allow, SCMP_SYS(umount2), "umount2", {SCMP_A1(SCMP_CMP_EQ, MNT_DETACH)});
 }
 
+// The sysinfo agent (sysinfo_agent.hpp), when it listens.
+Result<void> add_sysinfo_agent_rules(scmp_filter_ctx ctx, int listener_fd) {
+    const uint32_t allow = SCMP_ACT_ALLOW;
+    if (listener_fd < 0) return {};
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(accept4), "accept4",
+                          {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(listener_fd))});
+        !r)
+        return r;
+    for (unsigned long request : {static_cast<unsigned long>(SECCOMP_IOCTL_NOTIF_RECV),
+                                  static_cast<unsigned long>(SECCOMP_IOCTL_NOTIF_SEND),
+                                  static_cast<unsigned long>(SECCOMP_IOCTL_NOTIF_ID_VALID)})
+        if (auto r = add_rule(ctx, allow, SCMP_SYS(ioctl), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request)});
+            !r)
+            return r;
+    for (auto [nr, name] : {std::pair{SCMP_SYS(process_vm_writev), "process_vm_writev"},
+                            std::pair{SCMP_SYS(epoll_wait), "epoll_wait"}, std::pair{SCMP_SYS(epoll_pwait), "epoll_pwait"},
+                            std::pair{SCMP_SYS(epoll_ctl), "epoll_ctl"}, std::pair{SCMP_SYS(sysinfo), "sysinfo"}})
+        if (auto r = add_rule(ctx, allow, nr, name); !r) return r;
+    return {};
+}
+
 Result<void> add_conditional_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& options) {
     const uint32_t allow = SCMP_ACT_ALLOW;
     if (auto r = add_thread_rules(ctx); !r) return r;
     if (auto r = add_file_rules(ctx, options); !r) return r;
+    if (auto r = add_sysinfo_agent_rules(ctx, options.sysinfo_listener_fd); !r) return r;
     // Unix datagram sockets only: glibc's syslog() reconnects to /dev/log
     // with one after journald restarts. No stream or seqpacket socket, so no
     // connect to containerd's, Docker's or the kubelet's API sockets.

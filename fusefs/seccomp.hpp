@@ -46,6 +46,10 @@ struct DaemonFilterOptions {
     // The pidfile's directory, held open before the filter: unlinkat(this
     // fd, name, 0) is then the one unlink allowed. -1: no unlink at all.
     int pidfile_dir_fd = -1;
+    // The sysinfo agent's listener (sysinfo_agent.hpp), -1 without one:
+    // accept4 on it only, the seccomp notify ioctls, process_vm_writev into
+    // the callers, epoll over the notify fds.
+    int sysinfo_listener_fd = -1;
     // The /proc/stat record directory and its parent (stat_records.hpp), held
     // open before the filter: records are created (write-only, in that
     // directory fd only), renamed within it and unlinked from it; the

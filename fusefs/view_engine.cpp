@@ -1,6 +1,7 @@
 #include "fusefs/view_engine.hpp"
 
 #include <fcntl.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <array>
@@ -386,6 +387,39 @@ Result<std::string> ViewEngine::loadavg(Container& c) {
     std::lock_guard lock(c.mu);
     if (!c.load.seeded) return host_file(ProcFile::loadavg);
     return render_loadavg(c.load.average.fixed(), c.load.running, c.load.total, c.load.last_pid);
+}
+
+// ---- sysinfo(2) ------------------------------------------------------------
+
+Result<SysinfoInputs> ViewEngine::sysinfo_inputs(Container& c) {
+    c.last_read_ms.store(monotonic_ms(), std::memory_order_relaxed);  // keeps the load sampled
+    refresh_limits();
+    auto host = host_.meminfo();
+    if (!host) return host.error();
+    auto host_stat = host_.stat();
+    if (!host_stat) return host_stat.error();
+    bool seeded;
+    {
+        std::lock_guard lock(c.mu);
+        seeded = c.load.seeded;
+    }
+    if (!seeded) sample_load(c);
+    SysinfoInputs in;
+    std::lock_guard lock(c.mu);
+    auto facts = memory_facts_locked(c);
+    in.memory = facts ? meminfo_amounts(**host, *facts, MemoryOptions{options_.swap}) : host_meminfo_amounts(**host);
+    in.uptime_seconds = container_clock(host_.uptime_seconds(), (*host_stat)->btime, c.init_start_ticks, c.boottime_offset)
+                            .uptime_seconds;
+    in.tasks = c.load.total;
+    if (options_.loadavg && c.load.seeded) {
+        in.avenrun = c.load.average.fixed();
+    } else {
+        // /proc/loadavg shows the host's then: so does sysinfo (its loads are avenrun << 5, exactly).
+        struct sysinfo own{};
+        if (::sysinfo(&own) == 0)
+            for (std::size_t i = 0; i < 3; ++i) in.avenrun[i] = own.loads[i] >> (kSiLoadShift - LoadAverage::kFracBits);
+    }
+    return in;
 }
 
 // ---- diskstats and pressure -------------------------------------------------

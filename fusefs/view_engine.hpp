@@ -46,6 +46,12 @@ public:
     // online / present / possible / offline of the cpu sysfs directory, for a container.
     Result<std::string> render_cpu_list(std::string_view name, Container& container);
 
+    // What sysinfo(2) should tell the container: the numbers its meminfo,
+    // loadavg and uptime show now (a part that falls back to the host's file
+    // there is the host's here too). Errors only when the host's own meminfo
+    // is unreadable.
+    Result<SysinfoInputs> sysinfo_inputs(Container& container);
+
     // Takes one load sample of the container (the sampler thread, every 5 s).
     void sample_load(Container& container);
 

@@ -1,15 +1,19 @@
 #include "shim/bundle_edit.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "platform/fs.hpp"
 #include "platform/health.hpp"
 #include "platform/unique_fd.hpp"
+#include "shim/seccomp_edit.hpp"
 #include "shim/spec_edit.hpp"
 #include "shim/time_namespace.hpp"
 
@@ -48,7 +52,49 @@ Result<BundleEditOutcome> add_mounts(Spec& spec, OptIn opt_in, const Config& con
     return out;
 }
 
+// Adds the sysinfo notify rule when the agent serves; a note (or, under
+// fail_closed, an error) when it does not.
+Result<void> add_sysinfo(Spec& spec, const Config& config, const SysinfoRequest& request, BundleEditOutcome& out) {
+    const std::string& path = config.sysinfo_listener_path;
+    if (auto serving = check_listener_serving(path); !serving) {
+        std::string why = "sysinfo: procviewfs's listener " + serving.error().describe() +
+                          "; the container's sysinfo(2) shows the host";
+        if (config.runtime.fail_closed) return make_error(serving.error().errnum, why);
+        out.notes.push_back(why);
+        return {};
+    }
+    auto edit = add_sysinfo_notify(spec, SysinfoNotify{path, "procview:" + request.container_id});
+    if (!edit) return edit.error().context("sysinfo");
+    switch (*edit) {
+        case SysinfoEdit::added:
+            out.changed = true;
+            out.notes.push_back("sysinfo: answered by procviewfs (seccomp notify to " + path + ")");
+            break;
+        case SysinfoEdit::already: break;
+        case SysinfoEdit::other_listener:
+            out.notes.push_back("sysinfo: the spec's seccomp profile has another listenerPath; left to it");
+            break;
+    }
+    return {};
+}
+
 }  // namespace
+
+Result<void> check_listener_serving(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path) return make_error(ENAMETOOLONG, "`" + path + "`");
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0) return make_error(errno, "`" + path + "`");
+    if (!S_ISSOCK(st.st_mode) || st.st_uid != 0) return make_error(EPERM, "`" + path + "` is not a socket owned by root");
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!sock) return make_error(errno, "socket");
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    // EAGAIN: a full backlog, i.e. a listener that is busy, not gone.
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EAGAIN)
+        return make_error(errno, "`" + path + "`");
+    return {};
+}
 
 Result<void> replace_file(const std::string& path, std::string_view content) {
     struct stat st {};
@@ -87,7 +133,7 @@ Result<void> replace_file(const std::string& path, std::string_view content) {
 }
 
 Result<BundleEditOutcome> edit_bundle_spec(const std::string& spec_file, const Config& config,
-                                           const std::string& config_path) {
+                                           const std::string& config_path, const SysinfoRequest& sysinfo) {
     auto text = read_file(spec_file);
     if (!text) return text.error().context("spec `" + spec_file + "`");
     auto spec = parse_spec(*text);
@@ -102,6 +148,8 @@ Result<BundleEditOutcome> edit_bundle_spec(const std::string& spec_file, const C
     if (!outcome) return outcome;
     outcome->opted_in = true;
     outcome->spec_has_time_namespace = spec_requests_time_namespace(*spec);
+    if (sysinfo.wanted && config.sysinfo)
+        if (auto r = add_sysinfo(*spec, config, sysinfo, *outcome); !r) return r.error();
     if (!outcome->changed) return outcome;
 
     if (auto written = replace_file(spec_file, dump_spec(*spec)); !written) return written.error();

@@ -101,7 +101,9 @@ BundleDecision prepare_bundle(const RuncCommandLine& cmd, const LoadedConfig& lo
     std::string cwd = current_dir();
     std::string spec_file = spec_path(cmd, cwd);
     std::string who = "procview: " + describe_call(cmd) + ": ";
-    auto outcome = edit_bundle_spec(spec_file, loaded.config, loaded.path);
+    bool creates = cmd.subcommand == "create" || cmd.subcommand == "run";
+    SysinfoRequest sysinfo{creates && cmd.container_id.has_value(), cmd.container_id.value_or("")};
+    auto outcome = edit_bundle_spec(spec_file, loaded.config, loaded.path, sysinfo);
     if (!outcome) {
         if (loaded.config.runtime.fail_closed) {
             log.error(who + outcome.error().describe() + "; refusing the container (runtime.fail_closed)");

@@ -1,4 +1,5 @@
 #include "harness.hpp"
+#include "sysinfo_probe.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -222,6 +223,10 @@ void Daemon::start() {
         }
         std::vector<std::string> argv{bin, "-f", "-d"};
         argv.insert(argv.end(), args_.begin(), args_.end());
+        // The default listener (/run/procview/seccomp.sock) belongs to the node's daemon, not to tests.
+        bool names_listener = false;
+        for (const auto& a : args_) names_listener = names_listener || a.rfind("--sysinfo-listener", 0) == 0;
+        if (!names_listener) argv.push_back("--no-sysinfo");
         argv.push_back(mountpoint_);
         std::vector<char*> cargv;
         for (auto& a : argv) cargv.push_back(a.data());
@@ -413,6 +418,25 @@ std::string serve_sendfile(const std::string& path) {
                 busy.push_back(p);
             }
             reply = reply_ok("");
+        } else if (cmd == "notify") {
+            std::string listener, name;
+            int host_pid = 0;
+            in >> listener >> name >> host_pid;
+            std::string err = install_sysinfo_notify(listener, name, host_pid);
+            reply = err.empty() ? reply_ok("") : reply_ok("ERR " + err);
+        } else if (cmd == "sysinfo") {
+            int count = 1;
+            in >> count;
+            reply = reply_ok(call_sysinfo(count));
+        } else if (cmd == "sysinfo_latency") {
+            int count = 1;
+            in >> count;
+            reply = reply_ok(sysinfo_latency(count));
+        } else if (cmd == "sysinfo_flood") {
+            int n = 0;
+            in >> n;
+            for (int i = 0; i < n; ++i) busy.push_back(start_sysinfo_flood());
+            reply = reply_ok("");
         } else if (cmd == "idle") {
             for (pid_t p : busy) ::kill(p, SIGKILL);
             for (pid_t p : busy) ::waitpid(p, nullptr, 0);
@@ -503,6 +527,12 @@ std::vector<std::string> Container::list(const std::string& dir) { return lines(
 std::string Container::read_sendfile(const std::string& path) { return request("sendfile " + path); }
 void Container::busy(int processes) { request("busy " + std::to_string(processes)); }
 void Container::idle() { request("idle"); }
+std::string Container::notify_sysinfo(const std::string& listener, const std::string& name) {
+    return request("notify " + listener + " " + name + " " + std::to_string(init_pid_));
+}
+std::string Container::sysinfo(int count) { return request("sysinfo " + std::to_string(count)); }
+std::string Container::sysinfo_latency(int count) { return request("sysinfo_latency " + std::to_string(count)); }
+void Container::sysinfo_flood(int processes) { request("sysinfo_flood " + std::to_string(processes)); }
 
 // ---- parsing helpers --------------------------------------------------------
 

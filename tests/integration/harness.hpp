@@ -102,6 +102,13 @@ public:
     std::vector<std::string> list(const std::string& dir);
     void busy(int processes);  // starts busy loops inside the container
     void idle();               // stops them
+    // sysinfo(2) through a seccomp notify filter handed to `listener` ("" or "ERR why").
+    std::string notify_sysinfo(const std::string& listener, const std::string& name);
+    // sysinfo_probe.hpp call_sysinfo's line.
+    std::string sysinfo(int count = 1);
+    // sysinfo_probe.hpp sysinfo_latency's line; sysinfo_flood: processes calling it in a loop until idle().
+    std::string sysinfo_latency(int count);
+    void sysinfo_flood(int processes);
     [[nodiscard]] pid_t host_pid() const { return init_pid_; }
 
 private:

@@ -211,4 +211,23 @@ TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {
     CHECK(shipped->max_containers == defaults.max_containers);
     CHECK(shipped->threads == defaults.threads);
     CHECK(shipped->hook.files == defaults.hook.files);
+    CHECK(shipped->sysinfo == defaults.sysinfo);
+    CHECK(shipped->sysinfo_listener_path == defaults.sysinfo_listener_path);
+}
+
+TEST_CASE("parse_config: sysinfo and its listener path") {
+    Config defaults;
+    CHECK(defaults.sysinfo);
+    CHECK(defaults.sysinfo_listener_path == "/run/procview/seccomp.sock");
+    auto off = parse_config(R"({"sysinfo": false, "sysinfo_listener_path": "/run/pv/s.sock"})");
+    REQUIRE(off);
+    CHECK_FALSE(off->sysinfo);
+    CHECK(off->sysinfo_listener_path == "/run/pv/s.sock");
+    for (const char* bad : {R"({"sysinfo": "yes"})", R"({"sysinfo_listener_path": "relative.sock"})",
+                            R"({"sysinfo_listener_path": ""})"}) {
+        auto r = parse_config(bad);
+        CHECK_FALSE(r);
+        if (!r) CHECK(r.error().message.find("sysinfo") != std::string::npos);
+    }
+    CHECK_FALSE(parse_config("{\"sysinfo_listener_path\": \"/" + std::string(120, 'a') + "\"}"));
 }

@@ -185,3 +185,65 @@ TEST_CASE("the bundle edit end to end on a real containerd spec") {
         CHECK(missing.error().errnum == ENOENT);
     }
 }
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "platform/unique_fd.hpp"
+
+TEST_CASE("the bundle edit adds the sysinfo rule only when the agent's listener serves") {
+    ScratchDir d;
+    auto spec_file = (d.path / "config.json").string();
+    Config config;
+    config.runtime.hook_path = "/bin/true";
+    config.sysinfo_listener_path = (d.path / "s.sock").string();
+    const SysinfoRequest request{true, "c1"};
+    write(spec_file, fixture("containerd-ctr-run.json"));
+
+    SUBCASE("nobody listens: the views only, and a note saying sysinfo shows the host") {
+        auto r = edit_bundle_spec(spec_file, config, "", request);
+        REQUIRE(r.ok());
+        auto spec = parse_spec(read(spec_file));
+        REQUIRE(spec.ok());
+        CHECK_FALSE((*spec)["linux"].contains("seccomp"));
+        bool noted = false;
+        for (const auto& n : r->notes) noted = noted || n.find("sysinfo(2) shows the host") != std::string::npos;
+        CHECK(noted);
+    }
+    SUBCASE("nobody listens under fail_closed: refused, the spec unchanged") {
+        config.runtime.fail_closed = true;
+        auto r = edit_bundle_spec(spec_file, config, "", request);
+        CHECK_FALSE(r.ok());
+        CHECK(read(spec_file) == fixture("containerd-ctr-run.json"));
+    }
+    SUBCASE("a listener (root's): the notify rule, naming the container") {
+        if (::geteuid() != 0) {
+            MESSAGE("SKIP: the listener must be root's");
+            return;
+        }
+        UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, config.sysinfo_listener_path.c_str(), sizeof addr.sun_path - 1);
+        REQUIRE(::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(sock.get(), 4) == 0);
+        CHECK(check_listener_serving(config.sysinfo_listener_path).ok());
+        auto r = edit_bundle_spec(spec_file, config, "", request);
+        REQUIRE(r.ok());
+        auto spec = parse_spec(read(spec_file));
+        REQUIRE(spec.ok());
+        const auto& p = (*spec)["linux"]["seccomp"];
+        CHECK(p["listenerPath"] == config.sysinfo_listener_path);
+        CHECK(p["listenerMetadata"] == "procview:c1");
+        CHECK(p["syscalls"].back()["action"] == "SCMP_ACT_NOTIFY");
+        // config sysinfo false, or not a create: no rule.
+        write(spec_file, fixture("containerd-ctr-run.json"));
+        config.sysinfo = false;
+        REQUIRE(edit_bundle_spec(spec_file, config, "", request).ok());
+        CHECK_FALSE((*parse_spec(read(spec_file)))["linux"].contains("seccomp"));
+        config.sysinfo = true;
+        write(spec_file, fixture("containerd-ctr-run.json"));
+        REQUIRE(edit_bundle_spec(spec_file, config, "", SysinfoRequest{}).ok());
+        CHECK_FALSE((*parse_spec(read(spec_file)))["linux"].contains("seccomp"));
+    }
+}

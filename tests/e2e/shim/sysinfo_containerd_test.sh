@@ -1,0 +1,72 @@
+# sysinfo(2) under containerd 1.6 with procview-runtime as the runc binary
+# (ctr run --runc-binary, as a CRI runtime entry's BinaryName does), with
+# containerd's own default seccomp profile (ctr run --seccomp): the profile
+# keeps its default action and every rule, gains the notify rule, and the
+# container's sysinfo (busybox free, a static C program) shows its 256 MiB.
+#   sh sysinfo_containerd_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS SYSINFO_FIELDS
+. "$(dirname "$0")/shim_lib.sh"
+pvs_init sysinfoctd "$1" "$2" "$3"
+FIELDS=$4
+{ pv_have containerd && pv_have ctr; } || pv_skip_all "containerd and ctr are not installed"
+pv_have runc || pv_skip_all "runc not installed"
+[ -x "$FIELDS" ] || pv_skip_all "pv-sysinfo-fields not built ($FIELDS)"
+T=$PVS_TMP
+LSOCK=$T/agent/seccomp.sock
+cp "$FIELDS" "$PVS_ROOTFS/bin/sysinfo_fields"
+pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$LSOCK" ||
+    pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
+cat >"$T/procview.json" <<EOF2
+{"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$LSOCK"),
+ "hook": {"log_file": $(pv_json_str "$T/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
+EOF2
+
+C=$T/ctd
+mkdir -p "$C"
+SOCK=$C/containerd.sock
+cat >"$C/config.toml" <<EOF2
+version = 2
+root = "$C/root"
+state = "$C/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$C/containerd-ttrpc.sock"
+EOF2
+[ -d /run/containerd ] || pv_at_exit "rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc /run/containerd"
+PROCVIEW_CONFIG=$T/procview.json containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
+CTD_PID=$!
+pv_at_exit "pv_stop_pid $CTD_PID"
+NS=pvsi-$$
+CTR="ctr -a $SOCK -n $NS"
+ctd_up() { $CTR version >/dev/null 2>&1; }
+pv_wait_until 20 ctd_up || pv_skip_all "containerd did not start: $(tail -5 "$C/containerd.log")"
+pvsi_ctr_cleanup() {
+    for _id in $($CTR task ls -q 2>/dev/null); do
+        $CTR task kill -s KILL "$_id"
+        pv_wait_until 5 sh -c "! $CTR task ls | grep -q '^$_id .*RUNNING'"
+        $CTR task delete "$_id"
+    done
+    for _id in $($CTR containers ls -q 2>/dev/null); do $CTR containers rm "$_id"; done
+    $CTR namespaces rm "$NS"
+}
+pv_at_exit pvsi_ctr_cleanup
+
+id=pvsi-ctd-$$
+$CTR run -d --null-io --rootfs --runtime io.containerd.runc.v2 --runc-root "$T/runc-root" --seccomp \
+    --env PATH=/bin --memory-limit 268435456 --cgroup "/$PVS_CG/$id" --annotation procview.io/enabled=true \
+    --runc-binary "$PVS_RUNTIME" "$PVS_ROOTFS" "$id" sleep 600 >"$T/run.out" 2>&1
+check "ctr run --seccomp through the wrapper: running" "$(cat "$T/run.out")" \
+    sh -c "$CTR task ls | grep -q '^$id .*RUNNING'"
+SPEC=$C/state/io.containerd.runtime.v2.task/$NS/$id/config.json
+check "containerd's profile: default action kept, notify rule and listener added" "seccomp: $(grep -o '"seccomp".\{0,300\}' "$SPEC")" \
+    sh -c "grep -q '\"defaultAction\":\"SCMP_ACT_ERRNO\"' '$SPEC' && \
+           grep -q '{\"names\":\[\"sysinfo\"\],\"action\":\"SCMP_ACT_NOTIFY\"}' '$SPEC' && \
+           grep -q '\"listenerPath\":\"$LSOCK\"' '$SPEC' && grep -q '\"listenerMetadata\":\"procview:$id\"' '$SPEC'"
+$CTR task exec --fifo-dir "$T/fifo" --exec-id "f$$" "$id" sysinfo_fields >"$T/fields.out" 2>"$T/fields.err"
+check "task exec: sysinfo totalram is the 256 MiB limit" "$(cat "$T/fields.out" "$T/fields.err")" \
+    grep -qx "totalram 268435456" "$T/fields.out"
+$CTR task exec --fifo-dir "$T/fifo" --exec-id "m$$" "$id" sh -c 'free; head -n 100 /proc/meminfo' >"$T/free.out" 2>&1
+check "task exec: busybox free total = MemTotal = 262144" "$(cat "$T/free.out")" \
+    sh -c "[ \"\$(awk '/^Mem:/ { print \$2 }' '$T/free.out')\" = 262144 ] && grep -q '^MemTotal: *262144 kB' '$T/free.out'"
+pv_finish

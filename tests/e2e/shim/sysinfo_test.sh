@@ -1,0 +1,144 @@
+# sysinfo(2) in runc containers made by procview-runtime: the seccomp notify
+# rule in config.json, procviewfs's agent answering from the container's
+# cgroup. Real clients (busybox free and uptime, a static C program) must
+# agree with /proc in the same container; a live limit change shows in the
+# next call; kill -9 and --takeover of procviewfs lose no call.
+#   sh sysinfo_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS SYSINFO_FIELDS
+. "$(dirname "$0")/shim_lib.sh"
+pvs_init sysinfo "$1" "$2" "$3"
+FIELDS=$4
+pv_have runc || pv_skip_all "runc not installed"
+[ -x "$FIELDS" ] || pv_skip_all "pv-sysinfo-fields not built ($FIELDS)"
+T=$PVS_TMP
+ROOT=$T/runc-root
+W="$PVS_RUNTIME"
+SOCK=$T/agent/seccomp.sock
+enabled='"procview.io/enabled": "true"'
+cp "$FIELDS" "$PVS_ROOTFS/bin/sysinfo_fields"
+pvs_delete_containers_at_exit "$ROOT"
+
+pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$SOCK" ||
+    pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
+cat >"$T/pv.json" <<EOF2
+{"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$SOCK"),
+ "hook": {"log_file": $(pv_json_str "$T/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
+EOF2
+G="--procview-config $T/pv.json --root $ROOT"
+
+check "the listener's directory is root's only" "$(ls -ld "$T/agent")" \
+    sh -c "[ \"\$(stat -c %a '$T/agent')\" = 700 ] && [ \"\$(stat -c %a '$SOCK')\" = 600 ]"
+
+# field NAME FILE: a sysinfo_fields value.
+field() { awk -v k="$1" '$1 == k { print $2; exit }' "$2"; }
+kb() { pv_meminfo_kb "$1" <"$2"; }
+
+# ---- one container: every client against /proc ----------------------------------
+b=$T/clients
+probe='free; echo ---; uptime; echo ---; cat /proc/loadavg; echo ---; head -n 100 /proc/meminfo; echo ---; sysinfo_fields; echo ---; head -n 100 /proc/meminfo'
+pvs_bundle "$b" "$enabled" sh -c "$probe"
+# shellcheck disable=SC2086
+"$W" $G run --bundle "$b" pvsi-clients-$$ >"$T/clients.out" 2>"$T/clients.err" </dev/null
+rc=$?
+check "run: exit 0" "exit $rc: $(cat "$T/clients.err")" [ "$rc" = 0 ]
+check "config.json: sysinfo notify rule and listener" "spec: $(cat "$b/config.json")" \
+    sh -c "grep -q '\"listenerPath\":\"$SOCK\"' '$b/config.json' && grep -q '{\"names\":\[\"sysinfo\"\],\"action\":\"SCMP_ACT_NOTIFY\"}' '$b/config.json'"
+awk 'BEGIN { s = 0 } /^---$/ { s++; next } { print > (FILENAME "." s) }' "$T/clients.out"
+o=$T/clients.out
+mem=$(kb MemTotal "$o.3")
+check "free: total is MemTotal (256 MiB)" "free: $(cat "$o.0"), MemTotal $mem" \
+    sh -c "[ \"\$(awk '/^Mem:/ { print \$2 }' '$o.0')\" = 262144 ] && [ '$mem' = 262144 ]"
+# busybox free: total used free shared buff/cache available, in KiB.
+check "free: every column consistent with /proc/meminfo" "free: $(grep Mem: "$o.0"); meminfo: $(grep -E 'MemFree|Shmem:|Buffers|^Cached|MemAvailable|SReclaimable' "$o.3" | tr '\n' ' ')" \
+    awk -v free_kb="$(kb MemFree "$o.3")" -v shmem="$(kb Shmem "$o.3")" -v avail="$(kb MemAvailable "$o.3")" '
+        /^Mem:/ { total = $2; used = $3; fr = $4; sh = $5; bc = $6; av = $7
+                  d = fr - free_kb; if (d < 0) d = -d
+                  ok = (used + fr + bc == total) && d <= 4096 && (sh - shmem <= 4096 && shmem - sh <= 4096) \
+                       && (av - avail <= 4096 && avail - av <= 4096) && total <= 262144
+                  exit !ok } END { if (!total) exit 1 }' "$o.0"
+load_uptime=$(sed -n 's/.*load average: *//p' "$o.1" | tr -d ',')
+load_proc=$(awk '{ print $1, $2, $3 }' "$o.2")
+check "uptime: load average is /proc/loadavg" "uptime '$load_uptime', loadavg '$load_proc'" \
+    sh -c "[ -n '$load_proc' ] && [ '$load_uptime' = '$load_proc' ]"
+f=$o.4
+check "sysinfo: totalram = MemTotal, mem_unit 1" "$(tr '\n' ' ' <"$f")" \
+    sh -c "[ '$(field totalram "$f")' = $((262144 * 1024)) ] && [ '$(field mem_unit "$f")' = 1 ]"
+check "sysinfo: freeram between the MemFree read before and after" "freeram $(field freeram "$f"), MemFree $(kb MemFree "$o.3") / $(kb MemFree "$o.5") kB" \
+    awk -v v="$(field freeram "$f")" -v a="$(kb MemFree "$o.3")" -v b="$(kb MemFree "$o.5")" \
+        'BEGIN { lo = (a < b ? a : b) * 1024 - 1048576; hi = (a > b ? a : b) * 1024 + 1048576; exit !(v >= lo && v <= hi) }'
+check "sysinfo: sharedram, bufferram, swap as /proc/meminfo" "$(tr '\n' ' ' <"$f")" \
+    sh -c "[ '$(field bufferram "$f")' = $(($(kb Buffers "$o.3") * 1024)) ] && \
+           [ '$(field totalswap "$f")' = $(($(kb SwapTotal "$o.3") * 1024)) ] && \
+           [ \$(( $(field sharedram "$f") / 1048576 )) = \$(( $(kb Shmem "$o.3") / 1024 )) ]"
+check "sysinfo: procs is the container's tasks, loads its load" "$(tr '\n' ' ' <"$f"); loadavg $(cat "$o.2")" \
+    awk -v procs="$(field procs "$f")" -v l="$(awk '$1 == "loads" { print $2 }' "$f")" '
+        { split($4, t, "/"); exit !(procs >= 1 && procs <= t[2] + 2 && (l / 65536 - $1 < 0.02) && ($1 - l / 65536 < 0.02)) }' "$o.2"
+check "glibc sysconf: _PHYS_PAGES x page = MemTotal, _AVPHYS_PAGES x page = freeram" "$(tr '\n' ' ' <"$f")" \
+    sh -c "[ '$(field phys_pages_bytes "$f")' = $((262144 * 1024)) ] && \
+           [ \$(( $(field freeram "$f") - $(field avphys_pages_bytes "$f") )) -ge 0 ] && \
+           [ \$(( $(field freeram "$f") - $(field avphys_pages_bytes "$f") )) -lt 4096 ]"
+check "sysinfo: uptime is the container's (seconds)" "uptime $(field uptime "$f")" [ "$(field uptime "$f")" -lt 30 ]
+
+# ---- a live limit change shows in the next call -----------------------------------
+b=$T/live
+pvs_bundle "$b" "$enabled" sleep 300
+id=pvsi-live-$$
+# shellcheck disable=SC2086
+"$W" $G run -d --bundle "$b" "$id" >"$T/live.out" 2>&1 </dev/null
+# shellcheck disable=SC2086
+"$W" $G exec "$id" sysinfo_fields >"$T/live1.out" 2>&1
+cg=/sys/fs/cgroup/$PVS_CG/live
+if [ -e "$cg/memory.max" ]; then echo 134217728 >"$cg/memory.max"
+else echo 134217728 >"/sys/fs/cgroup/memory/$PVS_CG/live/memory.limit_in_bytes"; fi
+# shellcheck disable=SC2086
+"$W" $G exec "$id" sysinfo_fields >"$T/live2.out" 2>&1
+check "live limit change: 256 MiB, then 128 MiB at the next call" "before: $(field totalram "$T/live1.out"), after: $(cat "$T/live2.out")" \
+    sh -c "[ '$(field totalram "$T/live1.out")' = 268435456 ] && [ '$(field totalram "$T/live2.out")' = 134217728 ]"
+
+# ---- podman with procview-runtime as its runtime (its own default seccomp profile) -------
+if pv_have podman; then
+    pm="podman --root $T/podman-root --runroot $T/podman-run --storage-driver vfs"
+    pmparent=pvsi-podman-$$
+    pv_at_exit "for c in /sys/fs/cgroup/*/$pmparent /sys/fs/cgroup/$pmparent; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
+    # shellcheck disable=SC2086
+    $pm --runtime "$W" --runtime-flag "procview-config=$T/pv.json" run --rm --cgroup-manager cgroupfs \
+        --cgroup-parent "/$pmparent" --network none --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
+        --memory 256m --annotation procview.io/enabled=true --rootfs "$PVS_ROOTFS" \
+        /bin/sh -c 'free; sysinfo_fields' >"$T/podman.out" 2>"$T/podman.err" </dev/null
+    check "podman --runtime procview-runtime: free and sysinfo show 256 MiB" "$(cat "$T/podman.out" "$T/podman.err")" \
+        sh -c "[ \"\$(awk '/^Mem:/ { print \$2 }' '$T/podman.out')\" = 262144 ] && grep -qx 'totalram 268435456' '$T/podman.out'"
+else
+    skip "podman --runtime procview-runtime" "podman not installed"
+fi
+
+# ---- restarts: a container calling sysinfo in a loop --------------------------------
+# runc exec hands its own filter's fd to the listener too: loop in the container's init.
+restart_run() {  # NAME: a 6 s loop in a new container, in the background
+    _b=$T/$1
+    pvs_bundle "$_b" "$enabled" sysinfo_fields loop 6000 268435456
+    # shellcheck disable=SC2086
+    "$W" $G run --bundle "$_b" "pvsi-$1-$$" >"$T/$1.out" 2>"$T/$1.err" </dev/null &
+    RESTART_PID=$!
+    sleep 1.5
+}
+restart_run kill9
+kill -KILL "$PV_VIEWS_PID"
+sleep 0.3
+pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$SOCK"
+wait "$RESTART_PID"
+r=$(cat "$T/kill9.out")
+echo "     kill -9 loop: $r"
+check "kill -9 and restart: no failed call (no ENOSYS)" "$r $(cat "$T/kill9.err")" \
+    sh -c "echo '$r' | grep -q 'failed 0 enosys 0 wrong 0 '"
+check "kill -9 and restart: answered again within 1 s" "$r" \
+    sh -c "[ \$(echo '$r' | awk '{ print \$10 }') -lt 1000 ]"
+
+restart_run takeover
+"$PVS_VIEWS_BIN" -f --takeover --sysinfo-listener "$SOCK" "$PVS_MNT" >"$PVS_MNT.takeover.log" 2>&1 &
+TAKEOVER_PID=$!
+pv_at_exit "pv_stop_pid $TAKEOVER_PID"
+wait "$RESTART_PID"
+r=$(cat "$T/takeover.out")
+echo "     --takeover loop: $r"
+check "--takeover: no failed call" "$r $(cat "$T/takeover.err")" sh -c "echo '$r' | grep -q 'failed 0 enosys 0 wrong 0 '"
+
+pv_finish
