@@ -279,6 +279,12 @@ int run(const DaemonOptions& options) {
     } else if (options.takeover && !lock) {
         log->error("--takeover: {}", attached.error().describe());
         return 1;
+    } else if (attached.error().errnum == EPERM) {
+        // Something else listens where our keeper should: never believed,
+        // and the mount it may be next to is not ours to replace.
+        log->error("{}", attached.error().describe());
+        std::cerr << "procviewfs: " << attached.error().describe() << "\n";
+        return 1;
     } else {
         log->debug("no keeper: {}", attached.error().describe());
         auto fresh = mount_fresh(cfg.mountpoint, *log, options.foreground);

@@ -15,7 +15,7 @@
 namespace procview {
 
 struct FuseConnection {
-    UniqueFd master;           // the connection's original /dev/fuse fd (the keeper has it too)
+    UniqueFd master;           // the original (fresh mount) or the keeper's clone: kept to respawn a keeper
     UniqueFd worker;           // this daemon's clone, the one libfuse reads from
     UniqueFd keeper;           // our link to the keeper
     std::string init_request;  // the INIT to replay into libfuse; empty on a fresh mount
@@ -27,7 +27,8 @@ struct FuseConnection {
 // in the message) holds it.
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms);
 
-// Attaches to the keeper of `mountpoint`. ECONNREFUSED/ENOENT: no keeper.
+// Attaches to the keeper of `mountpoint`, authenticated (keeper_socket.hpp),
+// and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper.
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log);
 
 // Clears a stale mount ("Transport endpoint is not connected") or a dead
@@ -42,6 +43,10 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
 // Spawns a new keeper for a connection whose keeper died, and reconnects.
 Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
                                 bool keep_stderr);
+
+// A new /dev/fuse fd cloned from `fuse_fd` (FUSE_DEV_IOC_CLONE): another fd
+// of the same connection, which keeps it alive as long as any is open.
+Result<UniqueFd> clone_fuse_device(int fuse_fd);
 
 // Rewrites the unique id of a saved INIT request so that libfuse's reply to
 // the replay matches no pending request (the kernel answers ENOENT, which
