@@ -55,8 +55,9 @@ Result<UniqueFd> bind_keeper_socket(const std::string& mountpoint);
 
 // Connects to the keeper and authenticates it. ENOENT: no socket;
 // ECONNREFUSED: a stale socket (keeper dead), or one that does not listen
-// yet, retried for up to wait_ms; EPERM: the listener is not our keeper
-// (ESRCH: it exited while checked).
+// yet, retried for up to wait_ms; EPERM: the listener could not be
+// authenticated as our keeper (whatever the reason, so that a caller never
+// mistakes it for "no keeper").
 Result<UniqueFd> connect_keeper_socket(const std::string& mountpoint, int wait_ms);
 
 }  // namespace procview

@@ -279,9 +279,9 @@ int run(const DaemonOptions& options) {
     } else if (options.takeover && !lock) {
         log->error("--takeover: {}", attached.error().describe());
         return 1;
-    } else if (attached.error().errnum == EPERM) {
-        // Something else listens where our keeper should: never believed,
-        // and the mount it may be next to is not ours to replace.
+    } else if (int e = attached.error().errnum; e != ENOENT && e != ECONNREFUSED && e != ECONNRESET && e != EPIPE) {
+        // Not "no keeper" (EPERM: something else listens where our keeper
+        // should, never believed): the mount next to it is not ours to replace.
         log->error("{}", attached.error().describe());
         std::cerr << "procviewfs: " << attached.error().describe() << "\n";
         return 1;

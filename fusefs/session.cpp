@@ -88,7 +88,12 @@ Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& l
     if (mounted_type(mountpoint) == std::optional<std::string>("fuse.procviewfs")) {
         log.warn("{}: clearing a stale mount of procviewfs: its daemon and keeper are gone, or its keeper is one we "
                  "do not talk to (from before the path socket)", mountpoint);
-        if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return make_error(errno, "unmount the old mount at " + mountpoint);
+        // MNT_FORCE aborts the connection first (fuse_umount_begin), even when
+        // the mount is busy: readers waiting on it, in bind mounts too, get
+        // ENOTCONN instead of waiting forever, and a keeper still holding it
+        // sees it end and exits.
+        if (::umount2(mountpoint.c_str(), MNT_FORCE) != 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
+            return make_error(errno, "unmount the old mount at " + mountpoint);
     }
     // statfs always asks the filesystem (stat may be answered from cache), so
     // a FUSE mount whose connection died says ENOTCONN here.

@@ -28,12 +28,14 @@ struct FuseConnection {
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms);
 
 // Attaches to the keeper of `mountpoint`, authenticated (keeper_socket.hpp),
-// and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper.
+// and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper;
+// ECONNRESET/EPIPE: it went away; EPERM: the listener is not our keeper.
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log);
 
-// Clears a stale mount ("Transport endpoint is not connected") or a dead
-// procviewfs mount, refuses a mountpoint used by anything else, mounts,
-// spawns the keeper and connects to it. keep_stderr: the keeper writes its few
+// Clears a stale mount ("Transport endpoint is not connected") or a
+// procviewfs mount with no keeper we can reach (aborting its connection, so
+// its readers fail instead of waiting forever), refuses a mountpoint used by
+// anything else, mounts, spawns the keeper and connects to it. keep_stderr: the keeper writes its few
 // lines to our stderr (foreground); otherwise to /dev/null.
 Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log, bool keep_stderr);
 

@@ -428,3 +428,56 @@ TEST_CASE("the keeper: only a well-formed first INIT, clones never its own fd, U
     ::close(a);
     ::close(b);
 }
+
+TEST_CASE("a mount held by a keeper we do not talk to (one from before the path socket) is replaced; its readers fail") {
+    SKIP_UNLESS_SUPPORTED();
+    char tmpl[] = "/tmp/pvit-oldkeeper.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    const std::string mountpoint = tmpl;
+    // The test plays the old keeper: it holds the connection, serves
+    // nothing and listens nowhere a new daemon looks.
+    int fuse = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    REQUIRE(fuse >= 0);
+    std::string data = "fd=" + std::to_string(fuse) + ",rootmode=40555,user_id=0,group_id=0,allow_other";
+    REQUIRE(::mount("pvit", mountpoint.c_str(), "fuse.procviewfs", MS_NOSUID | MS_NODEV | MS_RDONLY, data.c_str()) == 0);
+    // A reader of the old mount waits, as a container's would.
+    pid_t reader = ::fork();
+    REQUIRE(reader >= 0);
+    if (reader == 0) {
+        int fd = ::open((mountpoint + "/proc/meminfo").c_str(), O_RDONLY | O_CLOEXEC);
+        std::_Exit(fd < 0 ? errno : 0);
+    }
+    sleep_ms(200);
+    int status = 0;
+    CHECK(::waitpid(reader, &status, WNOHANG) == 0);
+
+    bool served = false;
+    std::string log_text;
+    try {
+        Daemon d({}, mountpoint);
+        served = first_line(d.file("proc/meminfo")).rfind("MemTotal:", 0) == 0;
+        log_text = d.log();
+    } catch (const std::exception& e) {
+        log_text = e.what();
+    }
+    INFO(log_text);
+    CHECK(served);  // without statfs hanging on the old mount first
+    CHECK(log_text.find("clearing a stale mount") != std::string::npos);
+    bool reader_done = false;
+    for (int i = 0; i < 100 && !reader_done; ++i) {
+        reader_done = ::waitpid(reader, &status, WNOHANG) == reader;
+        if (!reader_done) sleep_ms(10);
+    }
+    CHECK(reader_done);  // failed (the old connection is aborted) instead of waiting forever
+    if (reader_done) CHECK(WEXITSTATUS(status) != 0);
+    pollfd p{fuse, 0, 0};
+    CHECK(::poll(&p, 1, 0) == 1);  // the old keeper sees its connection end, and exits
+    CHECK((p.revents & POLLERR) != 0);
+    if (!reader_done) {
+        ::kill(reader, SIGKILL);
+        ::waitpid(reader, nullptr, 0);
+    }
+    ::close(fuse);
+    ::umount2(mountpoint.c_str(), MNT_DETACH);
+    ::rmdir(mountpoint.c_str());
+}
