@@ -96,6 +96,10 @@ void Keeper::accept_clients() {
         }
         if (auto r = authenticate_peer(fd.get()); !r) {
             log_line(mountpoint_, "refused a connection: " + r.error().describe());
+            // Tells a procviewfs started elsewhere (another mount namespace)
+            // that a keeper lives and refuses it, so it does not take the
+            // keeper for gone and replace the mount.
+            (void)send_message(fd.get(), "REFUSED", "", -1);
             continue;
         }
         clients_.push_back(Client{std::move(fd)});
@@ -109,6 +113,7 @@ void Keeper::on_init(Client& client, const std::string& payload) {
     }
     init_ = payload;
     client.holds_connection = true;
+    (void)send_message(client.fd.get(), "STORED", "", -1);
 }
 
 void Keeper::on_attach(Client& client) {

@@ -16,12 +16,14 @@
 // The keeper itself calls listen(), so a daemon's SO_PEERCRED names it. Each
 // end authenticates the other on connect: uid 0 and the same mount, pid and
 // user namespaces, i.e. only procviewfs running as host root; anything else
-// is closed unread (the keeper) or not believed (a daemon). A message is a
-// command line, then an optional payload, checked by keeper_protocol.hpp
-// (unknown commands, payloads on commands that take none, and malformed INITs
-// are refused and logged, never acted on):
+// is told "REFUSED\n" and closed unread (the keeper), or not believed (a
+// daemon). A message is a command line, then an optional payload, checked by
+// keeper_protocol.hpp (unknown commands, payloads on commands that take none,
+// and malformed INITs are refused and logged, never acted on):
 //   daemon → keeper  "INIT\n" <the kernel's FUSE_INIT request>
-//                    only the first valid INIT is stored; later ones are refused
+//                    only the first valid INIT is stored, and confirmed with
+//                    keeper → daemon "STORED\n"; later ones are refused (no reply).
+//                    The first daemon answers the kernel's INIT only after STORED.
 //   daemon → keeper  "ATTACH\n"       keeper → daemon "CLONE\n" <INIT> + SCM_RIGHTS(a fresh clone)
 //                                     or "NOINIT\n" while no INIT is stored
 //   daemon → keeper  "SERVING\n"      only from a client that sent the stored INIT or

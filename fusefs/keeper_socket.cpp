@@ -174,7 +174,7 @@ Result<UniqueFd> connect_keeper_socket(const std::string& mountpoint, int wait_m
         if (!sock) return make_error(errno, "socket");
         if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) {
             if (auto r = authenticate_peer(sock.get()); !r)
-                return make_error(EPERM, "the listener on " + path + " is not our keeper: " + r.error().describe());
+                return make_error(EPERM, "the listener on " + path + " is not our keeper: " + r.error().message);
             return sock;
         }
         if (errno != ECONNREFUSED || std::chrono::steady_clock::now() >= deadline)

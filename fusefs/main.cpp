@@ -324,7 +324,10 @@ int run(const DaemonOptions& options) {
             return 1;
         }
         d.init_request.assign(static_cast<const char*>(buf.mem), static_cast<std::size_t>(n));
-        (void)tell_keeper(d.connection.keeper.get(), "INIT", d.init_request);
+        // Answered only once the keeper has it: a daemon killed before the
+        // keeper stored it must not have made the connection live.
+        if (auto r = store_init_with_keeper(d.connection.keeper.get(), d.init_request); !r)
+            log->warn("{}; a later procviewfs cannot take this mount over", r.error().describe());
         buf.size = static_cast<std::size_t>(n);
         fuse_session_process_buf(d.session, &buf);
         std::free(buf.mem);

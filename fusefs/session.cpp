@@ -152,15 +152,25 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
     auto sock = connect_keeper_socket(mountpoint, 0);
     if (!sock) return sock.error();
     for (int attempt = 0; attempt < 200; ++attempt) {
-        if (!send_message(sock->get(), "ATTACH", "", -1)) return make_error(errno, "ask the keeper");
+        // A keeper that refuses us says REFUSED and closes, maybe before our
+        // ATTACH is sent (EPIPE) or with it unread (the first read then
+        // reports ECONNRESET, the next one the REFUSED): read it either way.
+        bool sent = send_message(sock->get(), "ATTACH", "", -1);
+        int send_errno = errno;
         pollfd p{sock->get(), POLLIN, 0};
         if (::poll(&p, 1, 2000) <= 0) return make_error(ETIMEDOUT, "the keeper of " + mountpoint + " does not answer");
         auto reply = receive_message(sock->get());
+        if (!reply) reply = receive_message(sock->get());
+        if (!reply && !sent) return make_error(send_errno, "ask the keeper of " + mountpoint);
         if (!reply) return make_error(ECONNRESET, "the keeper of " + mountpoint + " hung up");
         if (reply->command == "NOINIT") {  // the first instance is still starting
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             continue;
         }
+        if (reply->command == "REFUSED")
+            return make_error(EACCES, "the keeper of " + mountpoint +
+                                          " refused us: procviewfs must run as root in the keeper's mount, pid and "
+                                          "user namespaces");
         if (reply->command != "CLONE" || !reply->fd)
             return make_error(EPROTO, "unexpected keeper reply `" + reply->command.substr(0, 32) + "`");
         // libfuse parses a replayed INIT unchecked.
@@ -214,6 +224,16 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
     return {};
 }
 
+Result<void> store_init_with_keeper(int keeper, const std::string& init_request) {
+    if (auto r = tell_keeper(keeper, "INIT", init_request); !r) return r;
+    pollfd p{keeper, POLLIN, 0};
+    if (::poll(&p, 1, kKeeperStartMs) <= 0) return make_error(ETIMEDOUT, "the keeper did not confirm the INIT");
+    auto reply = receive_message(keeper);
+    if (!reply || reply->command != "STORED")
+        return make_error(EPROTO, "the keeper did not store the INIT (" + (reply ? reply->command.substr(0, 32) : std::string("hung up")) + ")");
+    return {};
+}
+
 Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
                                 bool keep_stderr) {
     auto listen = bind_keeper_socket(mountpoint);
@@ -222,7 +242,7 @@ Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, co
     listen->reset();
     auto sock = connect_keeper_socket(mountpoint, kKeeperStartMs);
     if (!sock) return sock.error();
-    if (auto r = tell_keeper(sock->get(), "INIT", init_request); !r) return r.error();
+    if (auto r = store_init_with_keeper(sock->get(), init_request); !r) return r.error();
     if (auto r = tell_keeper(sock->get(), "SERVING"); !r) return r.error();
     return sock;
 }

@@ -29,7 +29,8 @@ Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait,
 
 // Attaches to the keeper of `mountpoint`, authenticated (keeper_socket.hpp),
 // and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper;
-// ECONNRESET/EPIPE: it went away; EPERM: the listener is not our keeper.
+// ECONNRESET/EPIPE: it went away; EPERM: the listener is not our keeper;
+// EACCES: the keeper refused us (we run in other namespaces).
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log);
 
 // Clears a stale mount ("Transport endpoint is not connected") or a
@@ -38,6 +39,10 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
 // anything else, mounts, spawns the keeper and connects to it. keep_stderr: the keeper writes its few
 // lines to our stderr (foreground); otherwise to /dev/null.
 Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log, bool keep_stderr);
+
+// Sends the connection's INIT to a fresh keeper and waits (up to 5 s) for it
+// to confirm that it stored it ("STORED").
+Result<void> store_init_with_keeper(int keeper, const std::string& init_request);
 
 // Sends a command to the keeper (INIT, SERVING, UNMOUNT).
 Result<void> tell_keeper(int keeper, const std::string& command, const std::string& payload = "");

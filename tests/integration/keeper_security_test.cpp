@@ -86,13 +86,17 @@ std::string forge(const std::vector<Address>& addresses, const std::string& comm
         int fd = connect_to(a);
         std::string reply = "-";
         bool got_fd = false;
-        if (fd >= 0 && procview::send_message(fd, command, payload, -1)) {
+        if (fd >= 0) {
+            (void)procview::send_message(fd, command, payload, -1);  // may find the connection closed already
             pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, 300) > 0)
-                if (auto m = procview::receive_message(fd)) {
+            if (::poll(&p, 1, 300) > 0) {
+                auto m = procview::receive_message(fd);
+                if (!m) m = procview::receive_message(fd);  // as a daemon reads: a reset first, then what was queued
+                if (m) {
                     reply = m->command.empty() ? "?" : m->command;
                     got_fd = m->fd.valid();
                 }
+            }
         }
         report += std::to_string(fd >= 0) + " " + std::to_string(got_fd) + " " + reply + "\n";
         if (fd >= 0) ::close(fd);
@@ -193,6 +197,7 @@ TEST_CASE("a uid-0 process in other namespaces sharing the network namespace get
         CHECK(report.find(" 1 ") == std::string::npos);  // no fd, from either address
         CHECK(report.find("CLONE") == std::string::npos);
         CHECK(report.find("MASTER") == std::string::npos);
+        CHECK(report.find("\n1 0 REFUSED\n") != std::string::npos);  // the path: reached, and refused
     }
     // Forged commands: a garbage INIT for the next daemon to replay, a claim
     // to serve (the daemon would retire), an unmount.
@@ -377,7 +382,9 @@ TEST_CASE("the keeper: only a well-formed first INIT, clones never its own fd, U
     CHECK(reply->command == "NOINIT");
     CHECK(k.log().find("refused a message: INIT") != std::string::npos);
 
-    tell(a, "INIT", init);
+    reply = ask(a, "INIT", init);
+    REQUIRE(reply);
+    CHECK(reply->command == "STORED");
     reply = ask(a, "ATTACH");
     REQUIRE(reply);
     CHECK(reply->command == "CLONE");
@@ -480,4 +487,49 @@ TEST_CASE("a mount held by a keeper we do not talk to (one from before the path 
     ::close(fuse);
     ::umount2(mountpoint.c_str(), MNT_DETACH);
     ::rmdir(mountpoint.c_str());
+}
+
+TEST_CASE("procviewfs started in another mount namespace is refused by the keeper and leaves the mount alone") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    const std::string want = first_line(d.file("proc/meminfo"));
+    pid_t keeper = keeper_of(d.mountpoint());
+    REQUIRE(keeper > 0);
+    d.kill9();  // frees the instance lock; the keeper holds the mount
+    std::string log_path = d.mountpoint() + ".other-ns.log";
+    pid_t other = ::fork();
+    REQUIRE(other >= 0);
+    if (other == 0) {
+        // Its own copy of our mounts, the procviewfs mount included.
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            std::_Exit(20);
+        int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ::dup2(out, 1);
+        ::dup2(out, 2);
+        std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+        ::execl(bin.c_str(), bin.c_str(), "-f", d.mountpoint().c_str(), nullptr);
+        std::_Exit(127);
+    }
+    int status = 0;
+    bool exited = false;
+    for (int i = 0; i < 500 && !exited; ++i) {
+        exited = ::waitpid(other, &status, WNOHANG) == other;
+        if (!exited) sleep_ms(10);
+    }
+    if (!exited) {
+        ::kill(other, SIGKILL);
+        ::waitpid(other, nullptr, 0);
+    }
+    std::string other_log = read_proc_text(log_path);
+    ::unlink(log_path.c_str());
+    INFO(other_log);
+    CHECK(exited);
+    CHECK(WEXITSTATUS(status) == 1);
+    // It finds the keeper in another namespace (and would be refused by it).
+    CHECK(other_log.find("is not our keeper: peer pid " + std::to_string(keeper) + " is in another mnt namespace") !=
+          std::string::npos);
+    CHECK(alive(keeper));
+    d.start();
+    CHECK(first_line(d.file("proc/meminfo")) == want);
+    CHECK(d.log().find("attached to the live mount") != std::string::npos);
 }
