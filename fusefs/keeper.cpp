@@ -6,37 +6,25 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "fusefs/keeper_protocol.hpp"
 #include "fusefs/keeper_seccomp.hpp"
+#include "fusefs/keeper_socket.hpp"
 #include "fusefs/session.hpp"
 #include "fusefs/unix_message.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace procview {
-
-std::string keeper_address(const std::string& mountpoint) {
-    // FNV-1a: stable across builds and versions, so an upgraded daemon finds an old keeper.
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : mountpoint) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    std::string tail = mountpoint.size() > 60 ? mountpoint.substr(mountpoint.size() - 60) : mountpoint;
-    return "procview-keeper/" + std::string(hex) + ":" + tail;
-}
-
 namespace {
 
 // Whether the FUSE connection is over (unmounted, or aborted): /dev/fuse
@@ -46,21 +34,206 @@ bool connection_ended(int master_fd) {
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
-struct Client {
-    UniqueFd fd;
-    bool owner = false;
-};
-
-bool peer_allowed(int fd) {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
-    return cred.uid == 0 || cred.uid == ::geteuid();
+void log_line(const std::string& mountpoint, const std::string& what) {
+    // The keeper has no logger of its own: stderr is whatever procviewfs had.
+    std::fprintf(stderr, "procviewfs keeper [%d] %s: %s\n", ::getpid(), mountpoint.c_str(), what.c_str());
 }
 
-void log_line(const std::string& mountpoint, const char* what) {
-    // The keeper has no logger of its own: stderr is whatever procviewfs had.
-    std::fprintf(stderr, "procviewfs keeper [%d] %s: %s\n", ::getpid(), mountpoint.c_str(), what);
+// Removes our socket file on exit, unless a newer keeper's has replaced it.
+class SocketFile {
+public:
+    explicit SocketFile(std::string path) : path_(std::move(path)) {
+        struct stat st{};
+        if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) id_ = {st.st_dev, st.st_ino};
+    }
+    ~SocketFile() {
+        struct stat st{};
+        if (id_ && ::lstat(path_.c_str(), &st) == 0 && id_->first == st.st_dev && id_->second == st.st_ino)
+            ::unlink(path_.c_str());
+    }
+    SocketFile(const SocketFile&) = delete;
+    SocketFile& operator=(const SocketFile&) = delete;
+
+private:
+    std::string path_;
+    std::optional<std::pair<dev_t, ino_t>> id_;
+};
+
+struct Client {
+    UniqueFd fd;
+    bool holds_connection = false;  // gave the stored INIT or took a clone
+    bool owner = false;             // the last to announce SERVING
+};
+
+class Keeper {
+public:
+    Keeper(int master_fd, int listen_fd, std::string mountpoint)
+        : master_fd_(master_fd), listen_fd_(listen_fd), mountpoint_(std::move(mountpoint)) {}
+    int run(int signal_fd);
+
+private:
+    enum class Next { keep, close, exit };
+    void accept_clients();
+    Next handle(Client& client);
+    void on_init(Client& client, const std::string& payload);
+    void on_attach(Client& client);
+    void on_serving(Client& client);
+    bool nothing_left_to_keep();
+
+    int master_fd_;
+    int listen_fd_;
+    std::string mountpoint_;
+    std::string init_;
+    std::vector<Client> clients_;
+    KeeperSeccompFds seccomp_fds_;  // the sysinfo agent's, across daemons
+};
+
+void Keeper::accept_clients() {
+    for (int round = 0; round < 64; ++round) {  // bounded: a flood must not starve the clients
+        UniqueFd fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!fd) return;  // EAGAIN: none left
+        if (clients_.size() >= kMaxKeeperClients) {
+            log_line(mountpoint_, "refused a connection: already " + std::to_string(kMaxKeeperClients) + " clients");
+            continue;
+        }
+        if (auto r = authenticate_peer(fd.get()); !r) {
+            log_line(mountpoint_, "refused a connection: " + r.error().describe());
+            // Tells a procviewfs started elsewhere (another mount namespace)
+            // that a keeper lives and refuses it, so it does not take the
+            // keeper for gone and replace the mount.
+            (void)send_message(fd.get(), "REFUSED", "", -1);
+            continue;
+        }
+        clients_.push_back(Client{std::move(fd)});
+    }
+}
+
+void Keeper::on_init(Client& client, const std::string& payload) {
+    if (!init_.empty()) {
+        log_line(mountpoint_, "refused an INIT: the connection's INIT is already stored");
+        return;
+    }
+    init_ = payload;
+    client.holds_connection = true;
+    (void)send_message(client.fd.get(), "STORED", "", -1);
+}
+
+void Keeper::on_attach(Client& client) {
+    if (init_.empty()) {
+        (void)send_message(client.fd.get(), "NOINIT", "", -1);
+        return;
+    }
+    // A clone, never our own fd: whatever the client does with it, the
+    // connection's original stays here.
+    auto clone = clone_fuse_device(master_fd_);
+    if (!clone) {
+        log_line(mountpoint_, "ATTACH: " + clone.error().describe());
+        return;
+    }
+    if (send_message(client.fd.get(), "CLONE", init_, clone->get())) client.holds_connection = true;
+}
+
+void Keeper::on_serving(Client& client) {
+    if (!client.holds_connection) {
+        log_line(mountpoint_, "refused SERVING from a client that holds no clone of the connection");
+        return;
+    }
+    for (auto& other : clients_) {
+        if (&other != &client && other.owner) {
+            (void)send_message(other.fd.get(), "RETIRE", "", -1);
+            other.owner = false;
+        }
+    }
+    client.owner = true;
+}
+
+Keeper::Next Keeper::handle(Client& client) {
+    auto message = receive_message(client.fd.get());
+    if (!message) return Next::close;
+    auto command = validate_keeper_message(message->command, message->payload);
+    if (!command) {
+        log_line(mountpoint_, "refused a message: " + command.error().describe());
+        return Next::keep;
+    }
+    switch (*command) {
+        case KeeperCommand::Seccomp:
+        case KeeperCommand::Inflight:
+        case KeeperCommand::SeccompFds:
+            if (!client.holds_connection) {
+                log_line(mountpoint_, "refused " + message->command + " from a client that holds no clone of the connection");
+                break;
+            }
+            seccomp_fds_.handle(client.fd.get(), message->command, message->payload, std::move(message->fd));
+            break;
+        case KeeperCommand::Init: on_init(client, message->payload); break;
+        case KeeperCommand::Attach: on_attach(client); break;
+        case KeeperCommand::Serving: on_serving(client); break;
+        case KeeperCommand::Unmount:
+            if (!client.owner) {
+                log_line(mountpoint_, "refused UNMOUNT from a client that is not the serving daemon");
+                break;
+            }
+            ::umount2(mountpoint_.c_str(), MNT_DETACH);
+            log_line(mountpoint_, "unmounted on request; keeper exits");
+            return Next::exit;
+    }
+    return Next::keep;
+}
+
+bool Keeper::nothing_left_to_keep() {
+    if (connection_ended(master_fd_)) {
+        log_line(mountpoint_, "filesystem unmounted; keeper exits");
+        return true;
+    }
+    // A mount detached lazily while something still referenced it never
+    // ends the connection. With no daemon attached and no procviewfs mount at
+    // the mountpoint any more, nobody can be served. (mountinfo, not statfs:
+    // statfs would ask the very filesystem that has no daemon, and wait.)
+    if (clients_.empty() && mounted_type(mountpoint_) != std::optional<std::string>("fuse.procviewfs")) {
+        log_line(mountpoint_, "not mounted there any more and no daemon attached; keeper exits");
+        return true;
+    }
+    return false;
+}
+
+int Keeper::run(int signal_fd) {
+    for (;;) {
+        // The FUSE fd is not in this set: the kernel wakes every poller of a
+        // connection on every request it queues, whatever events they asked
+        // for, so polling it here would wake the keeper once per request
+        // (half a million wake-ups a minute under load). It is checked with a
+        // zero timeout, which registers no waiter, once a second instead.
+        std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+        for (auto& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
+        int ready = ::poll(fds.data(), fds.size(), 1000);
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            log_line(mountpoint_, "poll failed");
+            return 1;
+        }
+        if (ready == 0) {
+            seccomp_fds_.prune();
+            if (nothing_left_to_keep()) return 0;
+            continue;
+        }
+        if (fds[1].revents & POLLIN) {
+            log_line(mountpoint_, "SIGTERM: unmounting");
+            ::umount2(mountpoint_.c_str(), MNT_DETACH);
+            return 0;
+        }
+        // Only the clients polled this round have a pollfd: handle them
+        // before accepting, and erase closed ones after.
+        std::vector<bool> closed(clients_.size(), false);
+        for (std::size_t i = 0; i < closed.size(); ++i) {
+            if (!(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            Next next = handle(clients_[i]);
+            if (next == Next::exit) return 0;
+            closed[i] = next == Next::close;
+        }
+        for (std::size_t i = closed.size(); i-- > 0;)
+            if (closed[i]) clients_.erase(clients_.begin() + static_cast<long>(i));
+        if (fds[0].revents & POLLIN) accept_clients();
+    }
 }
 
 }  // namespace
@@ -80,88 +253,16 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
     ::sigprocmask(SIG_BLOCK, &term, nullptr);
     UniqueFd sigfd(::signalfd(-1, &term, SFD_CLOEXEC));
 
-    std::string init;
-    std::vector<Client> clients;
-    KeeperSeccompFds seccomp_fds;  // the sysinfo agent's, across daemons
-    for (;;) {
-        // The FUSE fd is not in this set: the kernel wakes every poller of a
-        // connection on every request it queues, whatever events they asked
-        // for, so polling it here would wake the keeper once per request
-        // (half a million wake-ups a minute under load). It is checked with a
-        // zero timeout, which registers no waiter, once a second instead.
-        std::vector<pollfd> fds;
-        fds.push_back({listen_fd, POLLIN, 0});
-        fds.push_back({sigfd.get(), POLLIN, 0});
-        for (auto& c : clients) fds.push_back({c.fd.get(), POLLIN, 0});
-        // Only these clients have a pollfd this round: one accepted below
-        // waits for the next round.
-        const std::size_t polled_clients = clients.size();
-        int ready = ::poll(fds.data(), fds.size(), 1000);
-        if (ready < 0) {
-            if (errno == EINTR) continue;
-            log_line(mountpoint, "poll failed");
-            return 1;
-        }
-        if (ready == 0) {
-            seccomp_fds.prune();
-            if (connection_ended(master_fd)) {
-                log_line(mountpoint, "filesystem unmounted; keeper exits");
-                return 0;
-            }
-            // A mount detached lazily while something still referenced it
-            // never ends the connection. With no daemon attached and no
-            // procviewfs mount at the mountpoint any more, nobody can be
-            // served. (mountinfo, not statfs: statfs would ask the very
-            // filesystem that has no daemon, and wait for one.)
-            if (clients.empty() && mounted_type(mountpoint) != std::optional<std::string>("fuse.procviewfs")) {
-                log_line(mountpoint, "not mounted there any more and no daemon attached; keeper exits");
-                return 0;
-            }
-            continue;
-        }
-        if (fds[1].revents & POLLIN) {
-            log_line(mountpoint, "SIGTERM: unmounting");
-            ::umount2(mountpoint.c_str(), MNT_DETACH);
-            return 0;
-        }
-        if (fds[0].revents & POLLIN) {
-            int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd >= 0) {
-                UniqueFd client(fd);
-                if (peer_allowed(fd)) clients.push_back(Client{std::move(client), false});
-            }
-        }
-        std::vector<std::size_t> closed;
-        for (std::size_t i = 0; i < polled_clients; ++i) {
-            if (!(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            auto message = receive_message(clients[i].fd.get());
-            if (!message) {
-                closed.push_back(i);
-                continue;
-            }
-            const std::string& cmd = message->command;
-            if (seccomp_fds.handle(clients[i].fd.get(), cmd, message->payload, std::move(message->fd))) {
-            } else if (cmd == "INIT") {
-                init = message->payload;
-            } else if (cmd == "ATTACH") {
-                if (init.empty()) send_message(clients[i].fd.get(), "NOINIT", "", -1);
-                else send_message(clients[i].fd.get(), "MASTER", init, master_fd);
-            } else if (cmd == "SERVING") {
-                for (std::size_t j = 0; j < clients.size(); ++j) {
-                    if (j != i && clients[j].owner) {
-                        send_message(clients[j].fd.get(), "RETIRE", "", -1);
-                        clients[j].owner = false;
-                    }
-                }
-                clients[i].owner = true;
-            } else if (cmd == "UNMOUNT") {
-                ::umount2(mountpoint.c_str(), MNT_DETACH);
-                log_line(mountpoint, "unmounted on request; keeper exits");
-                return 0;
-            }
-        }
-        for (auto it = closed.rbegin(); it != closed.rend(); ++it) clients.erase(clients.begin() + static_cast<long>(*it));
+    // We listen, not the daemon that bound the socket: a connecting daemon's
+    // SO_PEERCRED then names this process, which it authenticates.
+    int flags = ::fcntl(listen_fd, F_GETFL);
+    if (flags < 0 || ::fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        ::listen(listen_fd, static_cast<int>(kMaxKeeperClients)) != 0) {
+        log_line(mountpoint, std::string("cannot listen: ") + std::strerror(errno));
+        return 1;
     }
+    SocketFile socket_file(keeper_socket_path(mountpoint));
+    return Keeper(master_fd, listen_fd, mountpoint).run(sigfd.get());
 }
 
 }  // namespace procview

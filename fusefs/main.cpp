@@ -327,6 +327,12 @@ int run(const DaemonOptions& options) {
     } else if (options.takeover && !lock) {
         log->error("--takeover: {}", attached.error().describe());
         return 1;
+    } else if (int e = attached.error().errnum; e != ENOENT && e != ECONNREFUSED && e != ECONNRESET && e != EPIPE) {
+        // Not "no keeper" (EPERM: something else listens where our keeper
+        // should, never believed): the mount next to it is not ours to replace.
+        log->error("{}", attached.error().describe());
+        std::cerr << "procviewfs: " << attached.error().describe() << "\n";
+        return 1;
     } else {
         log->debug("no keeper: {}", attached.error().describe());
         auto fresh = mount_fresh(cfg.mountpoint, *log, options.foreground);
@@ -366,7 +372,10 @@ int run(const DaemonOptions& options) {
             return 1;
         }
         d.init_request.assign(static_cast<const char*>(buf.mem), static_cast<std::size_t>(n));
-        (void)tell_keeper(d.connection.keeper.get(), "INIT", d.init_request);
+        // Answered only once the keeper has it: a daemon killed before the
+        // keeper stored it must not have made the connection live.
+        if (auto r = store_init_with_keeper(d.connection.keeper.get(), d.init_request); !r)
+            log->warn("{}; a later procviewfs cannot take this mount over", r.error().describe());
         buf.size = static_cast<std::size_t>(n);
         fuse_session_process_buf(d.session, &buf);
         std::free(buf.mem);

@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +20,8 @@
 
 #include "core/text.hpp"
 #include "fusefs/keeper.hpp"
+#include "fusefs/keeper_protocol.hpp"
+#include "fusefs/keeper_socket.hpp"
 #include "fusefs/unix_message.hpp"
 #include "platform/fs.hpp"
 
@@ -30,45 +31,8 @@ namespace procview {
 namespace {
 
 constexpr const char* kRunDir = "/run/procview";
-
-sockaddr_un abstract_address(const std::string& mountpoint, socklen_t& len) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::string name = keeper_address(mountpoint);
-    name.resize(std::min(name.size(), sizeof(addr.sun_path) - 1));
-    std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
-    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-    return addr;
-}
-
-Result<UniqueFd> connect_keeper(const std::string& mountpoint) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!sock) return make_error(errno, "socket");
-    socklen_t len = 0;
-    auto addr = abstract_address(mountpoint, len);
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
-        return make_error(errno, "connect to the keeper of " + mountpoint);
-    return sock;
-}
-
-Result<UniqueFd> listen_keeper(const std::string& mountpoint) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!sock) return make_error(errno, "socket");
-    socklen_t len = 0;
-    auto addr = abstract_address(mountpoint, len);
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
-        return make_error(errno, "bind the keeper socket of " + mountpoint);
-    if (::listen(sock.get(), 16) != 0) return make_error(errno, "listen");
-    return sock;
-}
-
-Result<UniqueFd> clone_device(int master_fd) {
-    UniqueFd worker(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
-    if (!worker) return make_error(errno, "open /dev/fuse");
-    uint32_t master = static_cast<uint32_t>(master_fd);
-    if (::ioctl(worker.get(), FUSE_DEV_IOC_CLONE, &master) != 0) return make_error(errno, "clone the FUSE connection");
-    return worker;
-}
+// How long a just-spawned keeper may take to exec and listen.
+constexpr int kKeeperStartMs = 5000;
 
 Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mountpoint, bool keep_stderr) {
     // Fixed, high fd numbers in the child: dup2 there clears close-on-exec.
@@ -93,6 +57,14 @@ Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mount
 
 }  // namespace
 
+Result<UniqueFd> clone_fuse_device(int fuse_fd) {
+    UniqueFd clone(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!clone) return make_error(errno, "open /dev/fuse");
+    uint32_t source = static_cast<uint32_t>(fuse_fd);
+    if (::ioctl(clone.get(), FUSE_DEV_IOC_CLONE, &source) != 0) return make_error(errno, "clone the FUSE connection");
+    return clone;
+}
+
 std::optional<std::string> mounted_type(const std::string& path) {
     auto text = read_file("/proc/self/mountinfo");
     if (!text) return std::nullopt;
@@ -109,6 +81,20 @@ std::optional<std::string> mounted_type(const std::string& path) {
 namespace {
 
 Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& log) {
+    // Ours, but nobody holds the instance lock and no keeper answers: dead,
+    // or held by a keeper we do not talk to (one from before the path
+    // socket). Checked in mountinfo before statfs, which would wait forever
+    // on a mount that a keeper holds and no daemon serves.
+    if (mounted_type(mountpoint) == std::optional<std::string>("fuse.procviewfs")) {
+        log.warn("{}: clearing a stale mount of procviewfs: its daemon and keeper are gone, or its keeper is one we "
+                 "do not talk to (from before the path socket)", mountpoint);
+        // MNT_FORCE aborts the connection first (fuse_umount_begin), even when
+        // the mount is busy: readers waiting on it, in bind mounts too, get
+        // ENOTCONN instead of waiting forever, and a keeper still holding it
+        // sees it end and exits.
+        if (::umount2(mountpoint.c_str(), MNT_FORCE) != 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
+            return make_error(errno, "unmount the old mount at " + mountpoint);
+    }
     // statfs always asks the filesystem (stat may be answered from cache), so
     // a FUSE mount whose connection died says ENOTCONN here.
     struct statfs st{};
@@ -127,7 +113,6 @@ Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& l
     if (auto type = mounted_type(mountpoint)) {
         if (*type != "fuse.procviewfs")
             return make_error(EBUSY, mountpoint + " is in use: a `" + *type + "` filesystem is mounted there");
-        // Ours, but nobody holds the instance lock and no keeper answers: dead.
         log.warn("{}: replacing a procviewfs mount whose daemon and keeper are gone", mountpoint);
         if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return make_error(errno, "unmount the old mount at " + mountpoint);
     }
@@ -144,8 +129,7 @@ void make_init_replay(std::string& init_request) {
 
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms) {
     ::mkdir(kRunDir, 0755);
-    std::string name = keeper_address(mountpoint);
-    std::string path = std::string(kRunDir) + "/" + name.substr(name.find('/') + 1, 16) + ".lock";
+    std::string path = std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".lock";
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd) return make_error(errno, "open " + path);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -165,22 +149,36 @@ Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait,
 }
 
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log) {
-    auto sock = connect_keeper(mountpoint);
+    auto sock = connect_keeper_socket(mountpoint, 0);
     if (!sock) return sock.error();
     for (int attempt = 0; attempt < 200; ++attempt) {
-        if (!send_message(sock->get(), "ATTACH", "", -1)) return make_error(errno, "ask the keeper");
+        // A keeper that refuses us says REFUSED and closes, maybe before our
+        // ATTACH is sent (EPIPE) or with it unread (the first read then
+        // reports ECONNRESET, the next one the REFUSED): read it either way.
+        bool sent = send_message(sock->get(), "ATTACH", "", -1);
+        int send_errno = errno;
         pollfd p{sock->get(), POLLIN, 0};
         if (::poll(&p, 1, 2000) <= 0) return make_error(ETIMEDOUT, "the keeper of " + mountpoint + " does not answer");
         auto reply = receive_message(sock->get());
+        if (!reply) reply = receive_message(sock->get());
+        if (!reply && !sent) return make_error(send_errno, "ask the keeper of " + mountpoint);
         if (!reply) return make_error(ECONNRESET, "the keeper of " + mountpoint + " hung up");
         if (reply->command == "NOINIT") {  // the first instance is still starting
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             continue;
         }
-        if (reply->command != "MASTER" || !reply->fd) return make_error(EPROTO, "unexpected keeper reply `" + reply->command + "`");
+        if (reply->command == "REFUSED")
+            return make_error(EACCES, "the keeper of " + mountpoint +
+                                          " refused us: procviewfs must run as root in the keeper's mount, pid and "
+                                          "user namespaces");
+        if (reply->command != "CLONE" || !reply->fd)
+            return make_error(EPROTO, "unexpected keeper reply `" + reply->command.substr(0, 32) + "`");
+        // libfuse parses a replayed INIT unchecked.
+        if (auto r = validate_init_request(reply->payload); !r)
+            return r.error().context("the keeper of " + mountpoint + " sent a malformed INIT");
         FuseConnection conn;
         conn.master = std::move(reply->fd);
-        auto worker = clone_device(conn.master.get());
+        auto worker = clone_fuse_device(conn.master.get());
         if (!worker) return worker.error();
         conn.worker = std::move(*worker);
         conn.keeper = std::move(*sock);
@@ -207,14 +205,14 @@ Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger
         ::umount2(mountpoint.c_str(), MNT_DETACH);
         return e;
     };
-    auto worker = clone_device(conn.master.get());
+    auto worker = clone_fuse_device(conn.master.get());
     if (!worker) return fail(worker.error());
     conn.worker = std::move(*worker);
-    auto listen = listen_keeper(mountpoint);
+    auto listen = bind_keeper_socket(mountpoint);
     if (!listen) return fail(listen.error());
     if (auto r = spawn_keeper(conn.master.get(), listen->get(), mountpoint, keep_stderr); !r) return fail(r.error());
     listen->reset();  // the keeper has it now
-    auto sock = connect_keeper(mountpoint);
+    auto sock = connect_keeper_socket(mountpoint, kKeeperStartMs);
     if (!sock) return fail(sock.error());
     conn.keeper = std::move(*sock);
     log.info("mounted procviewfs on {}", mountpoint);
@@ -226,15 +224,25 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
     return {};
 }
 
+Result<void> store_init_with_keeper(int keeper, const std::string& init_request) {
+    if (auto r = tell_keeper(keeper, "INIT", init_request); !r) return r;
+    pollfd p{keeper, POLLIN, 0};
+    if (::poll(&p, 1, kKeeperStartMs) <= 0) return make_error(ETIMEDOUT, "the keeper did not confirm the INIT");
+    auto reply = receive_message(keeper);
+    if (!reply || reply->command != "STORED")
+        return make_error(EPROTO, "the keeper did not store the INIT (" + (reply ? reply->command.substr(0, 32) : std::string("hung up")) + ")");
+    return {};
+}
+
 Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
                                 bool keep_stderr) {
-    auto listen = listen_keeper(mountpoint);
+    auto listen = bind_keeper_socket(mountpoint);
     if (!listen) return listen.error();
     if (auto r = spawn_keeper(master_fd, listen->get(), mountpoint, keep_stderr); !r) return r.error();
     listen->reset();
-    auto sock = connect_keeper(mountpoint);
+    auto sock = connect_keeper_socket(mountpoint, kKeeperStartMs);
     if (!sock) return sock.error();
-    if (auto r = tell_keeper(sock->get(), "INIT", init_request); !r) return r.error();
+    if (auto r = store_init_with_keeper(sock->get(), init_request); !r) return r.error();
     if (auto r = tell_keeper(sock->get(), "SERVING"); !r) return r.error();
     return sock;
 }

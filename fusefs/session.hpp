@@ -15,7 +15,7 @@
 namespace procview {
 
 struct FuseConnection {
-    UniqueFd master;           // the connection's original /dev/fuse fd (the keeper has it too)
+    UniqueFd master;           // the original (fresh mount) or the keeper's clone: kept to respawn a keeper
     UniqueFd worker;           // this daemon's clone, the one libfuse reads from
     UniqueFd keeper;           // our link to the keeper
     std::string init_request;  // the INIT to replay into libfuse; empty on a fresh mount
@@ -27,14 +27,22 @@ struct FuseConnection {
 // in the message) holds it.
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms);
 
-// Attaches to the keeper of `mountpoint`. ECONNREFUSED/ENOENT: no keeper.
+// Attaches to the keeper of `mountpoint`, authenticated (keeper_socket.hpp),
+// and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper;
+// ECONNRESET/EPIPE: it went away; EPERM: the listener is not our keeper;
+// EACCES: the keeper refused us (we run in other namespaces).
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log);
 
-// Clears a stale mount ("Transport endpoint is not connected") or a dead
-// procviewfs mount, refuses a mountpoint used by anything else, mounts,
-// spawns the keeper and connects to it. keep_stderr: the keeper writes its few
+// Clears a stale mount ("Transport endpoint is not connected") or a
+// procviewfs mount with no keeper we can reach (aborting its connection, so
+// its readers fail instead of waiting forever), refuses a mountpoint used by
+// anything else, mounts, spawns the keeper and connects to it. keep_stderr: the keeper writes its few
 // lines to our stderr (foreground); otherwise to /dev/null.
 Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger& log, bool keep_stderr);
+
+// Sends the connection's INIT to a fresh keeper and waits (up to 5 s) for it
+// to confirm that it stored it ("STORED").
+Result<void> store_init_with_keeper(int keeper, const std::string& init_request);
 
 // Sends a command to the keeper (INIT, SERVING, UNMOUNT).
 Result<void> tell_keeper(int keeper, const std::string& command, const std::string& payload = "");
@@ -42,6 +50,10 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
 // Spawns a new keeper for a connection whose keeper died, and reconnects.
 Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
                                 bool keep_stderr);
+
+// A new /dev/fuse fd cloned from `fuse_fd` (FUSE_DEV_IOC_CLONE): another fd
+// of the same connection, which keeps it alive as long as any is open.
+Result<UniqueFd> clone_fuse_device(int fuse_fd);
 
 // Rewrites the unique id of a saved INIT request so that libfuse's reply to
 // the replay matches no pending request (the kernel answers ENOENT, which

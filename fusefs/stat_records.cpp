@@ -9,7 +9,7 @@
 
 #include "core/cgroup_files.hpp"
 #include "core/text.hpp"
-#include "fusefs/keeper.hpp"
+#include "fusefs/keeper_socket.hpp"
 #include "platform/fs.hpp"
 
 namespace procview {
@@ -45,8 +45,7 @@ Result<void> write_atomically(int dir, const std::string& name, std::string_view
 }  // namespace
 
 std::string stat_record_dir(const std::string& mountpoint) {
-    std::string name = keeper_address(mountpoint);
-    return std::string(kRunDir) + "/" + name.substr(name.find('/') + 1, 16) + ".stat";
+    return std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".stat";
 }
 
 StatRecordStore::StatRecordStore(std::string path, UniqueFd parent, UniqueFd dir, UniqueFd proc,

@@ -48,6 +48,9 @@ std::optional<UnixMessage> receive_message(int sock) {
     } while (n < 0 && errno == EINTR);
     if (n <= 0) return std::nullopt;
     UnixMessage out;
+    // A message longer than the buffer, or more fds than one: refused whole
+    // (the fds taken below are closed with `out`).
+    bool truncated = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
         if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
             int fd;
@@ -55,6 +58,7 @@ std::optional<UnixMessage> receive_message(int sock) {
             out.fd.reset(fd);
         }
     }
+    if (truncated) return std::nullopt;
     std::string data(buf.data(), static_cast<std::size_t>(n));
     auto nl = data.find('\n');
     out.command = data.substr(0, nl);

@@ -17,7 +17,7 @@ struct UnixMessage {
 
 // "COMMAND\n" + payload, with fd_to_send passed along when >= 0. False on error.
 bool send_message(int sock, const std::string& command, const std::string& payload, int fd_to_send);
-// nullopt on EOF or error.
+// nullopt on EOF, error, or a message over 64 KiB or with more than one fd.
 std::optional<UnixMessage> receive_message(int sock);
 
 }  // namespace procview
