@@ -162,25 +162,23 @@ std::string probe_everything(bool log_only, const std::string& scratch, int dir_
     return out.str();
 }
 
-// Forks, installs the filter in the child, runs the probes; name → errno.
-std::map<std::string, int> probe_in_filtered_child(bool log_only, bool reopens_fuse_device = false) {
-    char scratch[] = "/tmp/pvhard-seccomp.XXXXXX";
-    REQUIRE(::mkdtemp(scratch) != nullptr);
-    for (const char* name : {"existing", "pid"}) std::ofstream(std::string(scratch) + "/" + name) << "1\n";
-    REQUIRE(::mkdir((std::string(scratch) + "/subdir").c_str(), 0755) == 0);
-    int dir_fd = ::open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    REQUIRE(dir_fd >= 0);
+// Forks; the child installs `options`' filter and runs `probes`, which
+// write one "name errno" line each (0 = the call worked). Name → errno.
+std::map<std::string, int> run_in_filtered_child(const procview::DaemonFilterOptions& options,
+                                                 const std::function<void(std::ostream&)>& probes) {
     int pipefd[2];
     REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
         ::close(pipefd[0]);
-        auto installed = procview::install_daemon_seccomp_filter(
-            {.log_only = log_only, .reopens_fuse_device = reopens_fuse_device, .pidfile_dir_fd = dir_fd});
-        std::string out = installed ? probe_everything(log_only, scratch, dir_fd)
-                                    : "install " + std::to_string(installed.error().errnum) + "\n";
-        (void)!::write(pipefd[1], out.data(), out.size());
+        std::ostringstream out;
+        if (auto installed = procview::install_daemon_seccomp_filter(options); !installed)
+            out << "install " << installed.error().errnum << '\n';
+        else
+            probes(out);
+        std::string text = out.str();
+        (void)!::write(pipefd[1], text.data(), text.size());
         ::_exit(0);
     }
     ::close(pipefd[1]);
@@ -190,16 +188,30 @@ std::map<std::string, int> probe_in_filtered_child(bool log_only, bool reopens_f
     ::close(pipefd[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    ::close(dir_fd);
-    ::umount2(scratch, MNT_DETACH);
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
     CHECK_MESSAGE(WIFEXITED(status), "the filtered child died instead of getting errors");
     std::map<std::string, int> result;
     std::istringstream lines(text);
     std::string name;
     int err = 0;
     while (lines >> name >> err) result[name] = err;
+    return result;
+}
+
+// The daemon's filter with a scratch directory as the pidfile's; runs every probe.
+std::map<std::string, int> probe_in_filtered_child(bool log_only, bool reopens_fuse_device = false) {
+    char scratch[] = "/tmp/pvhard-seccomp.XXXXXX";
+    REQUIRE(::mkdtemp(scratch) != nullptr);
+    for (const char* name : {"existing", "pid"}) std::ofstream(std::string(scratch) + "/" + name) << "1\n";
+    REQUIRE(::mkdir((std::string(scratch) + "/subdir").c_str(), 0755) == 0);
+    int dir_fd = ::open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(dir_fd >= 0);
+    auto result = run_in_filtered_child(
+        {.log_only = log_only, .reopens_fuse_device = reopens_fuse_device, .pidfile_dir_fd = dir_fd},
+        [&](std::ostream& out) { out << probe_everything(log_only, scratch, dir_fd); });
+    ::close(dir_fd);
+    ::umount2(scratch, MNT_DETACH);
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
     return result;
 }
 
@@ -275,6 +287,25 @@ TEST_CASE("after start-up the daemon cannot write, create, truncate, remove or r
 
 // The /proc/stat records' rules (stat_records.hpp), probed in a filtered
 // child: scratch/records is the records directory, scratch its parent.
+void probe_records(std::ostream& out, const std::string& top, int dir_fd, int parent_fd) {
+    auto report = [&out](const char* name, int err) { out << name << ' ' << err << '\n'; };
+    auto create = [](int at, const std::string& name, int flags) {
+        int fd = ::openat(at, name.c_str(), flags | O_CLOEXEC, 0600);
+        if (fd < 0) return errno;
+        ::close(fd);
+        return 0;
+    };
+    report("create_in_records", create(dir_fd, "tmp.a", O_WRONLY | O_CREAT | O_TRUNC));
+    report("rename_in_records", errno_of(::renameat(dir_fd, "tmp.a", dir_fd, "a")));
+    report("rename_out_of_records", errno_of(::renameat(dir_fd, "a", parent_fd, "moved")));
+    report("create_rdwr_in_records", create(dir_fd, "b", O_RDWR | O_CREAT));
+    report("create_elsewhere", create(AT_FDCWD, top + "/new", O_WRONLY | O_CREAT | O_TRUNC));
+    report("create_in_parent", create(parent_fd, "new", O_WRONLY | O_CREAT | O_TRUNC));
+    report("unlink_in_parent", errno_of(::unlinkat(parent_fd, "file", 0)));
+    report("unlink_in_records", errno_of(::unlinkat(dir_fd, "a", 0)));
+    report("rmdir_records", errno_of(::unlinkat(parent_fd, "records", AT_REMOVEDIR)));
+}
+
 std::map<std::string, int> probe_record_rules() {
     char scratch[] = "/tmp/pvhard-records.XXXXXX";
     REQUIRE(::mkdtemp(scratch) != nullptr);
@@ -285,53 +316,12 @@ std::map<std::string, int> probe_record_rules() {
     int dir_fd = ::open(records.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     REQUIRE(parent_fd >= 0);
     REQUIRE(dir_fd >= 0);
-    int pipefd[2];
-    REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(pipefd[0]);
-        std::ostringstream out;
-        auto report = [&out](const char* name, int err) { out << name << ' ' << err << '\n'; };
-        auto installed = procview::install_daemon_seccomp_filter(
-            {.log_only = false, .records_dir_fd = dir_fd, .records_parent_fd = parent_fd});
-        if (!installed) report("install", installed.error().errnum);
-        auto create = [](int at, const std::string& name, int flags) {
-            int fd = ::openat(at, name.c_str(), flags | O_CLOEXEC, 0600);
-            if (fd < 0) return errno;
-            ::close(fd);
-            return 0;
-        };
-        report("create_in_records", create(dir_fd, "tmp.a", O_WRONLY | O_CREAT | O_TRUNC));
-        report("rename_in_records", errno_of(::renameat(dir_fd, "tmp.a", dir_fd, "a")));
-        report("rename_out_of_records", errno_of(::renameat(dir_fd, "a", parent_fd, "moved")));
-        report("create_rdwr_in_records", create(dir_fd, "b", O_RDWR | O_CREAT));
-        report("create_elsewhere", create(AT_FDCWD, top + "/new", O_WRONLY | O_CREAT | O_TRUNC));
-        report("create_in_parent", create(parent_fd, "new", O_WRONLY | O_CREAT | O_TRUNC));
-        report("unlink_in_parent", errno_of(::unlinkat(parent_fd, "file", 0)));
-        report("unlink_in_records", errno_of(::unlinkat(dir_fd, "a", 0)));
-        report("rmdir_records", errno_of(::unlinkat(parent_fd, "records", AT_REMOVEDIR)));
-        std::string text = out.str();
-        (void)!::write(pipefd[1], text.data(), text.size());
-        ::_exit(0);
-    }
-    ::close(pipefd[1]);
-    std::string text;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
-    ::close(pipefd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    auto result = run_in_filtered_child({.log_only = false, .records_dir_fd = dir_fd, .records_parent_fd = parent_fd},
+                                        [&](std::ostream& out) { probe_records(out, top, dir_fd, parent_fd); });
     ::close(dir_fd);
     ::close(parent_fd);
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);
-    CHECK_MESSAGE(WIFEXITED(status), "the filtered child died instead of getting errors");
-    std::map<std::string, int> result;
-    std::istringstream lines(text);
-    std::string name;
-    int err = 0;
-    while (lines >> name >> err) result[name] = err;
     return result;
 }
 
