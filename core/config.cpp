@@ -18,28 +18,6 @@ constexpr std::array<std::string_view, 11> kViewNames{"meminfo",  "cpuinfo",    
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error", "off"};
 constexpr unsigned kMaxThreads = 1024;
 
-// Records the parser's message for malformed JSON (only run on that path,
-// so the config is parsed without exceptions).
-struct ErrorRecorder : nlohmann::json_sax<Json> {
-    std::string message;
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return true; }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
-        message = ex.what();
-        return false;
-    }
-};
-
 Error key_error(std::string_view key, std::string_view what) {
     return invalid("config: `" + std::string(key) + "` " + std::string(what));
 }
@@ -178,10 +156,7 @@ Result<Config> parse_config(std::string_view json_text) {
     Json root = Json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false,
                             /*ignore_comments=*/true);
     if (root.is_discarded()) {
-        ErrorRecorder recorder;
-        Json::sax_parse(json_text.begin(), json_text.end(), &recorder, nlohmann::detail::input_format_t::json,
-                        /*strict=*/true, /*ignore_comments=*/true);
-        return invalid("config: malformed JSON: " + recorder.message);
+        return invalid("config: malformed JSON: " + json_syntax_error(json_text, /*allow_comments=*/true));
     }
     if (!root.is_object()) return invalid("config: the top level must be a JSON object");
     Config config;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "core/result.hpp"
@@ -24,5 +25,9 @@ inline constexpr std::size_t kMaxJsonDepth = 256;
 // (nlohmann's SAX parser keeps its own stack), linear in the text.
 Result<void> check_json_depth(std::string_view text, bool allow_comments = false,
                               std::size_t max_depth = kMaxJsonDepth);
+
+// The parser's message for malformed `text`, "" when it parses: for callers
+// that parse without exceptions and still want to say what is wrong.
+std::string json_syntax_error(std::string_view text, bool allow_comments = false);
 
 }  // namespace procview
