@@ -30,7 +30,8 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f s", b - a }'; }
 # made under /run/containerd when it did not exist before.
 docker_leftovers() {
     for p in $(grep -l -F "$T/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
-        [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null
+        # Checked again: the grep above matched its own, now gone, pid too.
+        [ "$p" != $$ ] && grep -q -F "$T/" "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p" 2>/dev/null
     done
     sleep 0.2
     awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
