@@ -29,13 +29,22 @@
 //   daemon → keeper  "SERVING\n"      only from a client that sent the stored INIT or
 //                                     took a clone; keeper → previous owner "RETIRE\n"
 //   daemon → keeper  "UNMOUNT\n"      only from the owner (the client that last sent
-//                                     SERVING): keeper unmounts (lazily) and exits
+//                                     SERVING): keeper unmounts (lazily) and exits.
+//                    `procviewfs --unmount` (unmount.hpp) is such a client: ATTACH,
+//                    SERVING (the serving daemon gets RETIRE and exits), UNMOUNT.
+//                    No new right: any client that may serve may already do this.
 //   daemon ↔ keeper  SECCOMP, INFLIGHT, SECCOMP_FDS: the sysinfo agent's fds
 //                    (keeper_seccomp.hpp), only from a client that holds the connection
 // At most kMaxKeeperClients clients at once (more are closed on accept); the
 // keeper's sockets are non-blocking, so a client that stops reading is
 // dropped instead of stalling it. The keeper exits by itself, within a
 // second, when the filesystem is unmounted by anyone.
+//
+// Stopping: a daemon's SIGTERM/SIGINT never reaches the keeper (own session;
+// systemd's KillMode=process) and the daemon just closes its link: the
+// keeper keeps the mount for the next daemon. The keeper's own SIGTERM is
+// the explicit "unmount lazily and exit" (the package's purge, after the
+// binaries are gone; otherwise prefer --unmount, which also retires the daemon).
 //
 // Upgrade from a keeper before the path socket (an abstract socket): the new
 // daemon does not talk to it. It finds no keeper, lazily unmounts the old

@@ -11,8 +11,9 @@
 //
 // Start-up: parse options → find the cgroup hierarchies → take the instance
 // lock → attach to the live mount of a previous instance (via its keeper) or
-// mount afresh → serve until SIGTERM/SIGINT (unmount) or until a newer
-// instance takes over (--takeover: exit, leaving the mount to it).
+// mount afresh → serve until SIGTERM/SIGINT (hand over: exit, leaving the
+// mount and its connection to the keeper for the next instance) or until a
+// newer instance takes over (--takeover). `procviewfs --unmount` removes it.
 
 #include <fuse_lowlevel.h>
 
@@ -48,6 +49,7 @@
 #include "fusefs/session.hpp"
 #include "fusefs/stat_records.hpp"
 #include "fusefs/sysinfo_agent.hpp"
+#include "fusefs/unmount.hpp"
 #include "fusefs/unix_message.hpp"
 #include "fusefs/view_engine.hpp"
 #include "platform/fs.hpp"
@@ -135,6 +137,7 @@ struct Daemon {
     std::atomic<bool> retiring{false};
     std::atomic<bool> stopping{false};  // shutting down: the keeper's exit is expected
     std::atomic<bool> loop_done{false};  // the request loop has returned
+    std::atomic<bool> keeper_lost{false};  // the keeper died and none could be respawned
     pthread_t loop_thread{};
     bool multithreaded = false;
     bool foreground = false;
@@ -198,7 +201,7 @@ void watch_keeper(Daemon& d) {
         auto message = fd >= 0 ? receive_message(fd) : std::nullopt;
         if (d.retiring || d.stopping) return;
         if (message && message->command == "RETIRE") {
-            d.log->info("a newer procviewfs serves {} now; exiting without unmounting", d.mountpoint);
+            d.log->info("retired: a newer procviewfs serves {} now, or --unmount removes it", d.mountpoint);
             d.retiring = true;
             if (d.multithreaded) {
                 // libfuse's workers cannot be told "finish what you read, then
@@ -224,6 +227,7 @@ void watch_keeper(Daemon& d) {
         if (!sock) {
             d.log->error("cannot respawn the keeper: {}; the mount now lives only as long as this process",
                          sock.error().describe());
+            d.keeper_lost = true;
             return;
         }
         std::lock_guard lock(d.keeper_mu);
@@ -429,7 +433,7 @@ int run(const DaemonOptions& options) {
         // SIGTERM/SIGINT/SIGHUP and the retire signal must reach the request
         // loop's thread: a handler run on another thread sets the exit flag
         // but leaves the loop blocked in its read of /dev/fuse, so it would
-        // neither stop nor tell the keeper to unmount. Threads inherit the
+        // never stop. Threads inherit the
         // mask they are created with.
         ControlSignalsBlocked blocked;
         sampler.start();
@@ -467,12 +471,13 @@ int run(const DaemonOptions& options) {
     fs.setup.stop();  // requests it holds are answered before the session goes
     if (agent) agent->stop();
     sampler.stop();
-    if (!d.retiring) {
+    if (!d.retiring && !d.keeper_lost) {
+        // Hand over: requests queued from now on wait in the kernel for the
+        // next procviewfs, which attaches to the keeper (`systemctl restart`).
+        log->info("stopped; the keeper holds {} for the next procviewfs (remove it with --unmount)", cfg.mountpoint);
+    } else if (!d.retiring) {
+        // Nobody else holds the connection: it ends with us, so do not leave an ENOTCONN mount.
         log->info("unmounting {}", cfg.mountpoint);
-        {
-            std::lock_guard guard(d.keeper_mu);
-            (void)tell_keeper(d.connection.keeper.get(), "UNMOUNT");
-        }
         ::umount2(cfg.mountpoint.c_str(), MNT_DETACH);
         if (records) records->remove_all();
     }
@@ -510,5 +515,7 @@ int main(int argc, char** argv) {
         std::cout << "procviewfs " << PROCVIEW_VERSION << "\n";
         return 0;
     }
+    if (options->unmount)
+        return run_unmount(options->config.mountpoint, *make_logger("procviewfs", "", options->debug ? "debug" : "warn"));
     return run(*options);
 }

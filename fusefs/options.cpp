@@ -8,6 +8,7 @@ namespace procview {
 
 std::string daemon_usage() {
     return R"(usage: procviewfs [options] [MOUNTPOINT]
+       procviewfs --unmount [MOUNTPOINT]
 
 Serves container-aware /proc and /sys views under MOUNTPOINT (default /var/lib/procview).
 
@@ -28,13 +29,16 @@ Serves container-aware /proc and /sys views under MOUNTPOINT (default /var/lib/p
       --no-sysinfo        do not answer sysinfo(2) for procview-runtime's containers
       --sysinfo-listener PATH  the socket runtimes hand containers' seccomp fds to
                           (default /run/procview/seccomp.sock)
+      --unmount           remove the mount: its keeper unmounts it and exits, a
+                          serving procviewfs exits (stop its service first)
       --version           print the version
   -h, --help              this text
 
-Signals: SIGTERM/SIGINT unmount and exit. If procviewfs dies any other way,
-its mount stays alive (held by a small keeper process) and the next
-procviewfs for the same MOUNTPOINT picks it up: running containers see a
-pause, not "Transport endpoint is not connected".
+Signals: SIGTERM/SIGINT stop serving and exit, leaving the mount alive. However
+procviewfs stops or dies, its mount stays alive (held by a small keeper
+process) and the next procviewfs for the same MOUNTPOINT picks it up: running
+containers see a pause, not "Transport endpoint is not connected". Only
+--unmount removes the mount.
 )";
 }
 
@@ -86,6 +90,7 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
         else if (arg == "--no-loadavg") out.config.loadavg = false;
         else if (arg == "--no-cpu-quota") out.config.cpu_quota = false;
         else if (arg == "--takeover") out.takeover = true;
+        else if (arg == "--unmount") out.unmount = true;
         else if (arg == "--no-seccomp") out.config.seccomp = false;
         else if (arg == "--no-sysinfo") out.config.sysinfo = false;
         else if (arg == "--sysinfo-listener") {

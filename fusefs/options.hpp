@@ -20,6 +20,7 @@ struct DaemonOptions {
     std::optional<std::string> fixed_cgroup;  // tests: serve every reader as this cgroup
     bool show_help = false;
     bool show_version = false;
+    bool unmount = false;        // --unmount: remove the mount and its keeper (unmount.hpp)
 };
 
 // Reads --config FILE (or the default file when it exists), then applies the

@@ -8,9 +8,10 @@
 #      that the container's column shows its limits (exit 1 if it does not).
 #
 #   scripts/demo.sh           # procviewfs keeps serving afterwards
-#   scripts/demo.sh --stop    # stops the procviewfs this run started (CI)
+#   scripts/demo.sh --stop    # removes the procviewfs mount this run started (CI)
 #
-# Stop procviewfs later with  kill $(cat /run/procview/procviewfs.pid)
+# Remove it later with  build/fusefs/procviewfs --unmount /var/lib/procview
+# (a plain kill only stops the daemon: its keeper keeps the mount for the next one).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -66,7 +67,8 @@ cleanup() {
   runc delete -f "$id" >/dev/null 2>&1 || true
   rm -rf "$work"
   if ((stop_after)) && [[ -n "$started_pid" ]]; then
-    kill -TERM "$started_pid" 2>/dev/null || true
+    # The daemon retires and its keeper unmounts and exits (SIGTERM would leave the mount).
+    "$build/fusefs/procviewfs" --unmount "$mnt" >/dev/null 2>&1 || true
     for _ in $(seq 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.1; done
   fi
 }
@@ -131,9 +133,9 @@ if ((${#problems[@]})); then
 fi
 echo "The container sees its limits: 256 MiB, 1 CPU, its own uptime and load."
 if ((stop_after)) && [[ -n "$started_pid" ]]; then
-  echo "Stopping the procviewfs this demo started (pid $started_pid)."
+  echo "Removing the procviewfs mount this demo started (pid $started_pid): procviewfs --unmount $mnt"
 else
   echo "procviewfs keeps serving $mnt; bind its files by hand with e.g."
   echo "  -v $mnt/proc/meminfo:/proc/meminfo:ro, or let procview-hook / procview-runtime do it."
-  echo "Stop it with: kill \$(cat $pidfile)"
+  echo "Remove it with: $build/fusefs/procviewfs --unmount $mnt"
 fi

@@ -127,9 +127,24 @@ serve() {
   if [ -z "$host_ns" ]; then
     log "warning: cannot read /proc/1/ns/cgroup (no hostPID, or pid 1 not ours to inspect): staying in this cgroup namespace"
   elif [ "$(readlink /proc/self/ns/cgroup)" != "$host_ns" ]; then
-    exec "$installed/libexec/nsenter" --cgroup=/proc/1/ns/cgroup -- "$installed/bin/procviewfs" "$@"
+    until_stopped "$installed/libexec/nsenter" --cgroup=/proc/1/ns/cgroup -- "$installed/bin/procviewfs" "$@"
   fi
-  exec "$installed/bin/procviewfs" "$@"
+  until_stopped "$installed/bin/procviewfs" "$@"
+}
+
+# Runs procviewfs until it exits or the pod is stopped, then removes the mount:
+# procviewfs's SIGTERM leaves the mount to its keeper, but the keeper dies
+# with the pod, and a clean unmount beats a dead (ENOTCONN) mount on the host.
+until_stopped() {
+  "$@" &
+  child=$!
+  trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+  wait "$child"
+  rc=$?
+  # A trapped signal ends the first wait early: wait for procviewfs itself.
+  if kill -0 "$child" 2>/dev/null; then wait "$child"; rc=$?; fi
+  "$installed/bin/procviewfs" --unmount "$mountpoint" >/dev/null 2>&1 || true
+  exit "$rc"
 }
 
 case "${1:-run}" in

@@ -3,7 +3,8 @@
 # tarball, `podman import`ed, runs its programs; run as the DaemonSet runs it
 # (privileged, host pid and network, /dev/fuse, the mountpoint's directory
 # bound rshared) it installs into a fake host root and serves the host through
-# propagation; SIGTERM (`podman stop`) does what it does today: unmounts.
+# propagation; `podman stop` unmounts (procviewfs hands over on SIGTERM, but the
+# keeper dies with the pod, so the entrypoint removes the mount with --unmount).
 #   sh tests/deploy/image_test.sh SOURCE_DIR BUILD_DIR
 # The image is removed at the end, and every mount and temp dir.
 src="$1"
@@ -79,7 +80,7 @@ if [ "$served" != true ]; then
 elif awk -v m="$tmp/mnt/procview" '$5 == m' /proc/self/mountinfo | grep -q .; then
     fail "SIGTERM" "the mount is still there after podman stop"
 else
-    pass "SIGTERM (podman stop) unmounts: today's behaviour, which the keeper work changes to a handover"
+    pass "podman stop unmounts (the entrypoint runs procviewfs --unmount: the keeper dies with the pod)"
 fi
 echo "$fails failed"
 [ "$fails" = 0 ]

@@ -108,7 +108,8 @@ pv_wait_until() {
 
 # pv_start_views BINARY MOUNTPOINT [ARGS...]: starts procviewfs (or lxcfs,
 # told apart by the binary's name) in the foreground in the background,
-# waits until it serves, and registers its stop and unmount. Sets PV_VIEWS_PID.
+# waits until it serves, and registers its stop and unmount. Sets
+# PV_VIEWS_PID and PV_VIEWS_BIN.
 pv_start_views() {
     _pv_bin=$1 _pv_mp=$2
     shift 2
@@ -117,16 +118,26 @@ pv_start_views() {
     lxcfs*) "$_pv_bin" -f --enable-cfs -l -p "$_pv_mp.pid" "$_pv_mp" >"$_pv_mp.log" 2>&1 & ;;
     *) "$_pv_bin" -f "$@" "$_pv_mp" >"$_pv_mp.log" 2>&1 & ;;
     esac
-    PV_VIEWS_PID=$!
-    pv_at_exit "umount -l '$_pv_mp'"
+    PV_VIEWS_PID=$! PV_VIEWS_BIN=$_pv_bin
+    pv_at_exit "pv_unmount_views '$_pv_mp'"
     pv_at_exit "pv_stop_pid $PV_VIEWS_PID"
     pv_wait_until 10 pv_is_mounted "$_pv_mp" fuse && pv_wait_until 5 pv_serves "$_pv_mp"
 }
 
-# pv_stop_views MOUNTPOINT PID: stops the server and detaches its mount if
-# it outlived it (lxcfs leaves an ENOTCONN mount behind).
+# pv_stop_views MOUNTPOINT PID: stops the server and removes its mount
+# (procviewfs's stop leaves it to its keeper; lxcfs leaves an ENOTCONN mount).
 pv_stop_views() {
     pv_stop_pid "$2"
+    pv_unmount_views "$1"
+    return 0
+}
+
+# pv_unmount_views MOUNTPOINT: `procviewfs --unmount` (the mount and its
+# keeper go, a serving daemon retires), then a lazy unmount of what is left.
+pv_unmount_views() {
+    case "$(basename "${PV_VIEWS_BIN:-}")" in
+    procviewfs*) "$PV_VIEWS_BIN" --unmount "$1" >/dev/null 2>&1 ;;
+    esac
     pv_is_mounted "$1" fuse && umount -l "$1"
     return 0
 }

@@ -293,14 +293,26 @@ pid_t keeper_of(const std::string& mountpoint) {
     return found;
 }
 
+int Daemon::unmount() {
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    int rc = std::system((bin + " --unmount " + mountpoint_ + " >>" + log_path_ + " 2>&1").c_str());
+    // A serving daemon is retired by it: reap it (it exits just after dropping its lock).
+    for (int i = 0; i < 200 && pid_ > 0; ++i) {
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
+        else sleep_ms(10);
+    }
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
 Daemon::~Daemon() {
     pid_t keeper = keeper_of(mountpoint_);
     stop();
-    // Unmounting lets a keeper left behind by a killed daemon exit by itself.
+    // A stopped daemon leaves the mount to its keeper: remove both, as an
+    // admin would. The lazy unmount is the fallback (a keeper then exits by itself).
+    (void)unmount();
     ::umount2(mountpoint_.c_str(), MNT_DETACH);
-    // A stopped daemon tells its keeper to unmount and exit, which the keeper
-    // does a moment later: wait for it, so no test leaves it running for the
-    // next one (or for the v2 lane's leftover check) to find.
+    // Wait for the keeper, so no test leaves it running for the next one (or
+    // for the v2 lane's leftover check) to find.
     auto keeper_running = [&] {
         return read_proc_text("/proc/" + std::to_string(keeper) + "/cmdline").find("--keeper") != std::string::npos;
     };

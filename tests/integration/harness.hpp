@@ -68,7 +68,10 @@ public:
     // Starts (or restarts after kill) procviewfs on the same mountpoint; waits until it serves.
     void start();
     void kill9();
-    void stop();  // SIGTERM and wait
+    void stop();  // SIGTERM and wait: hands the mount over to its keeper
+    // `procviewfs --unmount MOUNTPOINT`: removes the mount and ends its
+    // keeper (and a serving daemon). Returns its exit status.
+    int unmount();
     [[nodiscard]] pid_t pid() const { return pid_; }
     [[nodiscard]] const std::string& mountpoint() const { return mountpoint_; }
     [[nodiscard]] std::string file(const std::string& rel) const { return mountpoint_ + "/" + rel; }

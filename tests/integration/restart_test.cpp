@@ -1,5 +1,5 @@
 // The mount outlives the daemon: kill -9, restart, takeover, stale mounts,
-// refusal of foreign mountpoints, clean SIGTERM.
+// refusal of foreign mountpoints, SIGTERM's hand-over, --unmount.
 #include <doctest/doctest.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,6 +32,12 @@ bool mounted(const std::string& path) {
         if (mp == path) return true;
     }
     return false;
+}
+
+bool alive(pid_t pid) {  // a zombie is gone for our purposes
+    std::string text = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
+    auto close = text.rfind(')');
+    return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
 
 struct ReadLoop {
@@ -124,6 +130,8 @@ TEST_CASE("--takeover replaces a running instance without failed reads") {
         CHECK(loop.wrong == 0);
         CHECK(mounted(d.mountpoint()));
         next.stop();
+        CHECK(mounted(d.mountpoint()));  // handed over, not torn down
+        CHECK(next.unmount() == 0);
     }
     CHECK(!mounted(d.mountpoint()));
 }
@@ -147,11 +155,11 @@ TEST_CASE("a stale mount from a dead daemon and keeper is cleared and remounted"
     CHECK(d.log().find("stale mount") != std::string::npos);
 }
 
-TEST_CASE("SIGTERM unmounts and the keeper exits; one instance per mountpoint") {
+TEST_CASE("SIGTERM hands over: reads wait for the next daemon; --unmount removes the mount and ends the keeper") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
     pid_t keeper = keeper_of(d.mountpoint());
-    CHECK(keeper > 0);
+    REQUIRE(keeper > 0);
     {
         // A second instance without --takeover is refused.
         std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
@@ -159,15 +167,39 @@ TEST_CASE("SIGTERM unmounts and the keeper exits; one instance per mountpoint") 
         int rc = std::system(cmd.c_str());
         CHECK(WEXITSTATUS(rc) != 0);
     }
-    d.stop();
+    TestCgroup cg(unique_name("handover"));
+    cg.set_memory(192 * MiB);
+    Container c(cg);
+    {
+        ReadLoop loop(c, d.file("proc/meminfo"), 196608);
+        sleep_ms(300);
+        d.stop();  // systemctl stop / restart
+        CHECK(mounted(d.mountpoint()));
+        sleep_ms(400);  // the gap: reads wait in the kernel
+        CHECK(mounted(d.mountpoint()));
+        CHECK(alive(keeper));
+        auto t0 = std::chrono::steady_clock::now();
+        d.start();
+        int ok_at_restart = loop.ok;
+        while (loop.ok <= ok_at_restart && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) sleep_ms(1);
+        auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        MESSAGE(loop.summary() << ", correct again " << recovered_ms << " ms after the start");
+        CHECK(loop.failed == 0);  // SIGTERM, unlike kill -9, drops no request
+        CHECK(loop.wrong == 0);
+        CHECK(loop.longest_ms >= 300);  // the reads did wait through the gap
+    }
+    CHECK(keeper_of(d.mountpoint()) == keeper);
+    CHECK(meminfo_kb(c.read(d.file("proc/meminfo")), "MemTotal") == 196608u);
+
+    pid_t served_by = d.pid();
+    CHECK(d.unmount() == 0);
     CHECK(!mounted(d.mountpoint()));
-    auto alive = [](pid_t pid) {  // a zombie is gone for our purposes
-        std::string text = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
-        auto close = text.rfind(')');
-        return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
-    };
-    for (int i = 0; i < 100 && alive(keeper); ++i) sleep_ms(10);
-    CHECK(!alive(keeper));
+    for (int i = 0; i < 100 && (alive(keeper) || alive(served_by)); ++i) sleep_ms(10);
+    CHECK_MESSAGE(!alive(keeper), "the keeper outlived --unmount");
+    CHECK_MESSAGE(!alive(served_by), "the serving daemon outlived --unmount");
+    CHECK(d.pid() == -1);  // it exited and was reaped
+    CHECK(d.unmount() == 0);  // nothing left: says so, succeeds
+    CHECK(d.log().find("nothing mounted at") != std::string::npos);
 }
 
 TEST_CASE("the keeper sleeps while the daemon serves: requests do not wake it") {

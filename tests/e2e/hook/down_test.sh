@@ -53,10 +53,15 @@ pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$probe"
 refused "not started" "$id" "is not a FUSE mount"
 open_config
 
-# 2. Started, then stopped cleanly (SIGTERM unmounts).
+# 2. Started, then stopped cleanly: SIGTERM to procviewfs hands the mount to
+# its keeper (reads wait for the next procviewfs); lxcfs unmounts.
 if pvh_start_views; then
     pv_stop_pid "$PV_VIEWS_PID"
-    pv_wait_until 5 sh -c "! pv_is_mounted '$PVH_MNT' fuse" 2>/dev/null
+    if [ "$PVH_IS_PROCVIEWFS" = 1 ]; then
+        check "stopped: the mount stays for the next procviewfs" "not mounted" pv_is_mounted "$PVH_MNT" fuse
+    else
+        pv_wait_until 5 sh -c "! pv_is_mounted '$PVH_MNT' fuse" 2>/dev/null
+    fi
     id=pvhook-down-stopped-$$
     pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$probe"
     starts_with_host_views "stopped" "$id" "procviewfs is not serving"

@@ -40,7 +40,7 @@ start_views() {
 }
 views_pid="" retiring=""
 mkdir -p "$PVH_MNT"
-pv_at_exit "umount -l '$PVH_MNT'"
+pv_at_exit "'$PVH_VIEWS' --unmount '$PVH_MNT' >/dev/null 2>&1; umount -l '$PVH_MNT' 2>/dev/null"
 pv_at_exit 'pv_stop_pid "$views_pid"; pv_stop_pid "$retiring"'
 start_views
 pv_wait_until 10 pv_is_mounted "$PVH_MNT" fuse && pv_wait_until 5 pv_serves "$PVH_MNT" ||

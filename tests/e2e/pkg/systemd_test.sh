@@ -13,12 +13,12 @@
 # read) and its failed reads. Then apt-get purge: no mount, no procviewfs
 # process, no file left.
 #
-# Until procviewfs hands the connection over on SIGTERM (issue 14 item 1),
-# restart, stopstart and upgrade unmount and the reader's bind mounts fail
-# with ENOTCONN, and kill -9 fails the one read the dead daemon held
-# (ECONNABORTED; FUSE_NOTIFY_RESEND removes it): these print "KNOWN" lines.
-# PROCVIEW_EXPECT_HANDOVER=1 turns them into assertions (0 failed reads,
-# the mount stays across stop). Everything else is asserted either way.
+# SIGTERM hands the connection over (the keeper keeps the mount), so restart,
+# stopstart and upgrade must lose no read and the mount stays across stop
+# (PROCVIEW_EXPECT_HANDOVER=0 turns these back into "KNOWN" lines, for an
+# older build). kill -9 fails the one read the dead daemon held (ECONNABORTED)
+# until FUSE_NOTIFY_RESEND is used: PROCVIEW_EXPECT_RESEND=1 asserts 0 there.
+# Everything else is asserted either way.
 #   sh systemd_test.sh PV_RESTART_READER PACKAGE_BUILD_DIR
 # Skips with a printed reason without podman, cpack/dpkg-shlibdeps, or a
 # rootfs (debootstrap missing or failing), or when systemd does not boot.
@@ -29,7 +29,8 @@ pv_need_root
 reader=${1:-}
 out=${2:-}
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-handover=${PROCVIEW_EXPECT_HANDOVER:-0}
+handover=${PROCVIEW_EXPECT_HANDOVER:-1}
+resend=${PROCVIEW_EXPECT_RESEND:-0}
 [ -n "$reader" ] && [ -x "$reader" ] || pv_skip_all "reader binary (pv-restart-reader) not given: '$reader'"
 [ -n "$out" ] || pv_skip_all "no package build directory given"
 pv_have podman || pv_skip_all "podman is not installed"
@@ -130,7 +131,7 @@ new_main_pid() { [ "$pid_after" != 0 ] && [ "$pid_after" != "$pid_before" ]; }
 
 measure 1 restart pin 'systemctl restart procviewfs'
 check "restart: a new main pid serves" "main pid $pid_before -> $pid_after" new_main_pid
-expect_no_loss restart "SIGTERM unmounts until procviewfs hands over (issue 14 item 1)"
+expect_no_loss restart "SIGTERM hands over to the keeper"
 
 measure 2 reload pin 'systemctl reload procviewfs'
 check "reload: the --takeover instance is the main pid" "main pid $pid_before -> $pid_after" new_main_pid
@@ -142,7 +143,7 @@ main_changed() { _p=$(pkg_main_pid); [ "$_p" != 0 ] && [ "$_p" != "$pid_before" 
 measure 3 kill9 kill_main
 check "kill9: systemd restarted it and the reader recovered (gap $gap ms)" \
     "main pid $pid_before -> $pid_after, last ok: $lastok" eval 'new_main_pid && [ "$lastok" = 1 ]'
-if [ "$handover" = 1 ]; then
+if [ "$resend" = 1 ]; then
     check "kill9: no read failed (FUSE_NOTIFY_RESEND)" "$failed failed ($errors)" [ "$failed" -eq 0 ]
 elif [ "$failed" -le 1 ]; then
     pass "kill9: at most the one read the dead daemon held failed ($failed)"
@@ -166,7 +167,7 @@ if [ "$handover" = 1 ]; then
 else
     echo "INFO stopstart: mount present while stopped: $stopped_mount"
 fi
-expect_no_loss stopstart "stop unmounts until SIGTERM hands over (issue 14 item 1)"
+expect_no_loss stopstart "stop hands over to the keeper"
 
 # The administrator's edit of the conffile survives the upgrade.
 pin 'echo >>/etc/procview/procview.json'
@@ -178,17 +179,15 @@ check "upgrade: version $v2 is installed" "$(tail -n 5 "$tmp/upgrade.log")" \
 check "upgrade: postinst restarted the unit (new main pid)" "main pid $pid_before -> $pid_after" new_main_pid
 check "upgrade: the edited conffile is kept" "procview.json changed" \
     [ "$(pin 'md5sum </etc/procview/procview.json')" = "$conf_sum" ]
-expect_no_loss upgrade "postinst's restart unmounts until SIGTERM hands over (issue 14 item 1)"
+expect_no_loss upgrade "postinst's restart hands over to the keeper"
 
 # --- purge -------------------------------------------------------------------
-# Leave what a stop leaves once SIGTERM hands over: the mount and its keeper,
-# no daemon (kill -9 of the main pid, stop before RestartSec's 100 ms), so
-# that postrm's unmount is exercised today too.
-pin 'systemctl kill -s KILL --kill-whom=main procviewfs && systemctl stop procviewfs'
+# Purge from what a stop leaves: the mount and its keeper, no daemon.
+pin 'systemctl stop procviewfs'
 if pkg_mounted; then
     echo "INFO purge: starting from a live mount held by the keeper alone"
 else
-    echo "INFO purge: systemd restarted procviewfs before the stop; purge starts from a stopped unit"
+    fail "purge: stop left the mount to the keeper" "no fuse.procviewfs mount after systemctl stop"
 fi
 pin 'DEBIAN_FRONTEND=noninteractive apt-get purge -y procview' >"$tmp/purge.log" 2>&1
 check "purge: the package is gone" "$(tail -n 5 "$tmp/purge.log")" \
@@ -208,6 +207,6 @@ left=$(pin 'for f in /etc/procview /run/procview /usr/sbin/procviewfs /usr/bin/p
                    /var/lib/procview; do [ -e $f ] || [ -L $f ] && echo $f; done; true')
 check "purge: no file is left" "left: $left" [ -z "$left" ]
 
-echo "INFO summary (PROCVIEW_EXPECT_HANDOVER=$handover):"
+echo "INFO summary (PROCVIEW_EXPECT_HANDOVER=$handover PROCVIEW_EXPECT_RESEND=$resend):"
 sed 's/^/INFO   /' "$summary"
 pv_finish
