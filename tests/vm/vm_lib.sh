@@ -13,6 +13,7 @@ VM_PASSED=0
 VM_FAILED=0
 VM_SKIPPED=0
 VM_FS_PID=""
+VM_FS_BIN=""
 pass() { echo "PASS $1"; VM_PASSED=$((VM_PASSED + 1)); }
 fail() { echo "FAIL $1: $2"; VM_FAILED=$((VM_FAILED + 1)); }
 skip() { echo "SKIP $1: $2"; VM_SKIPPED=$((VM_SKIPPED + 1)); }
@@ -28,6 +29,8 @@ vm_cleanup() {
 	if [ -n "$VM_FS_PID" ]; then
 		kill "$VM_FS_PID" 2>/dev/null && wait "$VM_FS_PID" 2>/dev/null
 	fi
+	# SIGTERM hands the mount to the keeper; --unmount removes it and ends the keeper.
+	[ -n "$VM_FS_BIN" ] && "$VM_FS_BIN" --unmount "$VM_WORK/mnt" >/dev/null 2>&1
 	grep -q " $VM_WORK/mnt " /proc/mounts && umount -l "$VM_WORK/mnt"
 	for cg in /sys/fs/cgroup/"$VM_PREFIX"-*; do [ -d "$cg" ] && rmdir "$cg"; done
 	rm -rf "$VM_WORK"
@@ -54,6 +57,7 @@ vm_begin() {
 vm_start_procviewfs() {
 	mkdir -p "$VM_WORK/mnt"
 	VM_FS_LOG="$VM_WORK/procviewfs.log"
+	VM_FS_BIN=$1
 	"$1" -f "$VM_WORK/mnt" >"$VM_FS_LOG" 2>&1 &
 	VM_FS_PID=$!
 	i=0
