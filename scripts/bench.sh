@@ -143,6 +143,8 @@ stop_server() {
     unset "SERVER_PID[$name]"
     local mnt=${SERVER_MNT[$name]:-}
     if [ -n "$mnt" ]; then
+        # SIGTERM hands procviewfs's mount to its keeper: --unmount ends both.
+        [ "$name" = procviewfs ] && { "$PROCVIEWFS" --unmount "$mnt" >/dev/null 2>&1 || true; }
         if mountpoint -q "$mnt"; then umount -l "$mnt" 2>/dev/null || true; fi
         rmdir "$mnt" 2>/dev/null || true
         unset "SERVER_MNT[$name]"
