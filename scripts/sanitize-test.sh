@@ -54,7 +54,8 @@ if ((do_asan)); then
        -DCMAKE_C_FLAGS_DEBUG="-O0 -g1" -DPROCVIEW_SANITIZE=ON >"$work/asan-cmake.log" 2>&1 &&
      cmake --build "$asan_build" -j"$jobs" --target procview_unit_tests procview_shim_unit_tests procview_fuzz_replay \
        procviewfs procview_integration_tests procview_seccomp_tests procview_fault_tests \
-       procview-hook procview-runtime pv-restart-reader >"$work/asan-build.log" 2>&1; then
+       procview-hook procview-runtime procview-ctl pv-restart-reader pv-stuck-fuse pv-sysinfo-fields \
+       >"$work/asan-build.log" 2>&1; then
     pass asan-build "$(elapsed "$t0")"
     # log_path: reports from daemons (whose stderr is a log file) land here too.
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan"
