@@ -32,8 +32,9 @@ int fuzz_shim_args(const uint8_t* data, std::size_t size) {
     // Our options are stripped, everything else passes through in order.
     FUZZ_CHECK(cmd->runtime_args.size() <= args.size());
     FUZZ_CHECK(is_subsequence(cmd->runtime_args, args));
-    bool ours = std::any_of(args.begin(), args.end(),
-                            [](const std::string& a) { return a.rfind("--procview-config", 0) == 0; });
+    bool ours = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+        return a.rfind("--procview-config", 0) == 0 || a == "--procview-enable";
+    });
     if (!ours) FUZZ_CHECK(cmd->runtime_args == args);
     if (cmd->subcommand_index) {
         FUZZ_CHECK(*cmd->subcommand_index < cmd->runtime_args.size());
