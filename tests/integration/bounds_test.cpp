@@ -23,6 +23,20 @@ using namespace pvtest;
 
 namespace {
 
+// The daemon under test is built like this binary: in the sanitizer lane its
+// resident memory is mostly ASan's, so the memory bounds are checked natively.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitizedBuild = true;
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+
 // The daemon's resident memory, from /proc/<pid>/status VmRSS.
 long rss_kb(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -97,7 +111,10 @@ TEST_CASE("bounds: 100,000 names that do not exist under sys/devices/system/cpu 
     long after = rss_kb(daemon.pid());
     MESSAGE("daemon RSS " << before << " kB before, " << after << " kB after 100,000 lookups");
     // Remembering each name (the old behaviour) costs ~600 bytes a name: ~57 MB here.
-    CHECK(after - before < 4096);
+    if (kSanitizedBuild)
+        MESSAGE("sanitizer build: RSS is ASan's shadow and quarantine, not the daemon's; checked in the native lane");
+    else
+        CHECK(after - before < 4096);
     // Names that exist are still found, as any user.
     struct stat st{};
     CHECK(::stat((dir + "/online").c_str(), &st) == 0);
@@ -175,7 +192,10 @@ TEST_CASE("bounds: an open file read to its end keeps no copy of its text") {
                           << " (" << per_file << " bytes each; cpuinfo here is "
                           << read_proc_text("/proc/cpuinfo").size() << " bytes)");
     // Each open file used to keep its whole rendering (the size of cpuinfo).
-    CHECK(per_file < 1024);
+    if (kSanitizedBuild)
+        MESSAGE("sanitizer build: RSS is ASan's shadow and quarantine, not the daemon's; checked in the native lane");
+    else
+        CHECK(per_file < 1024);
     // lseek(0) and read again still renders the file anew.
     ::lseek(fds.front(), 0, SEEK_SET);
     CHECK(::read(fds.front(), buf.data(), buf.size()) > 0);
