@@ -33,6 +33,8 @@ static int print_fields(void) {
     long page = sysconf(_SC_PAGESIZE);
     printf("phys_pages_bytes %lld\navphys_pages_bytes %lld\n", (long long)sysconf(_SC_PHYS_PAGES) * page,
            (long long)sysconf(_SC_AVPHYS_PAGES) * page);
+    /* freeram is live: read again, so the test can bracket _AVPHYS_PAGES. */
+    if (sysinfo(&si) == 0) printf("freeram_after %lu\n", si.freeram);
     return 0;
 }
 
