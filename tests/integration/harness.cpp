@@ -271,6 +271,17 @@ void Daemon::stop() {
     kill9();
 }
 
+bool mounted_at(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string a, b, c, root, mp;
+        f >> a >> b >> c >> root >> mp;
+        if (mp == path) return true;
+    }
+    return false;
+}
+
 std::string read_proc_text(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return "";

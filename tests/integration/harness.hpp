@@ -54,6 +54,8 @@ private:
 // can exit between the open and the read, which an ifstream reports by
 // throwing).
 std::string read_proc_text(const std::string& path);
+// Whether something is mounted at `path` in this mount namespace (mountinfo).
+bool mounted_at(const std::string& path);
 
 // The keeper procviewfs spawned for this (unique, temp) mountpoint, or -1.
 pid_t keeper_of(const std::string& mountpoint);

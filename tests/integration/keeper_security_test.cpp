@@ -158,17 +158,6 @@ bool alive(pid_t pid) {
     return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
 
-bool mounted_at(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream f(line);
-        std::string a, b, c, root, mp;
-        f >> a >> b >> c >> root >> mp;
-        if (mp == path) return true;
-    }
-    return false;
-}
-
 std::string first_line(const std::string& path) {
     std::ifstream in(path);
     std::string line;

@@ -23,17 +23,6 @@ using namespace pvtest;
 
 namespace {
 
-bool mounted(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream f(line);
-        std::string a, b, c, root, mp;
-        f >> a >> b >> c >> root >> mp;
-        if (mp == path) return true;
-    }
-    return false;
-}
-
 bool alive(pid_t pid) {  // a zombie is gone for our purposes
     std::string text = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
     auto close = text.rfind(')');
@@ -128,12 +117,12 @@ TEST_CASE("--takeover replaces a running instance without failed reads") {
         // handover has been seen to fail with ECONNABORTED; never more.
         CHECK(loop.failed <= 1);
         CHECK(loop.wrong == 0);
-        CHECK(mounted(d.mountpoint()));
+        CHECK(mounted_at(d.mountpoint()));
         next.stop();
-        CHECK(mounted(d.mountpoint()));  // handed over, not torn down
+        CHECK(mounted_at(d.mountpoint()));  // handed over, not torn down
         CHECK(next.unmount() == 0);
     }
-    CHECK(!mounted(d.mountpoint()));
+    CHECK(!mounted_at(d.mountpoint()));
 }
 
 TEST_CASE("a stale mount from a dead daemon and keeper is cleared and remounted") {
@@ -174,9 +163,9 @@ TEST_CASE("SIGTERM hands over: reads wait for the next daemon; --unmount removes
         ReadLoop loop(c, d.file("proc/meminfo"), 196608);
         sleep_ms(300);
         d.stop();  // systemctl stop / restart
-        CHECK(mounted(d.mountpoint()));
+        CHECK(mounted_at(d.mountpoint()));
         sleep_ms(400);  // the gap: reads wait in the kernel
-        CHECK(mounted(d.mountpoint()));
+        CHECK(mounted_at(d.mountpoint()));
         CHECK(alive(keeper));
         auto t0 = std::chrono::steady_clock::now();
         d.start();
@@ -193,7 +182,7 @@ TEST_CASE("SIGTERM hands over: reads wait for the next daemon; --unmount removes
 
     pid_t served_by = d.pid();
     CHECK(d.unmount() == 0);
-    CHECK(!mounted(d.mountpoint()));
+    CHECK(!mounted_at(d.mountpoint()));
     for (int i = 0; i < 100 && (alive(keeper) || alive(served_by)); ++i) sleep_ms(10);
     CHECK_MESSAGE(!alive(keeper), "the keeper outlived --unmount");
     CHECK_MESSAGE(!alive(served_by), "the serving daemon outlived --unmount");
