@@ -353,6 +353,13 @@ int run(const DaemonOptions& options) {
         buf.mem = d.connection.init_request.data();
         buf.size = d.connection.init_request.size();
         fuse_session_process_buf(d.session, &buf);
+        // The requests a killed predecessor read and never answered are still
+        // held (the keeper kept its fd): have them sent again, to us. Not on
+        // --takeover: the running instance answers its own.
+        if (d.connection.resend && !options.takeover) {
+            if (auto r = request_resend(d.connection.master.get()); !r) log->warn("{}", r.error().describe());
+            else log->debug("asked the kernel to resend the requests the previous instance held");
+        }
     }
     // systemd must learn the new main pid before the old one exits on RETIRE,
     // or it takes the exit for the service dying.

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,6 +57,23 @@ Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mount
 }
 
 }  // namespace
+
+Result<UniqueFd> serving_fd(int master_fd, bool resend) {
+    if (!resend) return clone_fuse_device(master_fd);
+    UniqueFd fd(::fcntl(master_fd, F_DUPFD_CLOEXEC, 0));
+    if (!fd) return make_error(errno, "duplicate the FUSE fd");
+    return fd;
+}
+
+Result<void> request_resend(int fuse_fd) {
+    fuse_out_header out{};
+    out.len = sizeof out;
+    out.error = kFuseNotifyResend;  // a notification: error holds its code, unique is 0
+    out.unique = 0;
+    if (::write(fuse_fd, &out, sizeof out) != static_cast<ssize_t>(sizeof out))
+        return make_error(errno, "FUSE_NOTIFY_RESEND");
+    return {};
+}
 
 Result<UniqueFd> clone_fuse_device(int fuse_fd) {
     UniqueFd clone(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
@@ -178,7 +196,8 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
             return r.error().context("the keeper of " + mountpoint + " sent a malformed INIT");
         FuseConnection conn;
         conn.master = std::move(reply->fd);
-        auto worker = clone_fuse_device(conn.master.get());
+        conn.resend = init_offers_resend(reply->payload);
+        auto worker = serving_fd(conn.master.get(), conn.resend);
         if (!worker) return worker.error();
         conn.worker = std::move(*worker);
         conn.keeper = std::move(*sock);
@@ -205,7 +224,9 @@ Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger
         ::umount2(mountpoint.c_str(), MNT_DETACH);
         return e;
     };
-    auto worker = clone_fuse_device(conn.master.get());
+    utsname uts{};
+    conn.resend = ::uname(&uts) == 0 && release_offers_resend(uts.release);
+    auto worker = serving_fd(conn.master.get(), conn.resend);
     if (!worker) return fail(worker.error());
     conn.worker = std::move(*worker);
     auto listen = bind_keeper_socket(mountpoint);
