@@ -145,13 +145,33 @@ void make_init_replay(std::string& init_request) {
     std::memcpy(init_request.data() + offsetof(fuse_in_header, unique), &unique, sizeof unique);
 }
 
+namespace {
+
+std::string instance_lock_path(const std::string& mountpoint) {
+    return std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".lock";
+}
+
+// Whether `fd` is still the file at `path` (not unlinked by remove_instance_lock after we opened it).
+bool still_linked_at(int fd, const std::string& path) {
+    struct stat held{}, named{};
+    return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+           held.st_dev == named.st_dev;
+}
+
+}  // namespace
+
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms) {
     ::mkdir(kRunDir, 0755);
-    std::string path = std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".lock";
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) return make_error(errno, "open " + path);
+    std::string path = instance_lock_path(mountpoint);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    UniqueFd fd;
+    for (;;) {
+        fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd) return make_error(errno, "open " + path);
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+            if (still_linked_at(fd.get(), path)) break;
+            continue;  // its holder removed it meanwhile: lock the one at the path now
+        }
         if (errno != EWOULDBLOCK) return make_error(errno, "lock " + path);
         if (!wait || std::chrono::steady_clock::now() > deadline) {
             auto holder = read_file(path);
@@ -164,6 +184,11 @@ Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait,
     (void)!::ftruncate(fd.get(), 0);
     (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
     return fd;
+}
+
+void remove_instance_lock(const std::string& mountpoint, UniqueFd lock) {
+    std::string path = instance_lock_path(mountpoint);
+    if (lock && still_linked_at(lock.get(), path)) ::unlink(path.c_str());
 }
 
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log) {

@@ -28,8 +28,14 @@ struct FuseConnection {
 
 // One instance per mountpoint: an flock on /run/procview/<hash>.lock.
 // With wait, blocks up to timeout_ms. EWOULDBLOCK: another instance (named
-// in the message) holds it.
+// in the message) holds it. The lock is only ever taken on the file that is
+// at the path at that moment (remove_instance_lock may unlink it).
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms);
+
+// Unlinks the lock file of `mountpoint` while `lock` (from
+// acquire_instance_lock) holds it: what --unmount does once nothing serves
+// there any more, so that no file is left per mountpoint ever used.
+void remove_instance_lock(const std::string& mountpoint, UniqueFd lock);
 
 // Attaches to the keeper of `mountpoint`, authenticated (keeper_socket.hpp),
 // and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper;

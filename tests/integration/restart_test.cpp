@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "fusefs/keeper_protocol.hpp"
+#include "fusefs/keeper_socket.hpp"
 #include "harness.hpp"
 
 using namespace pvtest;
@@ -230,6 +231,9 @@ TEST_CASE("SIGTERM hands over: reads wait for the next daemon; --unmount removes
     CHECK_MESSAGE(!alive(keeper), "the keeper outlived --unmount");
     CHECK_MESSAGE(!alive(served_by), "the serving daemon outlived --unmount");
     CHECK(d.pid() == -1);  // it exited and was reaped
+    // Nothing is left per mountpoint: not even the instance's lock file.
+    std::string lock_file = "/run/procview/" + procview::mountpoint_hash(d.mountpoint()) + ".lock";
+    CHECK_MESSAGE(::access(lock_file.c_str(), F_OK) != 0, lock_file << " outlived --unmount");
     CHECK(d.unmount() == 0);  // nothing left: says so, succeeds
     CHECK(d.log().find("nothing mounted at") != std::string::npos);
 }
