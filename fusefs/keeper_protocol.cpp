@@ -1,7 +1,8 @@
 #include "fusefs/keeper_protocol.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
-#include <charconv>
 #include <optional>
 
 #include <linux/fuse.h>
@@ -94,17 +95,10 @@ bool init_offers_resend(std::string_view init_request) {
 }
 
 bool release_offers_resend(std::string_view release) {
-    auto number = [&release]() -> std::optional<unsigned> {
-        unsigned value = 0;
-        auto [end, ec] = std::from_chars(release.data(), release.data() + release.size(), value);
-        if (ec != std::errc() || end == release.data()) return std::nullopt;
-        release.remove_prefix(static_cast<std::size_t>(end - release.data()));
-        return value;
-    };
-    auto major = number();
+    auto major = consume_u64(release);
     if (!major || release.empty() || release.front() != '.') return false;
     release.remove_prefix(1);
-    auto minor = number();
+    auto minor = consume_u64(release);
     return minor && (*major > 6 || (*major == 6 && *minor >= 9));
 }
 
