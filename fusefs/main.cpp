@@ -265,6 +265,8 @@ int run(const DaemonOptions& options) {
     std::unique_ptr<SysinfoAgent> agent;
     if (cfg.sysinfo) {
         agent = std::make_unique<SysinfoAgent>(**registry, engine, log, cfg.max_containers);
+        const char* fault = std::getenv("PROCVIEWFS_TEST_FAULT");  // tests only: sysinfo_test.cpp
+        agent->set_kill_after_receive(fault && std::string_view(fault) == "kill-after-sysinfo-receive");
         if (auto r = agent->listen(cfg.sysinfo_listener_path, options.takeover); !r) {
             log->warn("not answering sysinfo: {}", r.error().describe());
             agent.reset();
