@@ -103,10 +103,11 @@ TEST_CASE("kill -9 and restart: a container reading in a loop keeps working, no 
 TEST_CASE("kill -9 under busy readers: FUSE_NOTIFY_RESEND fails no read (Linux 6.9+)") {
     SKIP_UNLESS_SUPPORTED();
     utsname uts{};
-    if (::uname(&uts) != 0 || !procview::release_offers_resend(uts.release)) {
-        MESSAGE("skipped: kernel " << uts.release << " has no FUSE_NOTIFY_RESEND (before 6.9)");
-        return;
-    }
+    REQUIRE(::uname(&uts) == 0);
+    // Before 6.9 (Debian 12's 6.1, the v2 lane) there is no resend: the same
+    // rounds measure what a kill -9 still costs there, at most the one read
+    // per reader the dead daemon held.
+    const bool resend = procview::release_offers_resend(uts.release);
     Daemon d;
     std::vector<std::unique_ptr<TestCgroup>> cgroups;
     std::vector<std::unique_ptr<Container>> containers;
@@ -135,8 +136,10 @@ TEST_CASE("kill -9 under busy readers: FUSE_NOTIFY_RESEND fails no read (Linux 6
         failed += loop->failed;
         wrong += loop->wrong;
     }
-    MESSAGE(rounds << " kill -9 rounds under 3 busy readers: " << failed << " failed reads");
-    CHECK(failed == 0);  // without the resend, about one read per round and reader the daemon held fails
+    MESSAGE("Linux " << uts.release << std::string(resend ? " (FUSE_NOTIFY_RESEND)" : " (no FUSE_NOTIFY_RESEND)") << ": "
+                     << rounds << " kill -9 rounds under 3 busy readers: " << failed << " failed reads");
+    if (resend) CHECK(failed == 0);  // without the resend, about one read per round and reader the daemon held fails
+    else CHECK(failed <= 3 * rounds);
     CHECK(wrong == 0);
 }
 
