@@ -454,9 +454,8 @@ std::string serve_sendfile(const std::string& path) {
             reply = reply_ok("");
         } else if (cmd == "notify") {
             std::string listener, name;
-            int host_pid = 0;
-            in >> listener >> name >> host_pid;
-            std::string err = install_sysinfo_notify(listener, name, host_pid);
+            in >> listener >> name;
+            std::string err = install_sysinfo_notify(listener, name);
             reply = err.empty() ? reply_ok("") : reply_ok("ERR " + err);
         } else if (cmd == "sysinfo") {
             int count = 1;
@@ -581,7 +580,7 @@ std::string Container::read_sendfile(const std::string& path) { return request("
 void Container::busy(int processes) { request("busy " + std::to_string(processes)); }
 void Container::idle() { request("idle"); }
 std::string Container::notify_sysinfo(const std::string& listener, const std::string& name) {
-    return request("notify " + listener + " " + name + " " + std::to_string(init_pid_));
+    return request("notify " + listener + " " + name);
 }
 std::string Container::sysinfo(int count) { return request("sysinfo " + std::to_string(count)); }
 std::string Container::sysinfo_latency(int count) { return request("sysinfo_latency " + std::to_string(count)); }
