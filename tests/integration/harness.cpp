@@ -353,8 +353,12 @@ std::string reply_err(int err) { return "ERR " + std::to_string(err) + "\n"; }
 std::string serve_read(const std::string& path, std::size_t chunk, bool twice) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return reply_err(errno);
+    // One buffer for every read of this container's init: a new one per read
+    // would fill an ASan build's quarantine (256 MB) within seconds of a
+    // tight loop and get the init OOM-killed in a small cgroup.
+    static std::vector<char> buf;
+    if (buf.size() < chunk) buf.resize(chunk);
     auto slurp = [&](std::string& out) -> int {
-        std::vector<char> buf(chunk);
         for (;;) {
             ssize_t n = ::read(fd, buf.data(), chunk);
             if (n < 0) return errno;

@@ -115,13 +115,14 @@ TEST_CASE("kill -9 under busy readers: FUSE_NOTIFY_RESEND fails no read (Linux 6
     for (int i = 0; i < 3; ++i) {
         cgroups.push_back(std::make_unique<TestCgroup>(unique_name("resend" + std::to_string(i))));
         // Roomy limits: each reader is a forked copy of this binary, and under
-        // ASan its quarantine of freed buffers alone grows to 256 MB in a
-        // tight loop (a 64 MiB limit got it OOM-killed in the sanitizer lane).
-        cgroups.back()->set_memory(static_cast<uint64_t>(1024 + 256 * i) * MiB);
+        // ASan freed memory stays in its quarantine (a 64 MiB limit got a tight
+        // reader OOM-killed in the sanitizer lane). Below the v2 lane's 2 GiB
+        // of RAM, or MemTotal would be the guest's.
+        cgroups.back()->set_memory(static_cast<uint64_t>(512 + 128 * i) * MiB);
         containers.push_back(std::make_unique<Container>(*cgroups.back()));
     }
     for (int i = 0; i < 3; ++i)
-        loops.push_back(std::make_unique<ReadLoop>(*containers[i], d.file("proc/meminfo"), (1024 + 256 * i) * 1024u, 0));
+        loops.push_back(std::make_unique<ReadLoop>(*containers[i], d.file("proc/meminfo"), (512 + 128 * i) * 1024u, 0));
     const int rounds = 10;
     for (int round = 0; round < rounds; ++round) {
         sleep_ms(100);
@@ -251,12 +252,12 @@ TEST_CASE("SIGTERM under load: every request loop answers what it read before it
     SKIP_UNLESS_SUPPORTED();
     Daemon d({"--threads", "4"});
     TestCgroup cg(unique_name("handover-mt"));
-    cg.set_memory(2048 * MiB);  // 4 tight readers: room for ASan's quarantine in each (see above)
+    cg.set_memory(1024 * MiB);  // 4 tight readers: room for ASan's quarantine in each (see above)
     std::vector<std::unique_ptr<Container>> containers;
     std::vector<std::unique_ptr<ReadLoop>> loops;
     for (int i = 0; i < 4; ++i) {
         containers.push_back(std::make_unique<Container>(cg));
-        loops.push_back(std::make_unique<ReadLoop>(*containers.back(), d.file("proc/meminfo"), 2097152, 0));
+        loops.push_back(std::make_unique<ReadLoop>(*containers.back(), d.file("proc/meminfo"), 1048576, 0));
     }
     constexpr int kHandovers = 6;
     for (int i = 0; i < kHandovers; ++i) {
