@@ -169,8 +169,8 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
         }
         if (reply->command == "REFUSED")
             return make_error(EACCES, "the keeper of " + mountpoint +
-                                          " refused us: procviewfs must run as root in the keeper's mount, pid and "
-                                          "user namespaces");
+                                          " refused us: procviewfs must run as root in the keeper's pid and user "
+                                          "namespaces, with CAP_SYS_ADMIN and CAP_SYS_PTRACE");
         if (reply->command != "CLONE" || !reply->fd)
             return make_error(EPROTO, "unexpected keeper reply `" + reply->command.substr(0, 32) + "`");
         // libfuse parses a replayed INIT unchecked.
