@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fusefs/session.hpp"
 #include "harness.hpp"
 
 using namespace pvtest;
@@ -237,4 +238,61 @@ TEST_CASE("a mountpoint used by another filesystem is refused with a clear messa
     ::umount2(dir.c_str(), MNT_DETACH);
     ::rmdir(dir.c_str());
     ::unlink(out.c_str());
+}
+
+namespace {
+
+// procviewfs -f on `dir` in the foreground until it exits; its exit code and output.
+std::pair<int, std::string> run_on(const std::string& dir) {
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    std::string out = dir + ".out";
+    int rc = std::system(("timeout 10 " + bin + " -f " + dir + " >" + out + " 2>&1").c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    ::unlink(out.c_str());
+    return {WEXITSTATUS(rc), text};
+}
+
+}  // namespace
+
+TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is mounted over; --unmount leaves the bind") {
+    SKIP_UNLESS_SUPPORTED();
+    char tmpl[] = "/tmp/pvit-volume.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string base = tmpl, host_dir = base + "/host/var/lib/procview", mountpoint = base + "/pod/var/lib/procview";
+    REQUIRE(std::system(("mkdir -p " + host_dir + " " + mountpoint).c_str()) == 0);
+    REQUIRE(::mount(host_dir.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    auto before = procview::mount_at(mountpoint);
+    REQUIRE(before.has_value());
+    CHECK(before->root != "/");  // a directory of its filesystem: a bind mount
+    {
+        Daemon d({}, mountpoint);
+        CHECK(read_proc_text(d.file("proc/meminfo")).rfind("MemTotal:", 0) == 0);
+        CHECK(procview::mount_at(mountpoint)->type == "fuse.procviewfs");
+        CHECK(d.log().find("mounting over a bind mount of an empty directory") != std::string::npos);
+        CHECK(d.unmount() == 0);
+        // The volume is still there, ours is gone.
+        auto after = procview::mount_at(mountpoint);
+        REQUIRE(after.has_value());
+        CHECK(after->type == before->type);
+        CHECK(after->root == before->root);
+    }
+    ::umount2(mountpoint.c_str(), MNT_DETACH);
+    REQUIRE(std::system(("rm -rf " + base).c_str()) == 0);
+}
+
+TEST_CASE("a bind mount of a non-empty directory is refused with a clear message and nothing hidden") {
+    SKIP_UNLESS_SUPPORTED();
+    char tmpl[] = "/tmp/pvit-volume.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string base = tmpl, data = base + "/data", mountpoint = base + "/mnt";
+    REQUIRE(std::system(("mkdir -p " + data + " " + mountpoint + " && echo x > " + data + "/somebodys-file").c_str()) == 0);
+    REQUIRE(::mount(data.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    auto [rc, text] = run_on(mountpoint);
+    MESSAGE(text);
+    CHECK(rc == 1);
+    CHECK(text.find("is in use: a non-empty directory (" + data) != std::string::npos);
+    CHECK(std::ifstream(mountpoint + "/somebodys-file").good());  // not hidden
+    ::umount2(mountpoint.c_str(), MNT_DETACH);
+    REQUIRE(std::system(("rm -rf " + base).c_str()) == 0);
 }

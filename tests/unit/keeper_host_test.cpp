@@ -1,10 +1,13 @@
-// fusefs/keeper_host's pure parts: which cgroup hierarchies a keeper leaving
-// its pod joins, which names it accepts.
+// fusefs/keeper_host's pure parts (which cgroup hierarchies a keeper leaving
+// its pod joins, which names it accepts) and session's check of a foreign
+// mount at the mountpoint (a volume's bind mount versus someone's filesystem).
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <string>
 
 #include "fusefs/keeper_host.hpp"
+#include "fusefs/session.hpp"
 
 using namespace procview;
 
@@ -42,4 +45,25 @@ TEST_CASE("keeper_host: the cgroup name is one plain path component") {
     CHECK(valid_keeper_cgroup_name("procview_keeper.2"));
     for (const char* bad : {"", ".", "..", "a/b", "../x", "with space", "nl\n"}) CHECK_FALSE(valid_keeper_cgroup_name(bad));
     CHECK_FALSE(valid_keeper_cgroup_name(std::string(65, 'a')));
+}
+
+TEST_CASE("mountpoint: a bind mount of an empty directory is ours to mount over; anything else is in use") {
+    const std::string mp = "/var/lib/procview";
+    CHECK(check_foreign_mount(mp, {"ext4", "/var/lib/procview"}, true));      // a hostPath volume
+    CHECK(check_foreign_mount(mp, {"xfs", "/srv/volumes/procview"}, true));   // elsewhere, another disk fs
+    CHECK(check_foreign_mount(mp, {"tmpfs", "/procview"}, true));             // a directory of a tmpfs
+    auto root = check_foreign_mount(mp, {"tmpfs", "/"}, true);                // someone's tmpfs
+    REQUIRE_FALSE(root);
+    CHECK(root.error().errnum == EBUSY);
+    CHECK(root.error().message == "/var/lib/procview is in use: a `tmpfs` filesystem is mounted there");
+    auto disk = check_foreign_mount(mp, {"ext4", "/"}, true);                 // a disk's root mounted there
+    REQUIRE_FALSE(disk);
+    CHECK(disk.error().message == "/var/lib/procview is in use: a `ext4` filesystem is mounted there");
+    auto fuse = check_foreign_mount(mp, {"fuse.lxcfs", "/proc"}, true);       // another FUSE server's directory
+    REQUIRE_FALSE(fuse);
+    CHECK(fuse.error().message == "/var/lib/procview is in use: a directory of a `fuse.lxcfs` filesystem is bind-mounted there");
+    CHECK_FALSE(check_foreign_mount(mp, {"fuse", "/x"}, true));
+    auto full = check_foreign_mount(mp, {"ext4", "/data"}, false);            // files the mount would hide
+    REQUIRE_FALSE(full);
+    CHECK(full.error().message == "/var/lib/procview is in use: a non-empty directory (/data of a `ext4` filesystem) is bind-mounted there");
 }
