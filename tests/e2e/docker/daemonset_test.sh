@@ -4,8 +4,10 @@
 # import`ed twice: two builds, two releases, a rollout between them).
 #
 # The node container runs as deploy/kubernetes/daemonset.yaml specifies:
-# --privileged, --pid=host, --network=host, the mountpoint's hostPath bound
-# rshared (procviewfs mounts on the volume itself), /run/procview and the
+# --privileged, --pid=host, its own network namespace (no hostNetwork: the
+# keeper is found on its /run/procview socket, never through the network
+# namespace), the mountpoint's hostPath bound rshared (procviewfs mounts on
+# the volume itself), /run/procview and the
 # host's /etc, /opt/procview (here a scratch "host root") and /sys/fs/cgroup.
 # App containers, opted in through procview-runtime (`--runtime procview`),
 # read their views in a loop (pv-restart-reader: one line per read, with the
@@ -125,7 +127,7 @@ fi
 # run_node TAG: the DaemonSet's container; waits until the host's mountpoint serves.
 run_node() {
     # shellcheck disable=SC2086  # $PRIV is a list of options
-    $D run -d --name "$NODE" $PRIV --pid=host --network=host \
+    $D run -d --name "$NODE" $PRIV --pid=host --network=none \
         -v "$MP:$MP:rshared" -v /run/procview:/run/procview -v "$HOST:/host" \
         -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro -v "$T/agent:$T/agent" \
         -e PROCVIEW_MOUNTPOINT="$MP" -e PROCVIEW_HOOKS_DIR= -e PROCVIEW_ENGINES=containerd \
@@ -235,7 +237,7 @@ check "the keeper outlived the DaemonSet's deletion" "keeper $KEEPER gone" kill 
 # Without the mountpoint's volume, as uninstall-job.yaml: a hostPath of it
 # would be a bind of the FUSE mount itself (the topmost mount at that path),
 # which the keeper's unmount in the host's namespace cannot reach.
-$D run --rm $PRIV --pid=host --network=host -v /run/procview:/run/procview \
+$D run --rm $PRIV --pid=host --network=none -v /run/procview:/run/procview \
     -v "$HOST:/host" -e PROCVIEW_MOUNTPOINT="$MP" -e PROCVIEW_HOOKS_DIR= -e PROCVIEW_ENGINES=containerd \
     pvds-node:1 uninstall >"$T/uninstall.out" 2>&1
 rc=$?
