@@ -334,6 +334,16 @@ std::pair<int, std::string> run_on(const std::string& dir) {
     return {WEXITSTATUS(rc), text};
 }
 
+// Unmounts `mountpoint` (every mount stacked there) and removes `base`, even
+// when an assertion or a daemon that did not start ended the case early.
+struct VolumeCleanup {
+    std::string base, mountpoint;
+    ~VolumeCleanup() {
+        while (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) {}
+        if (std::system(("rm -rf " + base).c_str()) != 0) MESSAGE("could not remove " << base);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is mounted over; --unmount leaves the bind") {
@@ -341,6 +351,7 @@ TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is 
     char tmpl[] = "/tmp/pvit-volume.XXXXXX";
     REQUIRE(::mkdtemp(tmpl));
     std::string base = tmpl, host_dir = base + "/host/var/lib/procview", mountpoint = base + "/pod/var/lib/procview";
+    VolumeCleanup cleanup{base, mountpoint};
     REQUIRE(std::system(("mkdir -p " + host_dir + " " + mountpoint).c_str()) == 0);
     REQUIRE(::mount(host_dir.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
     auto before = procview::mount_at(mountpoint);
@@ -358,8 +369,6 @@ TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is 
         CHECK(after->type == before->type);
         CHECK(after->root == before->root);
     }
-    ::umount2(mountpoint.c_str(), MNT_DETACH);
-    REQUIRE(std::system(("rm -rf " + base).c_str()) == 0);
 }
 
 TEST_CASE("a bind mount of a non-empty directory is refused with a clear message and nothing hidden") {
@@ -367,6 +376,7 @@ TEST_CASE("a bind mount of a non-empty directory is refused with a clear message
     char tmpl[] = "/tmp/pvit-volume.XXXXXX";
     REQUIRE(::mkdtemp(tmpl));
     std::string base = tmpl, data = base + "/data", mountpoint = base + "/mnt";
+    VolumeCleanup cleanup{base, mountpoint};
     REQUIRE(std::system(("mkdir -p " + data + " " + mountpoint + " && echo x > " + data + "/somebodys-file").c_str()) == 0);
     REQUIRE(::mount(data.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
     auto [rc, text] = run_on(mountpoint);
@@ -374,6 +384,4 @@ TEST_CASE("a bind mount of a non-empty directory is refused with a clear message
     CHECK(rc == 1);
     CHECK(text.find("is in use: a non-empty directory (" + data) != std::string::npos);
     CHECK(std::ifstream(mountpoint + "/somebodys-file").good());  // not hidden
-    ::umount2(mountpoint.c_str(), MNT_DETACH);
-    REQUIRE(std::system(("rm -rf " + base).c_str()) == 0);
 }
