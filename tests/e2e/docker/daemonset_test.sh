@@ -23,14 +23,16 @@
 # uninstall (the image's `uninstall`, what uninstall-job.yaml runs) leaves no
 # mount, keeper, keeper cgroup, file under /run/procview for this mountpoint,
 # nor anything the installer wrote under the host root.
-#   sh daemonset_test.sh SOURCE_DIR BUILD_DIR PROCVIEW_CTL PROCVIEW_RUNTIME PROCVIEW_HOOK PV_RESTART_READER
+# sysinfo(2) in an app container, whose seccomp notify fd the keeper holds
+# across the node containers, is checked before the rounds and after them.
+#   sh daemonset_test.sh SOURCE_DIR BUILD_DIR PROCVIEW_CTL PROCVIEW_RUNTIME PROCVIEW_HOOK PV_RESTART_READER PV_SYSINFO_FIELDS
 . "$(dirname "$0")/../lib.sh"
-SRC=$1 BUILD=$2 CTL=$3 RUNTIME=$4 HOOK=$5 READER=$6
+SRC=$1 BUILD=$2 CTL=$3 RUNTIME=$4 HOOK=$5 READER=$6 FIELDS=$7
 pv_begin docker-daemonset
 pv_need_root
 { pv_have dockerd && pv_have docker; } || pv_skip_all "dockerd and docker are not installed"
 pv_have patchelf || pv_skip_all "patchelf is needed to build the image's rootfs"
-for b in "$CTL" "$RUNTIME" "$HOOK" "$READER" "$BUILD/fusefs/procviewfs"; do [ -x "$b" ] || pv_skip_all "$b not built"; done
+for b in "$CTL" "$RUNTIME" "$HOOK" "$READER" "$FIELDS" "$BUILD/fusefs/procviewfs"; do [ -x "$b" ] || pv_skip_all "$b not built"; done
 [ -e /dev/fuse ] || pv_skip_all "no /dev/fuse"
 pv_tmpdir pvds || pv_skip_all "cannot create a temporary directory"
 T=$PV_TMP
@@ -100,7 +102,7 @@ for n in 1 2; do
     $D import --change 'ENTRYPOINT ["/entrypoint.sh"]' --change 'CMD ["run"]' "$T/node$n.tar" "pvds-node:$n" >/dev/null 2>"$T/import.err" ||
         pv_skip_all "docker import of the node image: $(cat "$T/import.err")"
 done
-pv_busybox_rootfs "$T/rootfs" && cp "$READER" "$T/rootfs/bin/pv-restart-reader" ||
+pv_busybox_rootfs "$T/rootfs" && cp "$READER" "$T/rootfs/bin/pv-restart-reader" && cp "$FIELDS" "$T/rootfs/bin/sysinfo_fields" ||
     pv_skip_all "busybox (static) is needed for the app image"
 tar -C "$T/rootfs" -cf - . | $D import - pvds-app:1 >/dev/null 2>&1 || pv_skip_all "docker import of the app image failed"
 
@@ -161,6 +163,13 @@ for a in $apps; do
     check "app $a reads its own view (262144 kB, 1 CPU)" "$(tail -n 1 "$T/app-$a/reads.log" 2>&1)" \
         pv_wait_until 10 correct_now "$T/app-$a/reads.log"
 done
+# sysinfo_total WHEN: sysinfo(2)'s totalram in app a is its 256 MiB.
+sysinfo_total() {
+    $D exec "pvds-app-a-$$" sysinfo_fields >"$T/sysinfo-$1.out" 2>&1
+    check "sysinfo in app a $1: totalram 268435456" "$(tr '\n' ' ' <"$T/sysinfo-$1.out")" \
+        sh -c "[ \"\$(awk '\$1 == \"totalram\" { print \$2 }' '$T/sysinfo-$1.out')\" = 268435456 ]"
+}
+sysinfo_total "before the rounds"
 sleep 1
 
 # ---- the rounds: ROUND KIND TIME_NS events ------------------------------------------
@@ -189,6 +198,7 @@ check "rollout: current -> release 2, release 1 kept" "$(ls "$HOST/opt/procview/
 round 2 crash kill pvds-node:2
 round 3 stop stop pvds-node:1
 echo "end end $(now)" >>"$events"
+sysinfo_total "after the three node containers"
 
 # Per app and round: reads, failed reads, the longest gap between two correct
 # reads' ends, and the time from the new node container serving to the
