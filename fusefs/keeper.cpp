@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.hpp"
+#include "fusefs/keeper_host.hpp"
 #include "fusefs/keeper_protocol.hpp"
 #include "fusefs/keeper_seccomp.hpp"
 #include "fusefs/keeper_socket.hpp"
@@ -248,6 +250,34 @@ int Keeper::run(int signal_fd) {
     }
 }
 
+// The pod's stderr has no reader once the pod is gone: log where the next
+// operator finds it, in the keeper's root-only directory.
+std::string leave_pod(const std::string& name, const std::string& mountpoint, std::vector<std::string>& joined) {
+    pid_t host_pid = 1;
+    if (const char* text = ::getenv(kHostPidEnv); text && *text) {
+        auto n = parse_u64(text);
+        host_pid = n && *n > 0 && *n < (1u << 22) ? static_cast<pid_t>(*n) : -1;
+    }
+    auto r = host_pid > 0 ? keeper_leave_pod(name, host_pid, joined)
+                          : Result<void>(invalid(std::string(kHostPidEnv) + " is not a pid"));
+    if (!r) log_line(mountpoint, "leaving the pod: " + r.error().describe());
+    if (joined.empty()) {
+        log_line(mountpoint, "still in the pod's cgroup: the keeper dies with the pod");
+        return "";
+    }
+    std::string log = std::string(kKeeperDir) + "/" + mountpoint_hash(mountpoint) + ".log";
+    log_line(mountpoint, "left the pod for cgroup " + name + " in " + std::to_string(joined.size()) +
+                             " hierarchies and the host's mount namespace; logging to " + log);
+    struct stat st{};
+    int trunc = ::stat(log.c_str(), &st) == 0 && st.st_size > (1 << 20) ? O_TRUNC : 0;
+    if (int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | trunc, 0600); fd >= 0) {
+        ::dup2(fd, 2);
+        ::close(fd);
+    }
+    log_line(mountpoint, "left the pod for cgroup " + name);
+    return log;
+}
+
 }  // namespace
 
 int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
@@ -265,6 +295,10 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
     ::sigprocmask(SIG_BLOCK, &term, nullptr);
     UniqueFd sigfd(::signalfd(-1, &term, SFD_CLOEXEC));
 
+    std::vector<std::string> cgroups;  // keeper_host.hpp: set when we left a pod
+    std::string log_file;
+    if (const char* name = ::getenv(kKeeperCgroupEnv); name && *name) log_file = leave_pod(name, mountpoint, cgroups);
+
     // We listen, not the daemon that bound the socket: a connecting daemon's
     // SO_PEERCRED then names this process, which it authenticates.
     int flags = ::fcntl(listen_fd, F_GETFL);
@@ -273,8 +307,14 @@ int run_keeper(int master_fd, int listen_fd, const std::string& mountpoint) {
         log_line(mountpoint, std::string("cannot listen: ") + std::strerror(errno));
         return 1;
     }
-    SocketFile socket_file(keeper_socket_path(mountpoint));
-    return Keeper(master_fd, listen_fd, mountpoint).run(sigfd.get());
+    int rc = 0;
+    {
+        SocketFile socket_file(keeper_socket_path(mountpoint));
+        rc = Keeper(master_fd, listen_fd, mountpoint).run(sigfd.get());
+    }
+    keeper_leave_cgroups(cgroups);
+    if (rc == 0 && !log_file.empty()) ::unlink(log_file.c_str());
+    return rc;
 }
 
 }  // namespace procview

@@ -113,6 +113,29 @@ Result<void> same_namespace(pid_t pid, const char* ns) {
     return {};
 }
 
+// The peer's effective capabilities hold every one in `required`, from the
+// CapEff line of /proc/<pid>/status (read while the pid is pinned).
+Result<void> has_capabilities(pid_t pid, uint64_t required, const char* names) {
+    std::string path = "/proc/" + std::to_string(pid) + "/status";
+    auto text = read_file(path);
+    if (!text) return text.error();
+    for (auto line : split_lines(*text)) {
+        if (!line.starts_with("CapEff:")) continue;
+        auto value = trim(line.substr(7));
+        uint64_t caps = 0;
+        for (char c : value) {
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (digit < 0 || value.size() > 16) return make_error(EPROTO, "unreadable CapEff in " + path);
+            caps = caps << 4 | static_cast<uint64_t>(digit);
+        }
+        if ((caps & required) != required)
+            return make_error(EPERM, "peer pid " + std::to_string(pid) + " lacks " + names + " (CapEff " +
+                                         std::string(value) + ")");
+        return {};
+    }
+    return make_error(EPROTO, "no CapEff in " + path);
+}
+
 }  // namespace
 
 Result<void> authenticate_peer(int sock) {
@@ -127,8 +150,14 @@ Result<void> authenticate_peer(int sock) {
     auto pinned = pidfd_pid(pidfd->get());
     if (!pinned) return pinned.error().context("read the peer's pidfd");
     if (*pinned != cred.pid) return make_error(ESRCH, "peer pid " + std::to_string(cred.pid) + " exited");
-    for (const char* ns : {"mnt", "pid", "user"})
+    for (const char* ns : {"pid", "user"})
         if (auto r = same_namespace(cred.pid, ns); !r) return r;
+    // Not the mount namespace: the next Kubernetes pod's procviewfs has its
+    // own, and the keeper has left the first pod's (keeper_host.hpp).
+    // CAP_SYS_PTRACE in our user namespace, seeing our pids: the peer could
+    // take the keeper's fd itself (pidfd_getfd). CAP_SYS_ADMIN: it could mount.
+    constexpr uint64_t kSysPtrace = 1ULL << 19, kSysAdmin = 1ULL << 21;
+    if (auto r = has_capabilities(cred.pid, kSysPtrace | kSysAdmin, "CAP_SYS_ADMIN or CAP_SYS_PTRACE"); !r) return r;
     if (exited(pidfd->get())) return make_error(ESRCH, "peer pid " + std::to_string(cred.pid) + " exited while checked");
     return {};
 }

@@ -13,10 +13,14 @@
 // The path alone is not enough: a process that unshares its mount namespace
 // keeps a copy of the host's mounts, path included, while it may hold no
 // capability and live in its own pid namespace. So each end authenticates
-// the other on every connection: SO_PEERCRED uid 0, and the same mount, pid
-// and user namespaces as itself (compared as /proc/<pid>/ns/* inode and
-// device). That admits exactly procviewfs processes running as host root,
-// or anything else that could already ptrace them.
+// the other on every connection: SO_PEERCRED uid 0, the same pid and user
+// namespaces as itself (compared as /proc/<pid>/ns/* inode and device), and
+// CAP_SYS_ADMIN and CAP_SYS_PTRACE effective. That admits exactly processes
+// that could already ptrace the keeper and take its fds (pidfd_getfd), or
+// mount a FUSE filesystem themselves. The mount namespace is not compared:
+// the next Kubernetes pod's procviewfs has its own, and a keeper that left
+// its pod lives in the host's (keeper_host.hpp); a process in its own mount
+// namespace with those capabilities in ours could setns() into ours anyway.
 #pragma once
 
 #include <string>
@@ -40,8 +44,8 @@ std::string keeper_socket_path(const std::string& mountpoint);
 // ELOOP or ENOTDIR with the reason otherwise: never "fixed" silently.
 Result<void> ensure_private_dir(const std::string& dir);
 
-// The peer of a connected unix socket is uid 0 and in our mount, pid and user
-// namespaces. The peer is the process that connected (seen from the keeper)
+// The peer of a connected unix socket is uid 0, in our pid and user
+// namespaces, with CAP_SYS_ADMIN and CAP_SYS_PTRACE effective. The peer is the process that connected (seen from the keeper)
 // or the one that called listen() (seen from a daemon): the keeper listens
 // itself for that reason. The process is pinned by a pidfd (SO_PEERPIDFD, or
 // pidfd_open on kernels before 6.5) and must still be alive after its

@@ -1,5 +1,6 @@
 #include "fusefs/session.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "core/text.hpp"
@@ -83,20 +85,53 @@ Result<UniqueFd> clone_fuse_device(int fuse_fd) {
     return clone;
 }
 
-std::optional<std::string> mounted_type(const std::string& path) {
+std::optional<MountEntry> mount_at(const std::string& path) {
     auto text = read_file("/proc/self/mountinfo");
     if (!text) return std::nullopt;
-    std::optional<std::string> type;
+    std::optional<MountEntry> entry;
     for (auto line : split_lines(*text)) {
         auto f = split_fields(line);
         if (f.size() < 10 || f[4] != path) continue;
         for (std::size_t i = 6; i + 1 < f.size(); ++i)
-            if (f[i] == "-") { type = std::string(f[i + 1]); break; }
+            if (f[i] == "-") { entry = MountEntry{std::string(f[i + 1]), std::string(f[3])}; break; }
     }
-    return type;  // the last one is on top
+    return entry;  // the last one is on top
+}
+
+std::optional<std::string> mounted_type(const std::string& path) {
+    auto entry = mount_at(path);
+    if (!entry) return std::nullopt;
+    return entry->type;
+}
+
+Result<void> check_foreign_mount(const std::string& mountpoint, const MountEntry& mount, bool empty) {
+    // Its root directory: someone's filesystem was mounted there.
+    if (mount.root == "/")
+        return make_error(EBUSY, mountpoint + " is in use: a `" + mount.type + "` filesystem is mounted there");
+    // A directory of a FUSE filesystem (lxcfs's, say): another server answers there.
+    if (mount.type == "fuse" || mount.type.starts_with("fuse."))
+        return make_error(EBUSY, mountpoint + " is in use: a directory of a `" + mount.type +
+                                     "` filesystem is bind-mounted there");
+    // A bind mount of a directory, which every Kubernetes volume is: ours to
+    // mount over when it holds nothing that the mount would hide.
+    if (!empty)
+        return make_error(EBUSY, mountpoint + " is in use: a non-empty directory (" + mount.root + " of a `" + mount.type +
+                                     "` filesystem) is bind-mounted there");
+    return {};
 }
 
 namespace {
+
+bool directory_is_empty(const std::string& path) {
+    struct Closer {
+        void operator()(DIR* d) const { ::closedir(d); }
+    };
+    std::unique_ptr<DIR, Closer> dir(::opendir(path.c_str()));
+    if (!dir) return false;
+    while (dirent* e = ::readdir(dir.get()))
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) return false;
+    return true;
+}
 
 Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& log) {
     // Ours, but nobody holds the instance lock and no keeper answers: dead,
@@ -128,9 +163,13 @@ Result<void> prepare_mountpoint(const std::string& mountpoint, spdlog::logger& l
             return make_error(errno, "stat " + mountpoint);
         }
     }
-    if (auto type = mounted_type(mountpoint)) {
-        if (*type != "fuse.procviewfs")
-            return make_error(EBUSY, mountpoint + " is in use: a `" + *type + "` filesystem is mounted there");
+    if (auto mount = mount_at(mountpoint)) {
+        if (mount->type != "fuse.procviewfs") {
+            if (auto r = check_foreign_mount(mountpoint, *mount, directory_is_empty(mountpoint)); !r) return r;
+            log.info("{}: mounting over a bind mount of an empty directory ({} of a `{}` filesystem; a volume)",
+                     mountpoint, mount->root, mount->type);
+            return {};
+        }
         log.warn("{}: replacing a procviewfs mount whose daemon and keeper are gone", mountpoint);
         if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return make_error(errno, "unmount the old mount at " + mountpoint);
     }
@@ -212,8 +251,8 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
         }
         if (reply->command == "REFUSED")
             return make_error(EACCES, "the keeper of " + mountpoint +
-                                          " refused us: procviewfs must run as root in the keeper's mount, pid and "
-                                          "user namespaces");
+                                          " refused us: procviewfs must run as root in the keeper's pid and user "
+                                          "namespaces, with CAP_SYS_ADMIN and CAP_SYS_PTRACE");
         if (reply->command != "CLONE" || !reply->fd)
             return make_error(EPROTO, "unexpected keeper reply `" + reply->command.substr(0, 32) + "`");
         // libfuse parses a replayed INIT unchecked.

@@ -79,6 +79,21 @@ Result<UniqueFd> clone_fuse_device(int fuse_fd);
 // libfuse ignores).
 void make_init_replay(std::string& init_request);
 
+struct MountEntry {
+    std::string type;  // e.g. ext4, fuse.procviewfs
+    std::string root;  // the directory of its filesystem mounted there: "/" unless a bind mount
+};
+
+// The mount at exactly `path` in our mount namespace (the topmost), from mountinfo.
+std::optional<MountEntry> mount_at(const std::string& path);
+
+// Whether procviewfs may mount over `mount`, found at its mountpoint and not
+// ours: only a bind mount of an empty directory of a filesystem other than
+// FUSE (a Kubernetes hostPath volume, `-v DIR:DIR` in Docker). EBUSY with
+// what is there otherwise: a filesystem's root (tmpfs, a disk), a directory
+// of another FUSE filesystem, a directory whose files the mount would hide.
+Result<void> check_foreign_mount(const std::string& mountpoint, const MountEntry& mount, bool empty);
+
 // The filesystem type of the mount at exactly `path` in our mount namespace
 // (the topmost), from mountinfo, so a dead FUSE mount is never touched.
 std::optional<std::string> mounted_type(const std::string& path);

@@ -4,8 +4,10 @@
 # is runnable (tests), and deploy/image/Containerfile copies the same tree into
 # a `FROM scratch` stage (users, from their registry).
 #
-#   deploy/image/build-rootfs.sh [--build-dir DIR] OUTPUT
+#   deploy/image/build-rootfs.sh [--build-dir DIR] [--salt TEXT] OUTPUT
 #     OUTPUT ending in .tar: a tarball; anything else: a directory (must not exist)
+#     --salt TEXT goes into the release id's hash: a second build of the same
+#     binaries that is another release (tests simulate a rollout with it)
 #
 # Layout (the DaemonSet and tests/deploy/manifests_test.py rely on these paths):
 #   /opt/procview/releases/<id>/bin/{procviewfs,procview-hook,procview-runtime,procview-ctl}
@@ -24,8 +26,15 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 build="$src/build"
-if [[ "${1:-}" == "--build-dir" ]]; then build="$2"; shift 2; fi
-[[ $# -eq 1 ]] || { echo "usage: $0 [--build-dir DIR] OUTPUT(.tar|dir)" >&2; exit 2; }
+salt=""
+while [[ $# -gt 1 ]]; do
+  case "$1" in
+    --build-dir) build="$2"; shift 2 ;;
+    --salt) salt="$2"; shift 2 ;;
+    *) break ;;
+  esac
+done
+[[ $# -eq 1 ]] || { echo "usage: $0 [--build-dir DIR] [--salt TEXT] OUTPUT(.tar|dir)" >&2; exit 2; }
 out="$1"
 
 # Where each program is built (CMake target directories).
@@ -45,7 +54,7 @@ nsenter="$(command -v nsenter)"
 command -v patchelf >/dev/null || { echo "build-rootfs: patchelf is needed (Debian: patchelf)" >&2; exit 1; }
 
 version="$("${programs[procviewfs]}" --version | awk '{print $NF; exit}')"
-inputs_hash="$(cat "${programs[@]}" "$nsenter" "$here/entrypoint.sh" "$src/config/hooks.d/procview-hook.json" |
+inputs_hash="$({ cat "${programs[@]}" "$nsenter" "$here/entrypoint.sh" "$src/config/hooks.d/procview-hook.json"; printf '%s' "$salt"; } |
   sha256sum | cut -c1-12)"
 id="$version-$inputs_hash"
 rel="opt/procview/releases/$id"

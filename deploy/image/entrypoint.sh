@@ -18,6 +18,9 @@
 #                                      procview-ctl changed (systemctl in the host's namespaces)
 #   PROCVIEW_HOOKS_DIR=/etc/containers/oci/hooks.d   where the hooks.d entry goes ("" = none)
 #   PROCVIEW_ARGS=""                   extra procviewfs options
+#   PROCVIEW_KEEPER_CGROUP=procview-keeper  the host cgroup the keeper moves to
+#   PROCVIEW_HOST_PID=1                the host process whose cgroup and mount
+#                                      namespaces the keeper joins
 set -eu
 
 host="${PROCVIEW_HOST_ROOT:-/host}"
@@ -101,50 +104,62 @@ for_engines() {
   done
 }
 
+# The explicit removal (the uninstall Job, with the DaemonSet deleted first):
+# the mount and its keeper (procviewfs --unmount, which also removes the
+# instance lock and /proc/stat records under /run/procview), the engines'
+# entries, the hooks.d entry, the releases, and procview.json when it is still
+# the shipped default (an edited one is kept, with a warning).
 uninstall() {
+  # Through the keeper's socket under /run/procview: the keeper unmounts in
+  # the host's mount namespace. (The Job must not have the mountpoint as a
+  # volume: that would be a bind of the FUSE mount itself, left in the Job.)
+  if ! "$installed/bin/procviewfs" --unmount "$mountpoint" >/tmp/unmount.out 2>&1; then
+    sed 's/^/procview-node: /' /tmp/unmount.out >&2
+    log "error: could not remove the mount at $mountpoint (is the DaemonSet deleted? is /run/procview mounted?)"
+    exit 1
+  fi
+  sed 's/^/procview-node: /' /tmp/unmount.out >&2
   for_engines remove
   [ -z "$hooks_dir" ] || rm -f "$host$hooks_dir/procview-hook.json"
-  if grep -q " $mountpoint fuse.procviewfs " /proc/self/mountinfo 2>/dev/null; then
-    log "warning: procviewfs still serves $mountpoint; stop the DaemonSet before uninstalling"
+  if cmp -s "/opt/procview/$release/share/procview.json" "$host/etc/procview/procview.json"; then
+    rm -f "$host/etc/procview/procview.json"
+    rmdir "$host/etc/procview" 2>/dev/null || true
+  elif [ -e "$host/etc/procview/procview.json" ]; then
+    log "kept $host/etc/procview/procview.json: it differs from the shipped default"
   fi
   # /host/opt/procview is the Job's hostPath mount: empty it, then remove it
   # where it is a plain directory.
   rm -rf "$host/opt/procview/releases" "$host/opt/procview/current" "$host/opt/procview/current.tmp"
   rmdir "$host/opt/procview" 2>/dev/null || true
-  log "removed /opt/procview's releases and the engines' procview entries; /etc/procview is kept"
+  log "removed the mount, its keeper, /opt/procview's releases and the engines' procview entries"
 }
 
 # procviewfs must see the host's cgroup paths: in a private cgroup namespace
 # (cgroup v2 pods) /proc/<pid>/cgroup is relative to the pod's cgroup, so enter
-# the host's (pid 1 is the host's init with hostPID) and read the host's
-# hierarchy from its hostPath.
+# the host's (the host's init, pid 1 with hostPID, or PROCVIEW_HOST_PID) and
+# read the host's hierarchy from its hostPath.
+#
+# Its keeper, which holds the FUSE connection, leaves this pod for the host
+# cgroup $PROCVIEW_KEEPER_CGROUP and the host's mount namespace
+# (fusefs/keeper_host.hpp), so deleting or replacing this pod (a rollout, a
+# crash, SIGKILL) never breaks the mount: the next pod's procviewfs attaches
+# to the keeper through /run/procview. SIGTERM (the kubelet's) makes
+# procviewfs hand the connection over to the keeper, never unmount; only the
+# uninstall below (procviewfs --unmount) ends the keeper.
 serve() {
   set -- --foreground --config "$host/etc/procview/procview.json"
   [ ! -e "$host/sys/fs/cgroup" ] || set -- "$@" --cgroup-root "$host/sys/fs/cgroup"
   # shellcheck disable=SC2086  # PROCVIEW_ARGS is a list of options
   set -- "$@" ${PROCVIEW_ARGS:-} "$mountpoint"
-  host_ns="$(readlink /proc/1/ns/cgroup 2>/dev/null || true)"
+  export PROCVIEW_KEEPER_CGROUP="${PROCVIEW_KEEPER_CGROUP:-procview-keeper}"
+  host_pid="${PROCVIEW_HOST_PID:-1}"
+  host_ns="$(readlink "/proc/$host_pid/ns/cgroup" 2>/dev/null || true)"
   if [ -z "$host_ns" ]; then
-    log "warning: cannot read /proc/1/ns/cgroup (no hostPID, or pid 1 not ours to inspect): staying in this cgroup namespace"
+    log "warning: cannot read /proc/$host_pid/ns/cgroup (no hostPID, or not ours to inspect): staying in this cgroup namespace"
   elif [ "$(readlink /proc/self/ns/cgroup)" != "$host_ns" ]; then
-    until_stopped "$installed/libexec/nsenter" --cgroup=/proc/1/ns/cgroup -- "$installed/bin/procviewfs" "$@"
+    exec "$installed/libexec/nsenter" --cgroup="/proc/$host_pid/ns/cgroup" -- "$installed/bin/procviewfs" "$@"
   fi
-  until_stopped "$installed/bin/procviewfs" "$@"
-}
-
-# Runs procviewfs until it exits or the pod is stopped, then removes the mount:
-# procviewfs's SIGTERM leaves the mount to its keeper, but the keeper dies
-# with the pod, and a clean unmount beats a dead (ENOTCONN) mount on the host.
-until_stopped() {
-  "$@" &
-  child=$!
-  trap 'kill -TERM "$child" 2>/dev/null' TERM INT
-  wait "$child"
-  rc=$?
-  # A trapped signal ends the first wait early: wait for procviewfs itself.
-  if kill -0 "$child" 2>/dev/null; then wait "$child"; rc=$?; fi
-  "$installed/bin/procviewfs" --unmount "$mountpoint" >/dev/null 2>&1 || true
-  exit "$rc"
+  exec "$installed/bin/procviewfs" "$@"
 }
 
 case "${1:-run}" in

@@ -99,7 +99,31 @@ def check_daemonset(ds, mountpoint):
     check("DaemonSet shares /run/procview (instance lock, keeper socket)",
           any(host_paths.get(m["name"]) == "/run/procview" and m["mountPath"] == "/run/procview"
               for m in c["volumeMounts"]), repr(host_paths))
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    keeper_cgroup = env.get("PROCVIEW_KEEPER_CGROUP") or ""
+    # fusefs/keeper_host.cpp valid_keeper_cgroup_name: one plain path component.
+    check("DaemonSet names the keeper's host cgroup (PROCVIEW_KEEPER_CGROUP, a plain name)",
+          re.fullmatch(r"[A-Za-z0-9._-]{1,64}", keeper_cgroup) is not None and keeper_cgroup not in (".", ".."),
+          repr(keeper_cgroup))
+    check("DaemonSet has no hostNetwork (the keeper is reached on its path socket)",
+          not spec.get("hostNetwork"), repr(spec.get("hostNetwork")))
     return c, host_paths
+
+
+def check_uninstall_job(job, mountpoint):
+    spec = job["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    check("uninstall Job runs the entrypoint's uninstall", c.get("command", [])[-1:] == ["uninstall"], repr(c.get("command")))
+    # procviewfs --unmount authenticates to the keeper: uid 0, host pid
+    # namespace, CAP_SYS_ADMIN and CAP_SYS_PTRACE.
+    check("uninstall Job hostPID and privileged",
+          spec.get("hostPID") is True and c.get("securityContext", {}).get("privileged") is True)
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
+    mounted = {host_paths.get(m["name"]): m["mountPath"] for m in c.get("volumeMounts", [])}
+    check("uninstall Job mounts /run/procview (the keeper's socket)", mounted.get("/run/procview") == "/run/procview",
+          repr(mounted))
+    check(f"uninstall Job does not mount {mountpoint} (it would hold a bind of the FUSE mount)",
+          mountpoint not in mounted, repr(mounted))
 
 
 def ctl_runtime_name(ctl):
@@ -161,6 +185,10 @@ def main():
     images = {c["image"] for d in docs for c in (pod_spec(d[1]) or {}).get("containers", [])
               if d[1]["kind"] in ("DaemonSet", "Job")}
     check("the DaemonSet and the uninstall Job run the same image", len(images) == 1, repr(images))
+    jobs = by_kind(docs, "Job")
+    check("one uninstall Job", len(jobs) == 1, str(len(jobs)))
+    if jobs:
+        check_uninstall_job(jobs[0], mountpoint)
 
     name = ctl_runtime_name(f"{build}/ctl/procview-ctl")
     classes = by_kind(docs, "RuntimeClass")

@@ -70,12 +70,30 @@ int connect_to(const Address& a) {
     return fd;
 }
 
-void drop_all_capabilities() {
-    for (int cap = 0; cap <= 63; ++cap) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+// Keeps only the capabilities in `keep` (bit numbers), in every set.
+void drop_capabilities(uint64_t keep = 0) {
+    for (int cap = 0; cap <= 63; ++cap)
+        if (!(keep & (1ULL << cap))) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
+    __user_cap_header_struct get{_LINUX_CAPABILITY_VERSION_3, 0};
+    ::syscall(SYS_capget, &get, data);
+    for (int i = 0; i < 2; ++i) {
+        uint32_t mask = static_cast<uint32_t>(keep >> (32 * i));
+        data[i].effective &= mask;
+        data[i].permitted &= mask;
+        data[i].inheritable &= mask;
+    }
     ::syscall(SYS_capset, &header, data);
 }
+
+constexpr uint64_t kAllCaps = ~0ULL;
+// Docker's and containerd's default set: no CAP_SYS_ADMIN, no CAP_SYS_PTRACE.
+constexpr uint64_t kDockerDefaultCaps = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) |
+                                        (1ULL << CAP_FSETID) | (1ULL << CAP_KILL) | (1ULL << CAP_SETGID) |
+                                        (1ULL << CAP_SETUID) | (1ULL << CAP_SETPCAP) | (1ULL << CAP_NET_BIND_SERVICE) |
+                                        (1ULL << CAP_NET_RAW) | (1ULL << CAP_SYS_CHROOT) | (1ULL << CAP_MKNOD) |
+                                        (1ULL << CAP_AUDIT_WRITE) | (1ULL << CAP_SETFCAP);
 
 // In the forged process: one line per address, "connected got_fd reply".
 std::string forge(const std::vector<Address>& addresses, const std::string& command, const std::string& payload) {
@@ -116,10 +134,10 @@ void map_root_in_new_user_namespace() {
 }
 
 // Runs forge() in a child that unshared `flags` (pid 1 of a new pid
-// namespace with CLONE_NEWPID), as uid 0 without capabilities, still in our
-// network namespace: a `--network=host` container.
+// namespace with CLONE_NEWPID), as uid 0 with only the capabilities `keep`
+// (none by default), still in our network namespace: a `--network=host` container.
 std::string forge_from_other_namespaces(int flags, const std::vector<Address>& addresses, const std::string& command,
-                                        const std::string& payload = "") {
+                                        const std::string& payload = "", uint64_t keep = 0) {
     int pipefd[2];
     REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
     pid_t child = ::fork();
@@ -135,7 +153,7 @@ std::string forge_from_other_namespaces(int flags, const std::vector<Address>& a
             ::waitpid(inner, &status, 0);
             std::_Exit(WIFEXITED(status) ? WEXITSTATUS(status) : 12);
         }
-        drop_all_capabilities();
+        drop_capabilities(keep);
         std::string report = forge(addresses, command, payload);
         if (::write(pipefd[1], report.data(), report.size()) != static_cast<ssize_t>(report.size())) std::_Exit(13);
         std::_Exit(0);
@@ -177,12 +195,23 @@ TEST_CASE("a uid-0 process in other namespaces sharing the network namespace get
     struct Variant {
         const char* what;
         int flags;
+        uint64_t caps = 0;
     };
+    // With capabilities too: the keeper no longer asks for its own mount
+    // namespace (the next Kubernetes pod has another), so the pid and user
+    // namespaces and CAP_SYS_ADMIN + CAP_SYS_PTRACE are what refuse these.
     for (auto v : {Variant{"mount + pid namespaces", CLONE_NEWNS | CLONE_NEWPID}, Variant{"pid namespace", CLONE_NEWPID},
-                   Variant{"mount namespace", CLONE_NEWNS}, Variant{"user namespace, root mapped", CLONE_NEWUSER}}) {
-        std::string report = forge_from_other_namespaces(v.flags, addresses, "ATTACH");
+                   Variant{"mount namespace", CLONE_NEWNS}, Variant{"user namespace, root mapped", CLONE_NEWUSER},
+                   Variant{"mount namespace, Docker's default capabilities", CLONE_NEWNS, kDockerDefaultCaps},
+                   Variant{"mount namespace, every capability but CAP_SYS_PTRACE", CLONE_NEWNS,
+                           kAllCaps & ~(1ULL << CAP_SYS_PTRACE)},
+                   Variant{"mount namespace, every capability but CAP_SYS_ADMIN", CLONE_NEWNS,
+                           kAllCaps & ~(1ULL << CAP_SYS_ADMIN)},
+                   Variant{"mount + pid namespaces, every capability", CLONE_NEWNS | CLONE_NEWPID, kAllCaps},
+                   Variant{"user namespace, root mapped, every capability in it", CLONE_NEWUSER, kAllCaps}}) {
+        std::string report = forge_from_other_namespaces(v.flags, addresses, "ATTACH", "", v.caps);
         INFO(std::string(v.what) << ":\n" << report);
-        CHECK(report.rfind("nocaps\n", 0) == 0);
+        CHECK(report.rfind(v.caps ? "caps\n" : "nocaps\n", 0) == 0);
         CHECK(report.find(" 1 ") == std::string::npos);  // no fd, from either address
         CHECK(report.find("CLONE") == std::string::npos);
         CHECK(report.find("MASTER") == std::string::npos);
@@ -200,7 +229,9 @@ TEST_CASE("a uid-0 process in other namespaces sharing the network namespace get
     CHECK(alive(d.pid()));
     CHECK(mounted_at(d.mountpoint()));
     CHECK(d.log().find("newer procviewfs") == std::string::npos);
-    CHECK(d.log().find("another mnt namespace") != std::string::npos);
+    CHECK(d.log().find("another pid namespace") != std::string::npos);
+    CHECK(d.log().find("another user namespace") != std::string::npos);
+    CHECK(d.log().find("lacks CAP_SYS_ADMIN or CAP_SYS_PTRACE") != std::string::npos);
     CHECK(first_line(d.file("proc/meminfo")) == want);
     // The keeper still has the kernel's INIT: a restarted daemon replays it and serves.
     d.kill9();
@@ -478,7 +509,40 @@ TEST_CASE("a mount held by a keeper we do not talk to (one from before the path 
     ::rmdir(mountpoint.c_str());
 }
 
-TEST_CASE("procviewfs started in another mount namespace is refused by the keeper and leaves the mount alone") {
+namespace {
+
+// procviewfs -f on `mountpoint` in its own mount namespace (a private copy of
+// ours, the procviewfs mount included: a Kubernetes pod), keeping only the
+// capabilities `keep`; its output goes to `log_path`.
+pid_t start_in_other_mount_namespace(const std::string& mountpoint, const std::string& log_path, uint64_t keep) {
+    pid_t other = ::fork();
+    if (other != 0) return other;
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        std::_Exit(20);
+    drop_capabilities(keep);
+    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    ::execl(bin.c_str(), bin.c_str(), "-f", mountpoint.c_str(), nullptr);
+    std::_Exit(127);
+}
+
+// Waits up to `ms` for `pid` to exit; kills it after that. Its exit code, or -1.
+int wait_exit(pid_t pid, int ms) {
+    int status = 0;
+    for (int i = 0; i < ms / 10; ++i) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        sleep_ms(10);
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("procviewfs in another mount namespace without CAP_SYS_ADMIN is refused by the keeper and leaves the mount alone") {
     SKIP_UNLESS_SUPPORTED();
     Daemon d;
     const std::string want = first_line(d.file("proc/meminfo"));
@@ -486,37 +550,54 @@ TEST_CASE("procviewfs started in another mount namespace is refused by the keepe
     REQUIRE(keeper > 0);
     d.kill9();  // frees the instance lock; the keeper holds the mount
     std::string log_path = d.mountpoint() + ".other-ns.log";
-    pid_t other = ::fork();
-    REQUIRE(other >= 0);
-    if (other == 0) {
-        // Its own copy of our mounts, the procviewfs mount included.
-        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-            std::_Exit(20);
-        int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        ::dup2(out, 1);
-        ::dup2(out, 2);
-        std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
-        ::execl(bin.c_str(), bin.c_str(), "-f", d.mountpoint().c_str(), nullptr);
-        std::_Exit(127);
-    }
-    int status = 0;
-    bool exited = false;
-    for (int i = 0; i < 500 && !exited; ++i) {
-        exited = ::waitpid(other, &status, WNOHANG) == other;
-        if (!exited) sleep_ms(10);
-    }
-    if (!exited) {
-        ::kill(other, SIGKILL);
-        ::waitpid(other, nullptr, 0);
-    }
+    // A privileged container would have every capability: this one lacks CAP_SYS_ADMIN.
+    pid_t other = start_in_other_mount_namespace(d.mountpoint(), log_path, kAllCaps & ~(1ULL << CAP_SYS_ADMIN));
+    REQUIRE(other > 0);
+    int rc = wait_exit(other, 5000);
     std::string other_log = read_proc_text(log_path);
     ::unlink(log_path.c_str());
     INFO(other_log);
-    CHECK(exited);
-    CHECK(WEXITSTATUS(status) == 1);
-    // It finds the keeper in another namespace (and would be refused by it).
-    CHECK(other_log.find("is not our keeper: peer pid " + std::to_string(keeper) + " is in another mnt namespace") !=
-          std::string::npos);
+    CHECK(rc == 1);
+    CHECK(other_log.find("the keeper of " + d.mountpoint() + " refused us") != std::string::npos);
+    CHECK(alive(keeper));
+    d.start();
+    CHECK(first_line(d.file("proc/meminfo")) == want);
+    CHECK(d.log().find("attached to the live mount") != std::string::npos);
+}
+
+TEST_CASE("procviewfs in another mount namespace with CAP_SYS_ADMIN and CAP_SYS_PTRACE (the next pod) takes over the live mount") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    const std::string want = first_line(d.file("proc/meminfo"));
+    pid_t keeper = keeper_of(d.mountpoint());
+    REQUIRE(keeper > 0);
+    d.kill9();
+    std::string log_path = d.mountpoint() + ".next-pod.log";
+    pid_t next = start_in_other_mount_namespace(d.mountpoint(), log_path, kAllCaps);
+    REQUIRE(next > 0);
+    // Attached (or refused and exited) before we read: with no daemon
+    // attached, a read would wait in the kernel for good.
+    std::string next_log;
+    int status = 0;
+    bool exited = false;
+    for (int i = 0; i < 500 && next_log.find("attached to the live mount") == std::string::npos && !exited; ++i) {
+        sleep_ms(10);
+        exited = ::waitpid(next, &status, WNOHANG) == next;
+        next_log = read_proc_text(log_path);
+    }
+    INFO(next_log);
+    if (exited) {
+        ::unlink(log_path.c_str());
+        d.start();  // so the mount is served and the harness can remove it
+    }
+    REQUIRE_FALSE(exited);
+    REQUIRE(next_log.find("attached to the live mount") != std::string::npos);
+    CHECK(first_line(d.file("proc/meminfo")) == want);
+    CHECK(alive(keeper));
+    CHECK(keeper_of(d.mountpoint()) == keeper);
+    ::kill(next, SIGTERM);  // hands over, as the kubelet's SIGTERM does
+    CHECK(wait_exit(next, 5000) == 0);
+    ::unlink(log_path.c_str());
     CHECK(alive(keeper));
     d.start();
     CHECK(first_line(d.file("proc/meminfo")) == want);

@@ -24,6 +24,7 @@
 
 #include "fusefs/keeper_protocol.hpp"
 #include "fusefs/keeper_socket.hpp"
+#include "fusefs/session.hpp"
 #include "harness.hpp"
 
 using namespace pvtest;
@@ -325,4 +326,69 @@ TEST_CASE("a mountpoint used by another filesystem is refused with a clear messa
     ::umount2(dir.c_str(), MNT_DETACH);
     ::rmdir(dir.c_str());
     ::unlink(out.c_str());
+}
+
+namespace {
+
+// procviewfs -f on `dir` in the foreground until it exits; its exit code and output.
+std::pair<int, std::string> run_on(const std::string& dir) {
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    std::string out = dir + ".out";
+    int rc = std::system(("timeout 10 " + bin + " -f " + dir + " >" + out + " 2>&1").c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    ::unlink(out.c_str());
+    return {WEXITSTATUS(rc), text};
+}
+
+// Unmounts `mountpoint` (every mount stacked there) and removes `base`, even
+// when an assertion or a daemon that did not start ended the case early.
+struct VolumeCleanup {
+    std::string base, mountpoint;
+    ~VolumeCleanup() {
+        while (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) {}
+        if (std::system(("rm -rf " + base).c_str()) != 0) MESSAGE("could not remove " << base);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is mounted over; --unmount leaves the bind") {
+    SKIP_UNLESS_SUPPORTED();
+    char tmpl[] = "/tmp/pvit-volume.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string base = tmpl, host_dir = base + "/host/var/lib/procview", mountpoint = base + "/pod/var/lib/procview";
+    VolumeCleanup cleanup{base, mountpoint};
+    REQUIRE(std::system(("mkdir -p " + host_dir + " " + mountpoint).c_str()) == 0);
+    REQUIRE(::mount(host_dir.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    auto before = procview::mount_at(mountpoint);
+    REQUIRE(before.has_value());
+    CHECK(before->root != "/");  // a directory of its filesystem: a bind mount
+    {
+        Daemon d({}, mountpoint);
+        CHECK(read_proc_text(d.file("proc/meminfo")).rfind("MemTotal:", 0) == 0);
+        CHECK(procview::mount_at(mountpoint)->type == "fuse.procviewfs");
+        CHECK(d.log().find("mounting over a bind mount of an empty directory") != std::string::npos);
+        CHECK(d.unmount() == 0);
+        // The volume is still there, ours is gone.
+        auto after = procview::mount_at(mountpoint);
+        REQUIRE(after.has_value());
+        CHECK(after->type == before->type);
+        CHECK(after->root == before->root);
+    }
+}
+
+TEST_CASE("a bind mount of a non-empty directory is refused with a clear message and nothing hidden") {
+    SKIP_UNLESS_SUPPORTED();
+    char tmpl[] = "/tmp/pvit-volume.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string base = tmpl, data = base + "/data", mountpoint = base + "/mnt";
+    VolumeCleanup cleanup{base, mountpoint};
+    REQUIRE(std::system(("mkdir -p " + data + " " + mountpoint + " && echo x > " + data + "/somebodys-file").c_str()) == 0);
+    REQUIRE(::mount(data.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    auto [rc, text] = run_on(mountpoint);
+    MESSAGE(text);
+    CHECK(rc == 1);
+    CHECK(text.find("is in use: a non-empty directory (" + data) != std::string::npos);
+    CHECK(std::ifstream(mountpoint + "/somebodys-file").good());  // not hidden
 }
