@@ -500,9 +500,7 @@ int main(int argc, char** argv) {
         return run_keeper(std::atoi(argv[3]), std::atoi(argv[4]), argv[2]);
 
     std::vector<std::string> args(argv + 1, argv + argc);
-    struct stat st{};
-    bool default_config = ::stat(std::string(kDefaultConfigPath).c_str(), &st) == 0;
-    auto options = parse_daemon_options(args, [](const std::string& p) { return read_file(p); }, default_config);
+    auto options = parse_daemon_options(args, [](const std::string& p) { return read_file(p); });
     if (!options) {
         std::cerr << "procviewfs: " << options.error().describe() << "\n";
         return 2;

@@ -35,20 +35,9 @@ void note_if_gone(Container& c, CgroupDir* dir) {
 }  // namespace
 
 std::string_view proc_file_name(ProcFile file) {
-    switch (file) {
-        case ProcFile::meminfo: return "meminfo";
-        case ProcFile::cpuinfo: return "cpuinfo";
-        case ProcFile::stat: return "stat";
-        case ProcFile::uptime: return "uptime";
-        case ProcFile::loadavg: return "loadavg";
-        case ProcFile::diskstats: return "diskstats";
-        case ProcFile::swaps: return "swaps";
-        case ProcFile::pressure_cpu: return "pressure/cpu";
-        case ProcFile::pressure_memory: return "pressure/memory";
-        case ProcFile::pressure_io: return "pressure/io";
-        case ProcFile::vmstat: return "vmstat";
-    }
-    return "?";
+    std::string_view path = path_of(file).path;
+    path.remove_prefix(std::string_view("proc/").size());
+    return path;
 }
 
 ViewEngine::ViewEngine(HostFiles& host, std::shared_ptr<ChangeWatch> limit_changes, ViewOptions options,
