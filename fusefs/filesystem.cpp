@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "platform/fs.hpp"
+#include "platform/unique_dir.hpp"
 
 namespace procview {
 namespace {
@@ -436,25 +437,17 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
     }
     auto path = host_path(node, container);
     if (!path) return path.error();
-    int fd = ::openat(host.sys_cpu_fd(), path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return make_error(errno, "open directory `" + *path + "`");
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-        ::close(fd);
-        return make_error(errno, "list `" + *path + "`");
-    }
+    UniqueDir d = UniqueDir::open_at(host.sys_cpu_fd(), path->c_str());
+    if (!d) return make_error(errno, "list `" + *path + "`");
     // The top directory shows cpu0..cpuN-1 of the reader's view instead of the host's CPUs.
     std::optional<CpuView> view;
     const bool top = node.cpu_path.empty();
     if (top && container) {
         auto v = engine.cpu_view(container);
-        if (!v) {
-            ::closedir(d);
-            return v.error();
-        }
+        if (!v) return v.error();
         view = std::move(*v);
     }
-    while (auto* entry = ::readdir(d)) {
+    while (auto* entry = d.next()) {
         std::string_view name = entry->d_name;
         if (name == "." || name == "..") continue;
         if (view && cpu_index(name)) continue;
@@ -463,7 +456,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
         mode_t type = entry->d_type == DT_DIR ? S_IFDIR : entry->d_type == DT_LNK ? S_IFLNK : S_IFREG;
         dir->entries.push_back({std::string(name), child->ino, type});
     }
-    ::closedir(d);
+    d.reset();
     if (view) {
         for (std::size_t i = 0; i < view->count(); ++i) {
             std::string name = "cpu" + std::to_string(i);

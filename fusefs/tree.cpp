@@ -87,32 +87,26 @@ NodeRef Tree::find(fuse_ino_t ino) {
 }
 
 bool Tree::walk_host_tree_from_top(auto visit) {
-    int fd = ::openat(host_cpu_dir_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return false;
+    UniqueDir top_dir = UniqueDir::open_at(host_cpu_dir_, ".");
+    if (!top_dir) return false;
     const Node* top = static_node(kCpuDir).get();
-    return walk_host_tree(*top, fd, 0, visit);
+    return walk_host_tree(*top, top_dir, 0, visit);
 }
 
 template <class Visit>
-bool Tree::walk_host_tree(const Node& dir, int dir_fd, int depth, Visit& visit) {
-    DIR* d = ::fdopendir(dir_fd);
-    if (!d) {
-        ::close(dir_fd);
-        return false;
-    }
+bool Tree::walk_host_tree(const Node& dir, UniqueDir& d, int depth, Visit& visit) {
     bool done = false;
-    while (auto* e = ::readdir(d)) {
+    while (auto* e = d.next()) {
         std::string_view name = e->d_name;
         if (name == "." || name == "..") continue;
         NodeRef node = child(dir, name);
         if (!node) continue;
         if ((done = visit(node))) break;
         if (e->d_type == DT_DIR && depth < 6) {
-            int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0 && (done = walk_host_tree(*node, sub, depth + 1, visit))) break;
+            UniqueDir sub = UniqueDir::open_at(d.fd(), e->d_name, O_NOFOLLOW);
+            if (sub && (done = walk_host_tree(*node, sub, depth + 1, visit))) break;
         }
     }
-    ::closedir(d);
     return done;
 }
 

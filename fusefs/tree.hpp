@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/catalog.hpp"
+#include "platform/unique_dir.hpp"
 #include "fusefs/view_engine.hpp"
 
 namespace procview {
@@ -81,7 +82,7 @@ private:
     // Calls visit(node) for each entry of the host's tree below `dir`
     // (depth-limited) until it returns true; whether it did.
     template <class Visit>
-    bool walk_host_tree(const Node& dir, int dir_fd, int depth, Visit& visit);
+    bool walk_host_tree(const Node& dir, UniqueDir& d, int depth, Visit& visit);
     bool walk_host_tree_from_top(auto visit);
 
     int host_cpu_dir_;
