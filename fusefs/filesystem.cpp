@@ -115,7 +115,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
     with_reader(fs, req, [&fs, req, node, info = *fi](std::shared_ptr<Container> container) mutable {
         auto file = fs.open_file(node, std::move(container));
-        if (!file) return (void)fuse_reply_err(req, errnum_of(file.error()));
+        if (!file) return (void)fuse_reply_err(req, view_errno(file.error()));
         // procfs-like: sizes are unknown until rendered, so no page cache.
         info.direct_io = 1;
         info.keep_cache = 0;
@@ -129,7 +129,7 @@ void reply_read(fuse_req_t req, Filesystem::OpenFile& file, size_t size, off_t o
     std::lock_guard lock(file.mu);
     if (!file.rendered || (off == 0 && file.consumed) || (file.freed && static_cast<size_t>(off) < file.length)) {
         auto content = fs.render(file);
-        if (!content) return (void)fuse_reply_err(req, errnum_of(content.error()));
+        if (!content) return (void)fuse_reply_err(req, view_errno(content.error()));
         file.content = std::move(*content);
         file.length = file.content.size();
         file.rendered = true;
@@ -160,7 +160,7 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, EBADF);
     with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](std::shared_ptr<Container> container) {
         auto fresh = fs.open_file(node, std::move(container), true);
-        if (!fresh) return (void)fuse_reply_err(req, errnum_of(fresh.error()));
+        if (!fresh) return (void)fuse_reply_err(req, view_errno(fresh.error()));
         fs.files.adopt(fh, std::move(*fresh));
         auto file = fs.files.find(fh);
         if (!file) return (void)fuse_reply_err(req, EBADF);  // released meanwhile

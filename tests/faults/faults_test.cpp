@@ -225,10 +225,13 @@ TEST_CASE("an unreadable host /proc file: an error for that file only, logged on
     struct Case {
         const char* what;
         std::function<void()> break_it;
+        int reader_errno;
     };
-    for (const Case& c : {Case{"missing", [&] { ::unlink((proc.path + "/meminfo").c_str()); }},
-                          Case{"garbage", [&] { put(proc.path + "/meminfo", "MemTotal: lots\n\x01\x02\n"); }},
-                          Case{"empty", [&] { put(proc.path + "/meminfo", ""); }}}) {
+    // The reader's errno (core/result.hpp): the host's own when the file is
+    // missing, EIO when its text does not parse (never EINVAL: the read was valid).
+    for (const Case& c : {Case{"missing", [&] { ::unlink((proc.path + "/meminfo").c_str()); }, ENOENT},
+                          Case{"garbage", [&] { put(proc.path + "/meminfo", "MemTotal: lots\n\x01\x02\n"); }, EIO},
+                          Case{"empty", [&] { put(proc.path + "/meminfo", ""); }, EIO}}) {
         CAPTURE(c.what);
         c.break_it();
         Daemon d({"--proc-root", proc.path});
@@ -237,6 +240,7 @@ TEST_CASE("an unreadable host /proc file: an error for that file only, logged on
             ReadResult r = reader.read(d.file("proc/meminfo"));
             CHECK(r.err != ETIMEDOUT);
             CHECK_MESSAGE(r.err != 0, "a broken host meminfo must not render: " << r.content.substr(0, 80));
+            CHECK(r.err == c.reader_errno);
             CHECK(reader.read(d.file("proc/cpuinfo")).err == 0);  // the other files still serve
         }
         CHECK_MESSAGE(count_lines(d.log(), "meminfo") == 1, "log:\n" << d.log());
