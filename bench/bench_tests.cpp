@@ -187,6 +187,34 @@ TEST_CASE("the reader-scaling targets show the floor's scaling from the same run
           std::string::npos);
 }
 
+TEST_CASE("sysinfo rows: agent, native and a meminfo read, CPU of callers and server per 1,000, the target") {
+    auto sysinfo = [](const std::string& variant, json result) {
+        result["readers"] = 1;
+        return json{{"kind", "sysinfo"}, {"variant", variant}, {"readers", 1}, {"result", std::move(result)}};
+    };
+    json native = reader_result(1500000, 0.5, 0.8, 0, 3000000);
+    native.erase("server");
+    native["readers_cpu_ms"] = 1800;
+    std::vector<json> records = {
+        {{"kind", "meta"}, {"cpus", 2}, {"seconds", 3}},
+        // agent: 1200 ms server + 1000 ms callers over 30,000 calls = 73.3 ms per 1k
+        sysinfo("intercepted", reader_result(10000, 60, 140, 1200, 30000)),
+        sysinfo("native", native),
+        // meminfo: 2000 ms + 1000 ms over 15,000 reads = 200 ms per 1k
+        sysinfo("meminfo-orc", reader_result(5000, 150, 400, 2000, 15000)),
+    };
+    const std::string report = render_report(records);
+    CHECK(report.find("| sysinfo(2) answered by procviewfs's agent (seccomp notify) | 1 | 10,000 |  | 60.0 | 140.0 | 40.0 |"
+                      " 33.3 | 73.3 | 0.37× | 0.40× |") != std::string::npos);
+    CHECK(report.find("| sysinfo(2), native (no filter) | 1 | 1,500,000 |  | 0.5 | 0.8 | — | 0.60 | 0.60 |") !=
+          std::string::npos);
+    CHECK(report.find("CPU: **met**, latency (p50): **met**") != std::string::npos);
+    CHECK(report.find("## Reads:") == std::string::npos);  // a sysinfo-only run shows only what it measured
+
+    records[1]["result"]["server"]["cpu_ms"] = 6000;  // 7000 ms / 30,000 = 233 ms per 1k: over the read's 200
+    CHECK(render_report(records).find("CPU: **MISSED**, latency (p50): **met**") != std::string::npos);
+}
+
 TEST_CASE("repeated runs: the median run is shown, the range and CPU cover every run") {
     std::vector<json> records = {
         cell("floor", "stat", "orc", 1, reader_result(9000, 55, 100, 300, 9000)),

@@ -13,8 +13,12 @@
 //       --cgroup /sys/fs/cgroup/memory/pvbench-1-s{} ... MNT/proc/stat MNT/proc/loadavg
 //
 // Options:
-//   --mode orc|seek     open-read-close (cat), or one fd kept open with
-//                       lseek(0)+read to EOF (procps). Default orc.
+//   --mode orc|seek|sysinfo  open-read-close (cat), or one fd kept open with
+//                       lseek(0)+read to EOF (procps), or one sysinfo(2) call
+//                       per read (no FILE needed). Default orc.
+//   --sysinfo-listener PATH  with --mode sysinfo: each reader's sysinfo calls
+//                       go to the procviewfs agent listening at PATH, handed
+//                       over the way runc does for a container.
 //   --count N           reads per reader (per file) ...
 //   --seconds S         ... or run for S seconds.
 //   --interval-ms MS    one read of every file per MS (default 0: back to back).
@@ -63,9 +67,9 @@ struct Cli {
 
 int usage(const std::string& why) {
     std::cerr << "procview-bench-reader: " << why
-              << "\nusage: procview-bench-reader [--mode orc|seek] (--count N | --seconds S) [--interval-ms MS]"
+              << "\nusage: procview-bench-reader [--mode orc|seek|sysinfo] (--count N | --seconds S) [--interval-ms MS]"
                  " [--readers K] [--cgroup DIR]... [--pidns] [--cpus LIST] [--server-pid PID] [--buffer BYTES]"
-                 " [--max-rate R] [--label TEXT] FILE...\n";
+                 " [--max-rate R] [--sysinfo-listener PATH] [--label TEXT] FILE...\n";
     return 1;
 }
 
@@ -79,7 +83,8 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
             auto v = value();
             if (v == "orc") g.mode = ReadMode::open_read_close;
             else if (v == "seek") g.mode = ReadMode::seek_read;
-            else return "--mode must be orc or seek";
+            else if (v == "sysinfo") g.mode = ReadMode::sysinfo_call;
+            else return "--mode must be orc, seek or sysinfo";
         } else if (arg == "--count") {
             std::uint64_t n = 0;
             if (!parse_number(value(), n) || n == 0) return "--count needs a positive integer";
@@ -122,6 +127,9 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
             if (!parse_number(value(), g.buffer_bytes) || g.buffer_bytes == 0) return "--buffer needs a size";
         } else if (arg == "--max-rate") {
             if (!parse_number(value(), g.max_rate) || g.max_rate == 0) return "--max-rate needs a rate";
+        } else if (arg == "--sysinfo-listener") {
+            g.sysinfo_listener = std::string(value());
+            if (g.sysinfo_listener.empty()) return "--sysinfo-listener needs a socket path";
         } else if (arg == "--label") {
             cli.label = std::string(value());
         } else if (arg.starts_with("--")) {
@@ -130,6 +138,8 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
             g.files.emplace_back(arg);
         }
     }
+    if (g.mode == ReadMode::sysinfo_call && g.files.empty()) g.files.emplace_back("sysinfo");
+    if (!g.sysinfo_listener.empty() && g.mode != ReadMode::sysinfo_call) return "--sysinfo-listener needs --mode sysinfo";
     if (g.files.empty()) return "no file to read";
     if (!g.count && g.seconds <= 0) return "give --count or --seconds";
     return "";
@@ -146,7 +156,7 @@ nlohmann::json to_json(const Cli& cli, const GroupResult& r) {
     const GroupOptions& g = cli.group;
     nlohmann::json j = latency_json(r.latency);
     j["label"] = cli.label;
-    j["mode"] = g.mode == ReadMode::open_read_close ? "orc" : "seek";
+    j["mode"] = g.mode == ReadMode::open_read_close ? "orc" : g.mode == ReadMode::seek_read ? "seek" : "sysinfo";
     j["readers"] = g.readers;
     j["interval_ms"] = g.interval_ms;
     j["pidns"] = g.new_pid_namespace;

@@ -21,6 +21,7 @@
 #include <set>
 
 #include "bench/server_usage.hpp"
+#include "bench/sysinfo_caller.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace procview::bench {
@@ -179,7 +180,9 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     const std::string& path = ctx.options.files[f];
     std::int64_t t0 = now_ns();
     std::int64_t got;
-    if (ctx.options.mode == ReadMode::open_read_close) {
+    if (ctx.options.mode == ReadMode::sysinfo_call) {
+        got = call_sysinfo_once();
+    } else if (ctx.options.mode == ReadMode::open_read_close) {
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             got = -errno;
@@ -238,6 +241,12 @@ void sleep_unless_orphaned(const ReaderContext& ctx, std::int64_t deadline) {
                 set_setup_error(slot, errno, "open `" + path + "`");
                 ::_exit(3);
             }
+        }
+    }
+    if (opt.mode == ReadMode::sysinfo_call && !opt.sysinfo_listener.empty()) {
+        if (auto r = hand_sysinfo_to_agent(opt.sysinfo_listener, "pvbench-" + std::to_string(ctx.index)); !r) {
+            set_setup_error(slot, r.error().errnum, r.error().describe());
+            ::_exit(3);
         }
     }
     ctx.region.header().ready.fetch_add(1);

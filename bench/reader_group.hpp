@@ -25,6 +25,7 @@ namespace procview::bench {
 enum class ReadMode {
     open_read_close,  // open, read to EOF with a 128 KiB buffer, close (cat)
     seek_read,        // one fd kept open; lseek(0) then read to EOF (procps)
+    sysinfo_call,     // one sysinfo(2) per read; the "file" is only a label
 };
 
 inline constexpr double kSlowReadMs = 10;  // issue 5's bound for the scale run
@@ -42,6 +43,9 @@ struct GroupOptions {
     std::optional<pid_t> server_pid;          // sampled for CPU and RSS
     std::uint64_t max_rate = 300000;          // sample capacity per second per reader
     std::size_t buffer_bytes = 128 * 1024;
+    // sysinfo_call: each reader first hands its calls to the sysinfo agent
+    // listening here, as runc does for a container (sysinfo_caller.hpp).
+    std::string sysinfo_listener;
 };
 
 struct FileResult {

@@ -246,6 +246,59 @@ void render_ready(std::ostringstream& out, const std::vector<json>& records) {
     }
 }
 
+double readers_cpu_ms_per_1k(const json& result) {
+    if (result.contains("readers_cpu_ms_per_1k")) return num(result, "readers_cpu_ms_per_1k");
+    double count = num(result, "count");
+    return count > 0 ? num(result, "readers_cpu_ms") / count * 1000 : -1;
+}
+
+// CPU of the callers plus that of the server (the agent, for sysinfo), per 1,000 calls or reads.
+double total_cpu_ms_per_1k(const json& result) {
+    double callers = readers_cpu_ms_per_1k(result);
+    double server = cpu_ms_per_1k_reads(result);
+    if (callers < 0) return -1;
+    return callers + std::max(0.0, server);
+}
+
+// sysinfo(2) through the agent, natively, and one meminfo read through
+// procviewfs, measured in the same run (issue 15's target: an intercepted
+// call costs no more than that read).
+void render_sysinfo(std::ostringstream& out, const std::vector<json>& records, double cpus) {
+    const std::vector<std::pair<std::string, std::string>> variants = {
+        {"intercepted", "sysinfo(2) answered by procviewfs's agent (seccomp notify)"},
+        {"native", "sysinfo(2), native (no filter)"},
+        {"meminfo-orc", "proc/meminfo open–read–close through procviewfs"}};
+    std::map<std::string, std::vector<json>> runs;
+    for (const auto& r : records)
+        if (str(r, "kind") == "sysinfo") runs[str(r, "variant")].push_back(r.value("result", json::object()));
+    std::map<std::string, json> merged;
+    for (const auto& [variant, list] : runs) merged[variant] = merge_runs(list);
+    out << "| what | readers | calls or reads/s | range | p50 µs | p99 µs | server CPU ms / 1k | callers CPU ms / 1k |"
+           " total CPU ms / 1k | total ÷ meminfo read | p50 ÷ meminfo read | background CPU % |\n"
+        << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    const json* base = merged.count("meminfo-orc") ? &merged.at("meminfo-orc") : nullptr;
+    for (const auto& [variant, what] : variants) {
+        if (!merged.count(variant)) continue;
+        const json& r = merged.at(variant);
+        double server = cpu_ms_per_1k_reads(r), total = total_cpu_ms_per_1k(r);
+        out << "| " << server_label(what, r) << " | " << num(r, "readers") << " | " << fmt_rate(num(r, "reads_per_s"))
+            << " | " << range_cell(r) << " | " << fmt_us(num(r, "p50_us")) << " | " << fmt_us(num(r, "p99_us")) << " | "
+            << (server < 0 ? "—" : fmt_ms(server)) << " | " << fmt_ms(readers_cpu_ms_per_1k(r)) << " | "
+            << (total < 0 ? "—" : fmt_ms(total)) << " | "
+            << (base ? fmt_opt_ratio(ratio(total, total_cpu_ms_per_1k(*base))) : "—") << " | "
+            << (base ? fmt_opt_ratio(ratio(num(r, "p50_us"), num(*base, "p50_us"))) : "—") << " | "
+            << (background_cpu_pct(r, cpus) < 0 ? "—" : printf_string("%.0f", background_cpu_pct(r, cpus))) << " |\n";
+    }
+    if (base && merged.count("intercepted")) {
+        const json& in = merged.at("intercepted");
+        bool cpu_met = total_cpu_ms_per_1k(in) <= total_cpu_ms_per_1k(*base);
+        bool time_met = num(in, "p50_us") <= num(*base, "p50_us");
+        out << "\nTarget (issue 15): an intercepted call costs no more than one meminfo read through procviewfs —"
+            << " CPU: **" << (cpu_met ? "met" : "MISSED") << "**, latency (p50): **" << (time_met ? "met" : "MISSED")
+            << "**.\n";
+    }
+}
+
 }  // namespace
 
 double cpu_ms_per_1k_reads(const json& result) {
@@ -262,7 +315,8 @@ std::vector<std::string> check_records(const std::vector<json>& records) {
     int measured = 0;
     for (const auto& r : records) {
         const std::string kind = str(r, "kind");
-        if (kind == "cell" || kind == "loop" || kind == "scale" || kind == "placement" || kind == "knob") {
+        if (kind == "cell" || kind == "loop" || kind == "scale" || kind == "placement" || kind == "knob" ||
+            kind == "sysinfo") {
             ++measured;
             const json result = r.value("result", json::object());
             std::string what = kind + " " + str(r, "server") +
@@ -308,6 +362,19 @@ std::string render_report(const std::vector<json>& records) {
            " kept-open fd, lseek(0) + read to EOF; the scheduler places readers and servers freely; servers and"
            " readers at nice " << num(meta, "nice") << "\n"
         << "- command: `" << str(meta, "command") << "`\n\n";
+
+    bool only_sysinfo = std::all_of(records.begin(), records.end(), [](const json& r) {
+        return str(r, "kind") == "meta" || str(r, "kind") == "sysinfo";
+    });
+    if (std::any_of(records.begin(), records.end(), [](const json& r) { return str(r, "kind") == "sysinfo"; })) {
+        out << "## sysinfo(2): through procviewfs's agent, native, and a meminfo read through procviewfs\n\n"
+            << "Same run, variants interleaved. Server CPU is procviewfs and its keeper (the agent's thread for"
+               " sysinfo); callers CPU is the readers' own (user and system, the kernel's seccomp and"
+               " FUSE work on their side included).\n\n";
+        render_sysinfo(out, records, cpus);
+        out << "\n";
+    }
+    if (only_sysinfo) return out.str();  // bench.sh --only sysinfo: no other section was measured
 
     out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"
         << "Each row is the run with the median reads/s (range: min–max over the runs); latencies are that run's,"

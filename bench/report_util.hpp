@@ -66,7 +66,8 @@ inline CellKey key_of(const json& record) {
 
 // Repeated runs of one cell and server as one result: the run with the
 // median reads/s (lower median), with "repeats", "reads_per_s_min"/"_max",
-// errors summed, and "cpu_ms_per_1k" from the CPU and reads of every run.
+// errors summed, and "cpu_ms_per_1k" (server) and "readers_cpu_ms_per_1k"
+// from the CPU and reads of every run.
 inline json merge_runs(const std::vector<json>& runs) {
     if (runs.size() == 1) return runs.front();
     std::vector<const json*> sorted;
@@ -80,9 +81,13 @@ inline json merge_runs(const std::vector<json>& runs) {
     double cpu = 0;
     double count = 0;
     double errors = 0;
+    double readers_cpu = 0;
+    double all_count = 0;
     bool every_run_has_cpu = true;
     for (const auto& r : runs) {
         errors += num(r, "errors");
+        readers_cpu += num(r, "readers_cpu_ms");
+        all_count += num(r, "count");
         if (num(r, "errors") > 0 && str(merged, "first_error").empty()) merged["first_error"] = str(r, "first_error");
         auto server = r.find("server");
         if (server == r.end() || !server->contains("cpu_ms")) {
@@ -93,6 +98,7 @@ inline json merge_runs(const std::vector<json>& runs) {
         count += num(r, "count");
     }
     merged["errors"] = errors;
+    if (all_count > 0) merged["readers_cpu_ms_per_1k"] = readers_cpu / all_count * 1000;
     if (every_run_has_cpu && count > 0) merged["cpu_ms_per_1k"] = cpu / count * 1000;
     return merged;
 }

@@ -23,6 +23,14 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
     return value;
 }
 
+std::optional<uint64_t> consume_u64(std::string_view& text) {
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end == text.data()) return std::nullopt;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    return value;
+}
+
 std::optional<int64_t> parse_i64(std::string_view s) {
     s = trim(s);
     if (s.empty()) return std::nullopt;

@@ -16,6 +16,9 @@ std::string_view trim(std::string_view s);
 // Whole-string unsigned/signed decimal, surrounding whitespace allowed.
 std::optional<uint64_t> parse_u64(std::string_view s);
 std::optional<int64_t> parse_i64(std::string_view s);
+// The unsigned decimal at the start of `text` (no sign, no space), removed
+// from it; nullopt (text unchanged) when there is none or it overflows.
+std::optional<uint64_t> consume_u64(std::string_view& text);
 
 // Splits on '\n'; the last line need not end in '\n'; empty trailing line dropped.
 std::vector<std::string_view> split_lines(std::string_view text);

@@ -54,5 +54,9 @@ int main(int argc, char** argv) {
         std::cout << usage();
         return kExitOk;
     }
+    if (options->version) {
+        std::cout << "procview-ctl " << PROCVIEW_VERSION << "\n";
+        return kExitOk;
+    }
     return run(*options, std::cout, std::cerr);
 }

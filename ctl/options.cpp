@@ -24,6 +24,7 @@ Result<void> apply_flag(Options& o, std::string_view arg, std::span<const std::s
     };
     seen.push_back(name);
     if (name == "--help" || name == "-h") o.help = true;
+    else if (name == "--version") o.version = true;
     else if (name == "--dry-run") o.dry_run = true;
     else if (name == "--set-as-default") o.settings.set_as_default = true;
     else if (name == "--root" || name == "--config" || name == "--runtime-path") {
@@ -71,7 +72,7 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
         auto applied = apply_flag(o, args[i], args, i, seen);
         if (!applied) return applied.error();
     }
-    if (o.help) return o;
+    if (o.help || o.version) return o;
     auto checked = check_words(o, words, seen);
     if (!checked) return checked.error();
     return o;
@@ -104,6 +105,7 @@ engine, or takes it away again. ENGINE and the files written:
                     also holds conf.d/; others: the file above), used as given
   --runtime-path P  procview-runtime's path (default /usr/bin/procview-runtime)
   --root DIR        prefix for the default /etc paths (tests, images)
+  --version         print procview-ctl's version
 
 Running it twice changes nothing the second time. Every file changed is first
 copied to FILE.procview-backup-<UTC time> (for a file in a DIR.d drop-in

@@ -15,6 +15,7 @@ enum class Action { configure, remove };
 
 struct Options {
     bool help = false;          // --help: print usage(), nothing else
+    bool version = false;       // --version: print the version, nothing else
     Action action = Action::configure;
     const Engine* engine = nullptr;
     Settings settings;

@@ -63,6 +63,7 @@ struct Client {
     UniqueFd fd;
     bool holds_connection = false;  // gave the stored INIT or took a clone
     bool owner = false;             // the last to announce SERVING
+    UniqueFd lent;                  // the clone it serves from, kept while the kernel can resend
 };
 
 class Keeper {
@@ -85,6 +86,10 @@ private:
     std::string mountpoint_;
     std::string init_;
     std::vector<Client> clients_;
+    // Clones lent to daemons that are gone: closing one would fail the
+    // requests its daemon read and never answered (ECONNABORTED); kept, the
+    // next daemon's FUSE_NOTIFY_RESEND queues them again. Closed once it serves.
+    std::vector<UniqueFd> orphans_;
     KeeperSeccompFds seccomp_fds_;  // the sysinfo agent's, across daemons
 };
 
@@ -104,7 +109,7 @@ void Keeper::accept_clients() {
             (void)send_message(fd.get(), "REFUSED", "", -1);
             continue;
         }
-        clients_.push_back(Client{std::move(fd)});
+        clients_.push_back(Client{.fd = std::move(fd), .lent = {}});
     }
 }
 
@@ -130,7 +135,9 @@ void Keeper::on_attach(Client& client) {
         log_line(mountpoint_, "ATTACH: " + clone.error().describe());
         return;
     }
-    if (send_message(client.fd.get(), "CLONE", init_, clone->get())) client.holds_connection = true;
+    if (!send_message(client.fd.get(), "CLONE", init_, clone->get())) return;
+    client.holds_connection = true;
+    if (init_offers_resend(init_)) client.lent = std::move(*clone);
 }
 
 void Keeper::on_serving(Client& client) {
@@ -145,6 +152,7 @@ void Keeper::on_serving(Client& client) {
         }
     }
     client.owner = true;
+    orphans_.clear();  // the new owner has sent FUSE_NOTIFY_RESEND before SERVING
 }
 
 Keeper::Next Keeper::handle(Client& client) {
@@ -230,8 +238,12 @@ int Keeper::run(int signal_fd) {
             if (next == Next::exit) return 0;
             closed[i] = next == Next::close;
         }
-        for (std::size_t i = closed.size(); i-- > 0;)
-            if (closed[i]) clients_.erase(clients_.begin() + static_cast<long>(i));
+        for (std::size_t i = closed.size(); i-- > 0;) {
+            if (!closed[i]) continue;
+            if (clients_[i].lent) orphans_.push_back(std::move(clients_[i].lent));
+            if (orphans_.size() > kMaxKeeperClients) orphans_.erase(orphans_.begin());  // bounded
+            clients_.erase(clients_.begin() + static_cast<long>(i));
+        }
         if (fds[0].revents & POLLIN) accept_clients();
     }
 }

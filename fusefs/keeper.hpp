@@ -11,6 +11,13 @@
 // attaches to the keeper, takes a clone and replays the connection's INIT to
 // its libfuse session.
 //
+// Where the kernel resends (FUSE_NOTIFY_RESEND, protocol 7.40, Linux 6.9),
+// not even those fail: a daemon serves from the very clone the keeper lent
+// it (a fresh mount's first daemon from the keeper's own fd), the keeper
+// keeps that clone after the daemon dies, so the requests it read stay
+// pending on it, and the next daemon writes FUSE_NOTIFY_RESEND before it
+// sends SERVING; on SERVING the keeper closes the dead daemons' clones.
+//
 // Protocol: SOCK_SEQPACKET on the path socket keeper_socket_path(mountpoint)
 // in the root-only directory /run/procview/keeper (see keeper_socket.hpp).
 // The keeper itself calls listen(), so a daemon's SO_PEERCRED names it. Each
@@ -26,6 +33,7 @@
 //                    The first daemon answers the kernel's INIT only after STORED.
 //   daemon → keeper  "ATTACH\n"       keeper → daemon "CLONE\n" <INIT> + SCM_RIGHTS(a fresh clone)
 //                                     or "NOINIT\n" while no INIT is stored
+//                                     (with resend, the keeper keeps the clone too)
 //   daemon → keeper  "SERVING\n"      only from a client that sent the stored INIT or
 //                                     took a clone; keeper → previous owner "RETIRE\n"
 //   daemon → keeper  "UNMOUNT\n"      only from the owner (the client that last sent

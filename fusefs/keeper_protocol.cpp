@@ -1,6 +1,9 @@
 #include "fusefs/keeper_protocol.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
+#include <optional>
 
 #include <linux/fuse.h>
 
@@ -83,6 +86,20 @@ Result<KeeperCommand> validate_keeper_message(std::string_view command, std::str
     if (!payload.empty())
         return invalid(std::string(command) + " with a payload of " + std::to_string(payload.size()) + " bytes");
     return *parsed;
+}
+
+bool init_offers_resend(std::string_view init_request) {
+    if (!validate_init_request(init_request)) return false;
+    auto minor = read_at<uint32_t>(init_request, sizeof(fuse_in_header) + offsetof(fuse_init_in, minor));
+    return minor >= kFuseResendMinor;
+}
+
+bool release_offers_resend(std::string_view release) {
+    auto major = consume_u64(release);
+    if (!major || release.empty() || release.front() != '.') return false;
+    release.remove_prefix(1);
+    auto minor = consume_u64(release);
+    return minor && (*major > 6 || (*major == 6 && *minor >= 9));
 }
 
 }  // namespace procview

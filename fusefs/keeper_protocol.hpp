@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -28,6 +29,20 @@ std::optional<KeeperCommand> parse_keeper_command(std::string_view name);
 // and a body at least as long as fuse_init_in was in that minor (8 bytes
 // before 7.6, 16 before 7.36, 64 since).
 Result<void> validate_init_request(std::string_view bytes);
+
+// FUSE_NOTIFY_RESEND (Linux 6.9, protocol 7.40; no libfuse wrapper): a
+// server writes this notification to make the kernel queue again every
+// request some fd of the connection has read and not answered.
+inline constexpr int kFuseNotifyResend = 7;
+inline constexpr uint32_t kFuseResendMinor = 40;
+
+// Whether the kernel that sent this (valid) INIT request resends requests:
+// it speaks protocol 7.40 or later.
+bool init_offers_resend(std::string_view init_request);
+
+// The same, from a kernel release string ("6.9.0-foo" and later), for a
+// fresh mount whose INIT has not been read yet.
+bool release_offers_resend(std::string_view release);
 
 // A whole message: INIT carries a valid request, SECCOMP a printable name of
 // at most kMaxSeccompName bytes, every other command an empty payload.

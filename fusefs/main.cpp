@@ -45,6 +45,7 @@
 #include "fusefs/keeper.hpp"
 #include "fusefs/load_sampler.hpp"
 #include "fusefs/options.hpp"
+#include "fusefs/request_loops.hpp"
 #include "fusefs/seccomp.hpp"
 #include "fusefs/session.hpp"
 #include "fusefs/stat_records.hpp"
@@ -58,9 +59,6 @@
 using namespace procview;
 
 namespace {
-
-// Interrupts the request loop's read of /dev/fuse when a newer instance takes over.
-constexpr int kRetireSignal = SIGUSR1;
 
 // Forks; the parent exits 0 once the child reports that the mount serves, 1 if
 // the child dies first. Returns the fd the child reports readiness on.
@@ -138,8 +136,7 @@ struct Daemon {
     std::atomic<bool> stopping{false};  // shutting down: the keeper's exit is expected
     std::atomic<bool> loop_done{false};  // the request loop has returned
     std::atomic<bool> keeper_lost{false};  // the keeper died and none could be respawned
-    pthread_t loop_thread{};
-    bool multithreaded = false;
+    RequestLoops* loops = nullptr;         // set before any thread that stops them starts
     bool foreground = false;
     std::shared_ptr<spdlog::logger> log;
 };
@@ -151,7 +148,7 @@ public:
     ControlSignalsBlocked() {
         sigset_t set;
         sigemptyset(&set);
-        for (int sig : {SIGTERM, SIGINT, SIGHUP, kRetireSignal}) sigaddset(&set, sig);
+        sigaddset(&set, kStopLoopSignal);
         pthread_sigmask(SIG_BLOCK, &set, &saved_);
     }
     ~ControlSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
@@ -161,33 +158,6 @@ public:
 private:
     sigset_t saved_{};
 };
-
-// The single-threaded request loop. Unlike fuse_session_loop it never drops
-// a request it has read: on RETIRE the watcher interrupts the blocking read
-// with kRetireSignal and the loop stops only between requests.
-int serve_requests(Daemon& d) {
-    fuse_buf buf{};
-    int rc = 0;
-    while (!d.retiring && !fuse_session_exited(d.session)) {
-        int n = fuse_session_receive_buf(d.session, &buf);
-        if (n == -EINTR || n == -EAGAIN) continue;
-        if (n <= 0) {  // 0: unmounted, or SIGTERM/SIGINT set the exit flag
-            rc = n;
-            break;
-        }
-        fuse_session_process_buf(d.session, &buf);
-    }
-    std::free(buf.mem);
-    return rc;
-}
-
-void install_retire_signal_handler() {
-    struct sigaction sa{};
-    sa.sa_handler = [](int) {};  // only there to make the blocking read return EINTR
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;             // no SA_RESTART, for the same reason
-    ::sigaction(kRetireSignal, &sa, nullptr);
-}
 
 // Listens to the keeper: RETIRE means a newer instance serves now; EOF means
 // the keeper died, and a new one is spawned so the mount keeps a holder.
@@ -203,22 +173,7 @@ void watch_keeper(Daemon& d) {
         if (message && message->command == "RETIRE") {
             d.log->info("retired: a newer procviewfs serves {} now, or --unmount removes it", d.mountpoint);
             d.retiring = true;
-            if (d.multithreaded) {
-                // libfuse's workers cannot be told "finish what you read, then
-                // stop": give those busy with a request a moment, then go.
-                fuse_session_exit(d.session);
-                std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                std::_Exit(0);
-            }
-            // Not fuse_session_exit: libfuse drops a request it read after the
-            // exit flag was set, and the kernel then aborts that reader's call.
-            // The signal only interrupts the blocking read; serve_requests
-            // answers whatever it already holds. A signal landing just before
-            // the read begins is lost, so keep knocking until the loop is out.
-            while (!d.loop_done) {
-                pthread_kill(d.loop_thread, kRetireSignal);
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            }
+            d.loops->stop();  // each loop answers what it holds first (request_loops.hpp)
             return;
         }
         if (message) continue;
@@ -275,6 +230,9 @@ int run(const DaemonOptions& options) {
     const Config& cfg = options.config;
     raise_fd_limit();
     ::signal(SIGCHLD, SIG_IGN);  // the keeper we spawn is reaped by the kernel, never a zombie
+    ::signal(SIGPIPE, SIG_IGN);  // a closed socket is an error return, not our death
+    // Blocked in every thread, taken by StopSignalWaiter (request_loops.hpp).
+    const sigset_t stop_signals_set = block_stop_signals();
 
     Result<CgroupLayout> layout = cfg.cgroup_root.empty()
                                       ? [&]() -> Result<CgroupLayout> {
@@ -307,6 +265,8 @@ int run(const DaemonOptions& options) {
     std::unique_ptr<SysinfoAgent> agent;
     if (cfg.sysinfo) {
         agent = std::make_unique<SysinfoAgent>(**registry, engine, log, cfg.max_containers);
+        const char* fault = std::getenv("PROCVIEWFS_TEST_FAULT");  // tests only: sysinfo_test.cpp
+        agent->set_kill_after_receive(fault && std::string_view(fault) == "kill-after-sysinfo-receive");
         if (auto r = agent->listen(cfg.sysinfo_listener_path, options.takeover); !r) {
             log->warn("not answering sysinfo: {}", r.error().describe());
             agent.reset();
@@ -323,7 +283,6 @@ int run(const DaemonOptions& options) {
     Daemon d;
     d.mountpoint = cfg.mountpoint;
     d.log = log;
-    d.multithreaded = cfg.threads > 0;
     d.foreground = options.foreground;
     auto attached = attach_to_keeper(cfg.mountpoint, *log);
     if (attached) {
@@ -363,8 +322,15 @@ int run(const DaemonOptions& options) {
         return 1;
     }
     d.connection.worker.release();  // the session owns it now
-    fuse_set_signal_handlers(d.session);
-    install_retire_signal_handler();
+    RequestLoops loops(d.session);
+    d.loops = &loops;
+    RequestLoops::install_signal_handler();
+    // From here a stop signal ends the loops between requests; one that came
+    // earlier was kept pending (blocked since the start of run) and acts now.
+    StopSignalWaiter stop_signals(stop_signals_set, [&d](int sig) {
+        d.log->info("{}: stopping between requests", strsignal(sig));
+        d.loops->stop();
+    });
 
     if (d.connection.fresh) {
         // The kernel's first request on a new connection is INIT: keep a copy
@@ -389,6 +355,13 @@ int run(const DaemonOptions& options) {
         buf.mem = d.connection.init_request.data();
         buf.size = d.connection.init_request.size();
         fuse_session_process_buf(d.session, &buf);
+        // The requests a killed predecessor read and never answered are still
+        // held (the keeper kept its fd): have them sent again, to us. Not on
+        // --takeover: the running instance answers its own.
+        if (d.connection.resend && !options.takeover) {
+            if (auto r = request_resend(d.connection.master.get()); !r) log->warn("{}", r.error().describe());
+            else log->debug("asked the kernel to resend the requests the previous instance held");
+        }
     }
     // systemd must learn the new main pid before the old one exits on RETIRE,
     // or it takes the exit for the service dying.
@@ -427,14 +400,10 @@ int run(const DaemonOptions& options) {
         log->warn("/proc/stat counters will restart with the daemon: {}", store.error().describe());
     }
     LoadSampler sampler(**registry, engine, cfg.loadavg);
-    d.loop_thread = pthread_self();
     std::thread watcher;
     {
-        // SIGTERM/SIGINT/SIGHUP and the retire signal must reach the request
-        // loop's thread: a handler run on another thread sets the exit flag
-        // but leaves the loop blocked in its read of /dev/fuse, so it would
-        // never stop. Threads inherit the
-        // mask they are created with.
+        // Only the request loops' threads may take kStopLoopSignal: threads
+        // inherit the mask they are created with.
         ControlSignalsBlocked blocked;
         sampler.start();
         // With one request loop, first lookups of a container go to the
@@ -447,7 +416,7 @@ int run(const DaemonOptions& options) {
     report_ready(ready_fd);
     notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
     if (cfg.seccomp) {
-        DaemonFilterOptions filter{.log_only = false, .reopens_fuse_device = cfg.threads > 0,
+        DaemonFilterOptions filter{.log_only = false, 
                                    .pidfile_dir_fd = pidfile_dir.get(),
                                    .sysinfo_listener_fd = agent ? agent->listener_fd() : -1,
                                    .records_dir_fd = records ? records->directory_fd() : -1,
@@ -455,17 +424,8 @@ int run(const DaemonOptions& options) {
         if (auto r = install_daemon_seccomp_filter(filter); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
     }
 
-    int rc;
-    if (cfg.threads == 0) {
-        rc = serve_requests(d);
-    } else {
-        fuse_loop_config* loop = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_clone_fd(loop, 1);
-        fuse_loop_cfg_set_max_threads(loop, cfg.threads);
-        fuse_loop_cfg_set_idle_threads(loop, cfg.threads);
-        rc = fuse_session_loop_mt(d.session, loop);
-        fuse_loop_cfg_destroy(loop);
-    }
+    // --threads N: N loops reading the same fd (0 and 1 both mean one).
+    int rc = loops.run(std::max(1u, cfg.threads));
     d.loop_done = true;
     d.stopping = true;
     fs.setup.stop();  // requests it holds are answered before the session goes
@@ -487,7 +447,6 @@ int run(const DaemonOptions& options) {
         ::shutdown(d.connection.keeper.get(), SHUT_RDWR);
     }
     watcher.join();
-    fuse_remove_signal_handlers(d.session);
     fuse_session_destroy(d.session);
     if (pidfile_dir) ::unlinkat(pidfile_dir.get(), pidfile_name.c_str(), 0);
     return rc < 0 && !d.retiring ? 1 : 0;

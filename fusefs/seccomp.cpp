@@ -2,11 +2,8 @@
 // still do with it (the filter sees numbers, never paths or buffers):
 // - write/writev/sendmsg on fds it already holds: /dev/fuse replies, the log
 //   file, stderr, the keeper's socket. No new writable fd: openat is
-//   read-only and never creates or truncates...
-// - ...except O_RDWR with --threads > 0, which libfuse needs to clone
-//   /dev/fuse for each worker it starts at any time: then an existing file
-//   can be opened read-write (not created, not truncated). The default
-//   single-threaded loop does not have this.
+//   read-only and never creates or truncates (every request loop reads the
+//   one /dev/fuse clone taken before the filter, request_loops.hpp).
 // - unlinkat on the pidfile's directory fd only (other entries of that
 //   directory too: the filter cannot see the name), never a directory.
 // - the /proc/stat records' directory fd: files created write-only in it,
@@ -28,7 +25,6 @@
 #include "fusefs/seccomp.hpp"
 
 #include <fcntl.h>
-#include <linux/fuse.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -143,10 +139,6 @@ Result<void> add_file_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& opti
     constexpr scmp_datum_t kModeBits = O_ACCMODE | O_CREAT | O_TRUNC;
     if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat", {SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_RDONLY)}); !r)
         return r;
-    if (options.reopens_fuse_device)
-        if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat", {SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_RDWR)});
-            !r)
-            return r;
     // The pidfile's removal at exit, in its held directory, never a directory.
     if (options.pidfile_dir_fd >= 0)
         if (auto r = add_rule(ctx, allow, SCMP_SYS(unlinkat), "unlinkat",
@@ -195,12 +187,9 @@ Result<void> add_conditional_rules(scmp_filter_ctx ctx, const DaemonFilterOption
     // No new executable memory.
     for (auto [nr, name] : {std::pair{SCMP_SYS(mmap), "mmap"}, std::pair{SCMP_SYS(mprotect), "mprotect"}})
         if (auto r = add_rule(ctx, allow, nr, name, {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)}); !r) return r;
-    // FUSE_DEV_IOC_CLONE: each worker of the multi-threaded loop clones the
-    // /dev/fuse fd. TCGETS: isatty() from the logging sinks.
-    for (unsigned long request : {static_cast<unsigned long>(FUSE_DEV_IOC_CLONE), static_cast<unsigned long>(TCGETS)})
-        if (auto r = add_rule(ctx, allow, SCMP_SYS(ioctl), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request)});
-            !r)
-            return r;
+    // TCGETS: isatty() from the logging sinks.
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(ioctl), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TCGETS)}); !r)
+        return r;
     // Limits of this process only (glibc's getrlimit/setrlimit pass pid 0).
     return add_rule(ctx, allow, SCMP_SYS(prlimit64), "prlimit64", {SCMP_A0(SCMP_CMP_EQ, 0)});
 }
@@ -224,8 +213,8 @@ const std::vector<std::string_view>& daemon_syscall_allowlist() {
         "sched_getaffinity", "sched_yield", "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep",
         "clock_nanosleep", "getrandom", "restart_syscall", "uname", "getuid", "geteuid", "getgid", "getegid",
         "getrlimit",
-        // Signals: SIGTERM/SIGINT/SIGHUP handlers, thread wake-ups.
-        "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+        // Signals: the stop-signal waiter (sigwait), the loops' wake-up handler.
+        "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
         // Readers' liveness: pidfd of a container's init.
         "pidfd_open",
         // Watches on cgroup limit files (the inotify fd is created before the filter).

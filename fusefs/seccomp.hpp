@@ -39,10 +39,6 @@ struct DaemonFilterOptions {
     // refuse (audit/dmesg "type=1326"), to find a missing entry without
     // breaking a node.
     bool log_only = false;
-    // libfuse's multi-threaded loop with clone_fd opens /dev/fuse O_RDWR for
-    // each worker thread it starts, at any time: then openat may also ask
-    // for O_RDWR (without O_CREAT/O_TRUNC). The filter cannot see the path.
-    bool reopens_fuse_device = false;
     // The pidfile's directory, held open before the filter: unlinkat(this
     // fd, name, 0) is then the one unlink allowed. -1: no unlink at all.
     int pidfile_dir_fd = -1;

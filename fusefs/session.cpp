@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,6 +57,23 @@ Result<void> spawn_keeper(int master_fd, int listen_fd, const std::string& mount
 }
 
 }  // namespace
+
+Result<UniqueFd> serving_fd(int master_fd, bool resend) {
+    if (!resend) return clone_fuse_device(master_fd);
+    UniqueFd fd(::fcntl(master_fd, F_DUPFD_CLOEXEC, 0));
+    if (!fd) return make_error(errno, "duplicate the FUSE fd");
+    return fd;
+}
+
+Result<void> request_resend(int fuse_fd) {
+    fuse_out_header out{};
+    out.len = sizeof out;
+    out.error = kFuseNotifyResend;  // a notification: error holds its code, unique is 0
+    out.unique = 0;
+    if (::write(fuse_fd, &out, sizeof out) != static_cast<ssize_t>(sizeof out))
+        return make_error(errno, "FUSE_NOTIFY_RESEND");
+    return {};
+}
 
 Result<UniqueFd> clone_fuse_device(int fuse_fd) {
     UniqueFd clone(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
@@ -127,13 +145,33 @@ void make_init_replay(std::string& init_request) {
     std::memcpy(init_request.data() + offsetof(fuse_in_header, unique), &unique, sizeof unique);
 }
 
+namespace {
+
+std::string instance_lock_path(const std::string& mountpoint) {
+    return std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".lock";
+}
+
+// Whether `fd` is still the file at `path` (not unlinked by remove_instance_lock after we opened it).
+bool still_linked_at(int fd, const std::string& path) {
+    struct stat held{}, named{};
+    return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+           held.st_dev == named.st_dev;
+}
+
+}  // namespace
+
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms) {
     ::mkdir(kRunDir, 0755);
-    std::string path = std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".lock";
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) return make_error(errno, "open " + path);
+    std::string path = instance_lock_path(mountpoint);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    UniqueFd fd;
+    for (;;) {
+        fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd) return make_error(errno, "open " + path);
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+            if (still_linked_at(fd.get(), path)) break;
+            continue;  // its holder removed it meanwhile: lock the one at the path now
+        }
         if (errno != EWOULDBLOCK) return make_error(errno, "lock " + path);
         if (!wait || std::chrono::steady_clock::now() > deadline) {
             auto holder = read_file(path);
@@ -146,6 +184,11 @@ Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait,
     (void)!::ftruncate(fd.get(), 0);
     (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
     return fd;
+}
+
+void remove_instance_lock(const std::string& mountpoint, UniqueFd lock) {
+    std::string path = instance_lock_path(mountpoint);
+    if (lock && still_linked_at(lock.get(), path)) ::unlink(path.c_str());
 }
 
 Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::logger& log) {
@@ -178,7 +221,8 @@ Result<FuseConnection> attach_to_keeper(const std::string& mountpoint, spdlog::l
             return r.error().context("the keeper of " + mountpoint + " sent a malformed INIT");
         FuseConnection conn;
         conn.master = std::move(reply->fd);
-        auto worker = clone_fuse_device(conn.master.get());
+        conn.resend = init_offers_resend(reply->payload);
+        auto worker = serving_fd(conn.master.get(), conn.resend);
         if (!worker) return worker.error();
         conn.worker = std::move(*worker);
         conn.keeper = std::move(*sock);
@@ -205,7 +249,9 @@ Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger
         ::umount2(mountpoint.c_str(), MNT_DETACH);
         return e;
     };
-    auto worker = clone_fuse_device(conn.master.get());
+    utsname uts{};
+    conn.resend = ::uname(&uts) == 0 && release_offers_resend(uts.release);
+    auto worker = serving_fd(conn.master.get(), conn.resend);
     if (!worker) return fail(worker.error());
     conn.worker = std::move(*worker);
     auto listen = bind_keeper_socket(mountpoint);

@@ -20,12 +20,22 @@ struct FuseConnection {
     UniqueFd keeper;           // our link to the keeper
     std::string init_request;  // the INIT to replay into libfuse; empty on a fresh mount
     bool fresh = false;
+    // The kernel resends (FUSE_NOTIFY_RESEND): `worker` is then the same open
+    // file as `master`, which the keeper holds too, so requests this daemon
+    // read survive its death for the next daemon to have resent.
+    bool resend = false;
 };
 
 // One instance per mountpoint: an flock on /run/procview/<hash>.lock.
 // With wait, blocks up to timeout_ms. EWOULDBLOCK: another instance (named
-// in the message) holds it.
+// in the message) holds it. The lock is only ever taken on the file that is
+// at the path at that moment (remove_instance_lock may unlink it).
 Result<UniqueFd> acquire_instance_lock(const std::string& mountpoint, bool wait, int timeout_ms);
+
+// Unlinks the lock file of `mountpoint` while `lock` (from
+// acquire_instance_lock) holds it: what --unmount does once nothing serves
+// there any more, so that no file is left per mountpoint ever used.
+void remove_instance_lock(const std::string& mountpoint, UniqueFd lock);
 
 // Attaches to the keeper of `mountpoint`, authenticated (keeper_socket.hpp),
 // and checks the INIT it sends. ECONNREFUSED/ENOENT: no keeper;
@@ -50,6 +60,15 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
 // Spawns a new keeper for a connection whose keeper died, and reconnects.
 Result<UniqueFd> respawn_keeper(int master_fd, const std::string& mountpoint, const std::string& init_request,
                                 bool keep_stderr);
+
+// The fd a daemon serves from: with resend, a dup of `master_fd` (the same
+// open file, held by the keeper as well); otherwise its own clone, so that
+// requests it holds fail at once when it dies instead of waiting forever.
+Result<UniqueFd> serving_fd(int master_fd, bool resend);
+
+// Writes FUSE_NOTIFY_RESEND: the kernel queues again every request read
+// from any fd of the connection and not yet answered (Linux 6.9+).
+Result<void> request_resend(int fuse_fd);
 
 // A new /dev/fuse fd cloned from `fuse_fd` (FUSE_DEV_IOC_CLONE): another fd
 // of the same connection, which keeps it alive as long as any is open.

@@ -1,6 +1,7 @@
 #include "fusefs/sysinfo_agent.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/seccomp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -260,19 +261,27 @@ void SysinfoAgent::expire_pending(int64_t now_ms) {
 }
 
 void SysinfoAgent::serve_one(uint64_t key, Notifier& n) {
-    seccomp_notif req{};
-    if (::ioctl(n.fd.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
+    // Received straight into the in-flight record (sysinfo_handoff.hpp): a
+    // kill -9 at any instant leaves either nothing received or the record.
+    seccomp_notif local{};
+    seccomp_notif* into = &local;
+    if (inflight_) {
+        std::memset(&inflight_->request, 0, sizeof inflight_->request);  // RECV wants it zeroed
+        inflight_->pending.store(1, std::memory_order_release);
+        into = &inflight_->request;
+    }
+    if (::ioctl(n.fd.get(), SECCOMP_IOCTL_NOTIF_RECV, into) != 0) {
+        int err = errno;
+        if (inflight_) inflight_->pending.store(0, std::memory_order_release);
         // ENOENT: the caller was interrupted before we took it. Anything else: the fd is unusable.
-        if (errno != ENOENT && errno != EINTR) {
-            log_->warn("sysinfo agent: {}: receive: {}", n.name, std::strerror(errno));
+        if (err != ENOENT && err != EINTR) {
+            log_->warn("sysinfo agent: {}: receive: {}", n.name, std::strerror(err));
             drop(key);
         }
         return;
     }
-    if (inflight_) {
-        inflight_->request = req;
-        inflight_->pending.store(1, std::memory_order_release);
-    }
+    if (kill_after_receive_) ::raise(SIGKILL);  // tests: the worst instant for a kill -9
+    seccomp_notif req = *into;
     answer(n, req);
     if (inflight_) inflight_->pending.store(0, std::memory_order_release);
 }
@@ -314,6 +323,10 @@ void SysinfoAgent::answer(Notifier& n, const seccomp_notif& req) {
 void SysinfoAgent::recover_inflight() {
     if (!inflight_ || inflight_->pending.load(std::memory_order_acquire) == 0) return;
     seccomp_notif req = inflight_->request;
+    if (req.data.arch == 0) {  // killed before the kernel handed anything over
+        inflight_->pending.store(0, std::memory_order_release);
+        return;
+    }
     // The record does not say which container's filter it came from: the
     // one whose fd knows the id (ids are per filter, so at most one does).
     for (auto& [key, n] : notifiers_) {

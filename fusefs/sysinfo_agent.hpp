@@ -81,6 +81,9 @@ public:
     // (sysinfo_handoff.hpp); one a previous daemon left there is answered
     // first thing when the agent starts. nullptr: no record.
     void set_inflight(InflightSlot* slot) { inflight_ = slot; }
+    // Fault injection for tests (PROCVIEWFS_TEST_FAULT=kill-after-sysinfo-receive):
+    // the process SIGKILLs itself right after receiving a notification.
+    void set_kill_after_receive(bool on) { kill_after_receive_ = on; }
 
     void start();
     void stop();  // joins the thread; the fds stay open until destruction
@@ -126,6 +129,7 @@ private:
     uint64_t next_key_ = 16;  // below: the listener and the wake-up fd
     std::function<void(int, const std::string&)> on_new_fd_;
     InflightSlot* inflight_ = nullptr;
+    bool kill_after_receive_ = false;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
     Counters counters_;

@@ -56,6 +56,8 @@ int run_unmount(const std::string& mountpoint, spdlog::logger& log) {
         int err = conn.error().errnum;
         if (err != ENOENT && err != ECONNREFUSED) return fail("cannot unmount " + mountpoint + ": " + conn.error().describe());
         if (!procviewfs_mounted(mountpoint)) {
+            // A lock file left by a daemon that ended without --unmount (and that nobody holds).
+            if (auto lock = acquire_instance_lock(mountpoint, false, 0)) remove_instance_lock(mountpoint, std::move(*lock));
             std::cout << "procviewfs: nothing mounted at " << mountpoint << "\n";
             return 0;
         }
@@ -63,6 +65,7 @@ int run_unmount(const std::string& mountpoint, spdlog::logger& log) {
         if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
             return fail("unmount " + mountpoint + ": " + std::string(std::strerror(errno)));
         remove_stat_records(mountpoint, log);
+        if (auto lock = acquire_instance_lock(mountpoint, false, 0)) remove_instance_lock(mountpoint, std::move(*lock));
         std::cout << "procviewfs: unmounted " << mountpoint << " (it had no keeper)\n";
         return 0;
     }
@@ -76,9 +79,10 @@ int run_unmount(const std::string& mountpoint, spdlog::logger& log) {
     if (procviewfs_mounted(mountpoint)) return fail(mountpoint + " is still mounted");
     // The retired daemon holds the instance lock until it has exited.
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (auto lock = acquire_instance_lock(mountpoint, true, static_cast<int>(std::max<long>(left.count(), 0))); !lock)
-        log.warn("the daemon serving {} has not exited yet: {}", mountpoint, lock.error().describe());
+    auto lock = acquire_instance_lock(mountpoint, true, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (!lock) log.warn("the daemon serving {} has not exited yet: {}", mountpoint, lock.error().describe());
     remove_stat_records(mountpoint, log);
+    if (lock) remove_instance_lock(mountpoint, std::move(*lock));
     std::cout << "procviewfs: unmounted " << mountpoint << "\n";
     return 0;
 }

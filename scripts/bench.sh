@@ -35,6 +35,10 @@
 #                        so other work on a shared machine disturbs them less;
 #                        the same for every server; 0 = as deployed
 #   --keep               keep the scratch directory (raw JSON lines, server logs)
+#   --only LIST          run only these parts (default all): any of "ready idle
+#                        cells placement loop knobs scale sysinfo"; e.g.
+#                        --only sysinfo for the sysinfo(2) rows alone
+#   --sysinfo-readers N  concurrent callers in the sysinfo part (default 1)
 #
 # Everything it creates is named pvbench-<pid>: scratch directory and mountpoints
 # under /tmp, cgroups in every v1 hierarchy (or under the v2 root). An EXIT
@@ -63,6 +67,8 @@ READY_RUNS=5
 SETTLE=10
 NICE=-20
 KEEP=0
+ONLY="ready idle cells placement loop knobs scale sysinfo"
+SYSINFO_READERS=1
 COMMAND="scripts/bench.sh $*"
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
@@ -90,6 +96,8 @@ while [ $# -gt 0 ]; do
         --settle) SETTLE=$2; shift ;;
         --nice) NICE=$2; shift ;;
         --keep) KEEP=1 ;;
+        --only) ONLY=${2//,/ }; shift ;;
+        --sysinfo-readers) SYSINFO_READERS=$2; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -110,6 +118,11 @@ fi
 [ -n "$PROCVIEWFS" ] || PROCVIEWFS="$BUILD/fusefs/procviewfs"
 BENCH="$BUILD/bench"
 has_server() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+wants() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+PARTS=" ready idle cells placement loop knobs scale sysinfo "
+for part in $ONLY; do
+    case "$PARTS" in *" $part "*) ;; *) die "--only: unknown part $part" ;; esac
+done
 
 [ "$(id -u)" = 0 ] || die "needs root (cgroups, pid namespaces, FUSE mounts)"
 [ -c /dev/fuse ] || die "no /dev/fuse"
@@ -144,7 +157,7 @@ stop_server() {
     local mnt=${SERVER_MNT[$name]:-}
     if [ -n "$mnt" ]; then
         # SIGTERM hands procviewfs's mount to its keeper: --unmount ends both.
-        [ "$name" = procviewfs ] && { "$PROCVIEWFS" --unmount "$mnt" >/dev/null 2>&1 || true; }
+        case "$name" in procviewfs*) "$PROCVIEWFS" --unmount "$mnt" >/dev/null 2>&1 || true ;; esac
         if mountpoint -q "$mnt"; then umount -l "$mnt" 2>/dev/null || true; fi
         rmdir "$mnt" 2>/dev/null || true
         unset "SERVER_MNT[$name]"
@@ -282,6 +295,7 @@ start_server() {
 server_command() {
     case "$1" in
         procviewfs) echo "$PROCVIEWFS -f --config $TMP/procview.json --threads $THREADS @MNT@" ;;
+        procviewfs-sysinfo) echo "$PROCVIEWFS -f --config $TMP/procview-sysinfo.json --threads $THREADS @MNT@" ;;
         lxcfs) echo "lxcfs -f --enable-cfs -l -p $TMP/lxcfs.pid @MNT@" ;;
         floor) echo "$BENCH/procview-bench-floor --threads $THREADS @MNT@" ;;
         floor-t*) echo "$BENCH/procview-bench-floor --threads ${1#floor-t} @MNT@" ;;
@@ -291,6 +305,9 @@ server_command() {
     esac
 }
 echo '{}' > "$TMP/procview.json"
+# The sysinfo part's instance answers sysinfo on a listener of its own (never
+# the node's /run/procview/seccomp.sock); the directory is created 0700 by procviewfs.
+printf '{"sysinfo": true, "sysinfo_listener_path": "%s"}\n' "$TMP/sysinfo/agent.sock" > "$TMP/procview-sysinfo.json"
 
 FUSE_SERVERS=""
 for s in procviewfs lxcfs floor; do has_server "$s" && FUSE_SERVERS="$FUSE_SERVERS $s"; done
@@ -510,6 +527,33 @@ knob_cells() {
     for k in "${knobs[@]}"; do stop_server "$k"; done
 }
 
+# sysinfo_cells: sysinfo(2) answered by procviewfs's agent (each caller hands
+# its notify fd to the agent as runc would), native sysinfo(2), and an
+# open–read–close of proc/meminfo through the same procviewfs, interleaved,
+# SYSINFO_READERS callers each (issue 15's target: an intercepted call costs
+# no more than one such read).
+sysinfo_cells() {
+    local rep v variants=(intercepted native meminfo-orc)
+    # shellcheck disable=SC2046
+    start_server procviewfs-sysinfo $(server_command procviewfs-sysinfo)
+    local sock="$TMP/sysinfo/agent.sock" mnt=${SERVER_MNT[procviewfs-sysinfo]} pid=${SERVER_PID[procviewfs-sysinfo]}
+    settle
+    for ((rep = 1; rep <= REPEAT; rep++)); do
+        for v in $(rotate "$((rep - 1))" "${variants[@]}"); do
+            case "$v" in
+                intercepted) cell sysinfo "\"variant\":\"$v\",\"rep\":$rep" sysinfo sysinfo "$SYSINFO_READERS" \
+                    procviewfs native --sysinfo-listener "$sock" --server-pid "$pid" ;;
+                # ~2 million native calls/s: room for every sample.
+                native) cell sysinfo "\"variant\":\"$v\",\"rep\":$rep" sysinfo sysinfo "$SYSINFO_READERS" native native \
+                    --max-rate 4000000 ;;
+                meminfo-orc) cell sysinfo "\"variant\":\"$v\",\"rep\":$rep" meminfo orc "$SYSINFO_READERS" \
+                    procviewfs procviewfs-sysinfo ;;
+            esac
+        done
+    done
+    stop_server procviewfs-sysinfo
+}
+
 scale_runs() {
     [ "$SCALE_CGROUPS" != 0 ] || return 0
     local args s out
@@ -535,21 +579,24 @@ scale_runs() {
 log "scratch $TMP, cgroups $CGMODE, $NCPU CPUs"
 write_meta
 MAX_READERS=0
-for n in $READERS; do [ "$n" -gt "$MAX_READERS" ] && MAX_READERS=$n; done
+for n in $READERS $SYSINFO_READERS; do [ "$n" -gt "$MAX_READERS" ] && MAX_READERS=$n; done
 MAIN_CG_ARGS=$(make_cgroups r "$MAX_READERS" memory cpu cpuacct cpuset blkio pids)
 
-ready_runs
-for s in $FUSE_SERVERS; do
-    # shellcheck disable=SC2046
-    [ -n "${SERVER_PID[$s]:-}" ] || start_server "$s" $(server_command "$s")
-done
-idle fresh
-main_cells
-placement
-loop_cells
-knob_cells
-scale_runs
-idle "after scale"
+if wants ready; then ready_runs; fi
+if wants idle || wants cells || wants placement || wants scale; then
+    for s in $FUSE_SERVERS; do
+        # shellcheck disable=SC2046
+        [ -n "${SERVER_PID[$s]:-}" ] || start_server "$s" $(server_command "$s")
+    done
+fi
+if wants idle; then idle fresh; fi
+if wants cells; then main_cells; fi
+if wants placement; then placement; fi
+if wants loop; then loop_cells; fi
+if wants knobs; then knob_cells; fi
+if wants sysinfo; then sysinfo_cells; fi
+if wants scale; then scale_runs; fi
+if wants idle; then idle "after scale"; fi
 
 mkdir -p "$(dirname "$OUT")"
 "$BENCH/procview-bench-report" "$RESULTS" > "$OUT.tmp"

@@ -20,6 +20,7 @@
 // the exit status is the runtime's. A problem with procview's own setup is
 // logged to the runtime's --log and the container starts without procview,
 // unless runtime.fail_closed.
+#include <algorithm>
 #include <unistd.h>
 
 #include <cerrno>
@@ -157,6 +158,10 @@ void join_time_namespace(const RuncCommandLine& cmd, const std::string& runtime,
         if (auto removed = remove_time_namespace_record(*record); !removed) log.warning(who + removed.error().describe());
 }
 
+bool is_version_query(const std::vector<std::string>& args) {
+    return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--version" || a == "-v"; });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,6 +204,12 @@ int main(int argc, char** argv) {
     if (!subcommand_reads_bundle(cmd->subcommand))
         log.debug("procview: " + describe_call(*cmd) + ": passed through to " + *runtime);
 
+    if (cmd->subcommand.empty() && is_version_query(cmd->runtime_args)) {
+        // Ours, then the runtime's own lines: Docker parses those and keeps
+        // the last line that names a version, the runtime's.
+        std::string line = std::string("procview-runtime version ") + PROCVIEW_VERSION + " (runs " + *runtime + ")\n";
+        (void)!::write(STDOUT_FILENO, line.data(), line.size());
+    }
     std::vector<char*> exec_argv;
     exec_argv.push_back(runtime->data());
     for (auto& arg : cmd->runtime_args) exec_argv.push_back(arg.data());

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 
 #include "core/json_depth.hpp"
+#include "core/text.hpp"
 
 namespace procview::shim {
 namespace {
@@ -103,17 +103,10 @@ std::string format_time_namespace_record(const NamespaceId& ns) {
 }
 
 std::optional<NamespaceId> parse_time_namespace_record(std::string_view text) {
-    auto number = [&text]() -> std::optional<uint64_t> {
-        uint64_t value = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (ec != std::errc() || end == text.data()) return std::nullopt;
-        text.remove_prefix(static_cast<std::size_t>(end - text.data()));
-        return value;
-    };
-    auto dev = number();
+    auto dev = consume_u64(text);
     if (!dev || !text.starts_with(' ')) return std::nullopt;
     text.remove_prefix(1);
-    auto ino = number();
+    auto ino = consume_u64(text);
     if (!ino || text != "\n" || *ino == 0) return std::nullopt;
     return NamespaceId{*dev, *ino};
 }

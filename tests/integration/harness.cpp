@@ -260,6 +260,17 @@ void Daemon::kill9() {
     pid_ = -1;
 }
 
+bool Daemon::exited_within(int timeout_ms) {
+    for (int waited = 0; pid_ > 0 && waited <= timeout_ms; waited += 10) {
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+            pid_ = -1;
+            return true;
+        }
+        sleep_ms(10);
+    }
+    return pid_ <= 0;
+}
+
 void Daemon::stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);

@@ -70,6 +70,8 @@ public:
     // Starts (or restarts after kill) procviewfs on the same mountpoint; waits until it serves.
     void start();
     void kill9();
+    // Whether the daemon exited by itself within `timeout_ms` (then reaped; start() runs it again).
+    bool exited_within(int timeout_ms);
     void stop();  // SIGTERM and wait: hands the mount over to its keeper
     // `procviewfs --unmount MOUNTPOINT`: removes the mount and ends its
     // keeper (and a serving daemon). Returns its exit status.

@@ -48,6 +48,21 @@ TEST_CASE("keeper INIT validation: what kernels send passes") {
     CHECK(validate_init_request(init_request(5, 8)).ok());     // before max_readahead
 }
 
+TEST_CASE("FUSE_NOTIFY_RESEND support: protocol 7.40 (Linux 6.9) and later") {
+    CHECK(init_offers_resend(init_request(40, 64)));
+    CHECK(init_offers_resend(init_request(44, 64)));
+    CHECK_FALSE(init_offers_resend(init_request(38, 64)));  // Debian 12's 6.1
+    CHECK_FALSE(init_offers_resend(init_request(44, 64, FUSE_LOOKUP)));  // not an INIT at all
+    CHECK_FALSE(init_offers_resend(""));
+    CHECK(release_offers_resend("6.9.0"));
+    CHECK(release_offers_resend("6.18.44-fc-v1300"));
+    CHECK(release_offers_resend("7.0"));
+    CHECK_FALSE(release_offers_resend("6.1.0-28-amd64"));
+    CHECK_FALSE(release_offers_resend("5.15.0"));
+    CHECK_FALSE(release_offers_resend("6"));
+    CHECK_FALSE(release_offers_resend("garbage"));
+}
+
 TEST_CASE("keeper INIT validation: anything else is refused with the reason") {
     auto reason = [](const std::string& bytes) {
         auto r = validate_init_request(bytes);

@@ -56,3 +56,18 @@ TEST_CASE("append_u64 appends decimal digits") {
     append_u64(out, 18446744073709551615ULL);
     CHECK(out == "x=0,18446744073709551615");
 }
+
+TEST_CASE("consume_u64 takes the leading decimal number and leaves the rest") {
+    std::string_view text = "6.18.0-13-amd64";
+    CHECK(consume_u64(text) == 6u);
+    CHECK(text == ".18.0-13-amd64");
+    text.remove_prefix(1);
+    CHECK(consume_u64(text) == 18u);
+    CHECK(text == ".0-13-amd64");
+    std::string_view none = "-1";
+    CHECK(!consume_u64(none));
+    CHECK(none == "-1");  // unchanged
+    std::string_view huge = "99999999999999999999x";
+    CHECK(!consume_u64(huge));
+    CHECK(huge.size() == 21);
+}

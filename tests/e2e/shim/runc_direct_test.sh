@@ -53,8 +53,10 @@ online_is() { [ "$(awk '$1 == "online" { print $2 }' "$T/$1.out")" = "$2" ]; }
 # ---- passthrough of calls that touch no bundle --------------------------------
 wrun version --version
 rrun version-runc --version
-check "--version is runc's" "exit $WRC; got '$(head -1 "$T/version.out")'" \
-    cmp -s "$T/version.out" "$T/version-runc.out"
+check "--version names procview-runtime first" "got '$(head -1 "$T/version.out")'" \
+    grep -q '^procview-runtime version .* (runs .*runc)$' "$T/version.out"
+check "--version then prints runc's own lines (Docker parses them)" "exit $WRC" \
+    sh -c "tail -n +2 '$T/version.out' | cmp -s - '$T/version-runc.out'"
 wrun features features
 rrun features-runc features
 if [ "$RRC" = 0 ]; then
@@ -202,7 +204,7 @@ else
     # ---- crun behind the wrapper -----------------------------------------------
     if pv_have crun; then
         wrun crun-version --procview-config "$T/crun.json" --version
-        check "runtime.runtime=crun execs crun" "got '$(head -1 "$T/crun-version.out")'" \
+        check "runtime.runtime=crun execs crun" "got '$(sed -n 2p "$T/crun-version.out")'" \
             grep -q '^crun version' "$T/crun-version.out"
         b=$T/crun
         # No limits and no cgroup manager: crun 1.8 refuses hybrid cgroup hosts.

@@ -1,6 +1,7 @@
 # sysinfo(2) in runc containers made by procview-runtime: the seccomp notify
 # rule in config.json, procviewfs's agent answering from the container's
-# cgroup. Real clients (busybox free and uptime, a static C program) must
+# cgroup. Real clients (busybox free and uptime, a static C program, and the
+# host's getconf and Python in a container lent the host's /usr) must
 # agree with /proc in the same container; a live limit change shows in the
 # next call; kill -9 and --takeover of procviewfs lose no call.
 #   sh sysinfo_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS SYSINFO_FIELDS
@@ -78,6 +79,81 @@ check "glibc sysconf: _PHYS_PAGES x page = MemTotal, _AVPHYS_PAGES x page = free
         'BEGIN { lo = a < b ? a : b; hi = a < b ? b : a   # freeram read before and after: live
                  exit !(phys == total && b != "" && avphys <= hi && avphys > lo - 4096) }'
 check "sysinfo: uptime is the container's (seconds)" "uptime $(field uptime "$f")" [ "$(field uptime "$f")" -lt 30 ]
+
+# ---- glibc clients from the host: getconf and Python's os.sysconf --------------------
+# The busybox rootfs has neither: this container's rootfs binds the host's
+# /usr read-only (and /bin, /sbin, /lib, /lib64 where they are not links into
+# it). glibc's _AVPHYS_PAGES is sysinfo's freeram, i.e. MemFree (not
+# MemAvailable): each is checked between MemFree read just before and just
+# after, in the same process for Python (free memory moves).
+glibc_container() {
+    hr=$T/hostroot
+    mkdir -p "$hr/usr" "$hr/proc" "$hr/sys" "$hr/dev" "$hr/tmp" "$hr/root"
+    hm='{"destination": "/usr", "type": "bind", "source": "/usr", "options": ["rbind", "ro", "nosuid", "nodev"]}'
+    for d in bin sbin lib lib64; do
+        if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$hr/$d"
+        elif [ -d "/$d" ]; then
+            mkdir -p "$hr/$d"
+            hm="$hm, {\"destination\": \"/$d\", \"type\": \"bind\", \"source\": \"/$d\", \"options\": [\"rbind\", \"ro\", \"nosuid\", \"nodev\"]}"
+        fi
+    done
+    cat >"$hr/probe.sh" <<'EOF2'
+free_kb() { grep '^MemFree:' /proc/meminfo | tr -s ' ' | cut -d ' ' -f 2; }
+echo "memtotal_kb $(grep '^MemTotal:' /proc/meminfo | tr -s ' ' | cut -d ' ' -f 2)"
+echo "pagesize $(getconf PAGESIZE)"
+echo "phys_pages $(getconf _PHYS_PAGES)"
+echo "memfree_before_kb $(free_kb)"
+echo "avphys_pages $(getconf _AVPHYS_PAGES)"
+echo "memfree_after_kb $(free_kb)"
+[ -x /usr/bin/python3 ] && /usr/bin/python3 /probe.py
+EOF2
+    cat >"$hr/probe.py" <<'EOF2'
+import os
+def memfree():
+    with open('/proc/meminfo') as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith('MemFree:'))
+page = os.sysconf('SC_PAGE_SIZE')
+before = memfree()
+avphys = os.sysconf('SC_AVPHYS_PAGES') * page
+after = memfree()
+print('py_phys_bytes', os.sysconf('SC_PHYS_PAGES') * page)
+print('py_avphys_bytes', avphys)
+print('py_memfree_before', before)
+print('py_memfree_after', after)
+EOF2
+    b=$T/glibc
+    mkdir -p "$b"
+    PV_ROOT_PATH=$hr PV_ANNOTATIONS=$enabled PV_EXTRA_MOUNTS=$hm \
+        PV_RESOURCES=$(pv_resources_json 268435456 100000 100000 0-1) \
+        PV_CGROUPS_PATH=/$PVS_CG/glibc pv_write_config "$b" /bin/sh /probe.sh
+    # shellcheck disable=SC2086
+    "$W" $G run --bundle "$b" "pvsi-glibc-$$" >"$T/glibc.out" 2>"$T/glibc.err" </dev/null
+}
+if [ ! -x /usr/bin/getconf ] || [ ! -x /bin/sh ]; then
+    skip "getconf _PHYS_PAGES/_AVPHYS_PAGES in a container" "the host has no /usr/bin/getconf or /bin/sh to lend it"
+else
+    glibc_container
+    g=$T/glibc.out
+    echo "     host glibc clients: $(tr '\n' ' ' <"$g") $(cat "$T/glibc.err")"
+    check "getconf: _PHYS_PAGES x PAGESIZE = MemTotal (256 MiB)" "$(cat "$g" "$T/glibc.err")" \
+        sh -c "[ \$(( $(field phys_pages "$g") * $(field pagesize "$g") )) = $((262144 * 1024)) ] && [ '$(field memtotal_kb "$g")' = 262144 ]"
+    check "getconf: _AVPHYS_PAGES x PAGESIZE between MemFree read before and after" "$(cat "$g")" \
+        awk -v p="$(field avphys_pages "$g")" -v ps="$(field pagesize "$g")" -v a="$(field memfree_before_kb "$g")" \
+            -v b="$(field memfree_after_kb "$g")" \
+            'BEGIN { v = p * ps; lo = (a < b ? a : b) * 1024 - 1048576; hi = (a > b ? a : b) * 1024 + 1048576
+                     exit !(p > 0 && v >= lo && v <= hi && v <= 268435456) }'
+    if [ ! -x /usr/bin/python3 ]; then
+        skip "Python os.sysconf in a container" "the host has no /usr/bin/python3 to lend it"
+    else
+        check "Python: os.sysconf('SC_PHYS_PAGES') x page size = MemTotal" "$(cat "$g" "$T/glibc.err")" \
+            [ "$(field py_phys_bytes "$g")" = $((262144 * 1024)) ]
+        # Same process, nothing allocated between the three reads: a page of slack for rounding.
+        check "Python: os.sysconf('SC_AVPHYS_PAGES') x page size between MemFree read before and after" "$(cat "$g")" \
+            awk -v v="$(field py_avphys_bytes "$g")" -v a="$(field py_memfree_before "$g")" \
+                -v b="$(field py_memfree_after "$g")" \
+                'BEGIN { lo = (a < b ? a : b) - 4096; hi = (a > b ? a : b) + 4096; exit !(v != "" && v >= lo && v <= hi) }'
+    fi
+fi
 
 # ---- a live limit change shows in the next call -----------------------------------
 b=$T/live
