@@ -456,9 +456,8 @@ std::string serve_sendfile(const std::string& path) {
             reply = reply_ok("");
         } else if (cmd == "notify") {
             std::string listener, name;
-            int host_pid = 0;
-            in >> listener >> name >> host_pid;
-            std::string err = install_sysinfo_notify(listener, name, host_pid);
+            in >> listener >> name;
+            std::string err = install_sysinfo_notify(listener, name);
             reply = err.empty() ? reply_ok("") : reply_ok("ERR " + err);
         } else if (cmd == "sysinfo") {
             int count = 1;
@@ -508,9 +507,11 @@ Container::Container(const TestCgroup& cgroup) {
         if (init == 0) container_init(sv[1]);
         write_all(sv[1], std::to_string(init) + " ok\n");
         ::close(sv[1]);
+        // The helper's exit status tells the test how the init ended (an
+        // OOM kill in a small cgroup reads as 128 + SIGKILL).
         int status = 0;
         ::waitpid(init, &status, 0);
-        std::_Exit(0);
+        std::_Exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
     }
     ::close(sv[1]);
     sock_ = sv[0];
@@ -523,6 +524,7 @@ Container::~Container() {
     write_all(sock_, "idle\n");
     write_all(sock_, "exit\n");
     ::close(sock_);
+    if (helper_reaped_) return;  // its init is gone too: never signal a pid that may be reused
     for (int i = 0; i < 200; ++i) {
         if (::waitpid(helper_pid_, nullptr, WNOHANG) == helper_pid_) return;
         sleep_ms(10);
@@ -531,16 +533,32 @@ Container::~Container() {
     ::waitpid(helper_pid_, nullptr, 0);
 }
 
+std::string Container::gone_reason() {
+    int status = 0;
+    for (int i = 0; i < 100 && !helper_reaped_; ++i) {
+        if (::waitpid(helper_pid_, &status, WNOHANG) == helper_pid_) helper_reaped_ = true;
+        else sleep_ms(10);
+    }
+    if (!helper_reaped_) return "container gone: its init still runs but closed its socket";
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code > 128) {
+        return "container gone: its init was killed by signal " + std::to_string(code - 128) +
+               (code - 128 == SIGKILL ? " (an OOM kill in its cgroup? see dmesg)" : "");
+    }
+    return "container gone: its init exited with status " + std::to_string(code);
+}
+
 std::string Container::request(const std::string& command) {
-    if (!write_all(sock_, command + "\n")) throw std::runtime_error("container gone");
+    if (!write_all(sock_, command + "\n")) throw std::runtime_error(command + ": " + gone_reason());
     std::string head = read_line(sock_);
+    if (head.empty()) throw std::runtime_error(command + ": " + gone_reason());
     if (head.rfind("ERR ", 0) == 0) {
         int err = std::atoi(head.c_str() + 4);
         throw std::runtime_error(command + ": " + std::strerror(err));
     }
     if (head.rfind("OK ", 0) != 0) throw std::runtime_error(command + ": bad reply `" + head + "`");
     std::string body;
-    if (!read_exact(sock_, body, std::stoull(head.substr(3)))) throw std::runtime_error("container gone");
+    if (!read_exact(sock_, body, std::stoull(head.substr(3)))) throw std::runtime_error(command + ": " + gone_reason());
     return body;
 }
 
@@ -564,7 +582,7 @@ std::string Container::read_sendfile(const std::string& path) { return request("
 void Container::busy(int processes) { request("busy " + std::to_string(processes)); }
 void Container::idle() { request("idle"); }
 std::string Container::notify_sysinfo(const std::string& listener, const std::string& name) {
-    return request("notify " + listener + " " + name + " " + std::to_string(init_pid_));
+    return request("notify " + listener + " " + name);
 }
 std::string Container::sysinfo(int count) { return request("sysinfo " + std::to_string(count)); }
 std::string Container::sysinfo_latency(int count) { return request("sysinfo_latency " + std::to_string(count)); }

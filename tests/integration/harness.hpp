@@ -120,7 +120,10 @@ public:
 
 private:
     std::string request(const std::string& command);
+    // Why the container stopped answering: how its init ended, if it did.
+    std::string gone_reason();
     int sock_ = -1;
+    bool helper_reaped_ = false;
     pid_t helper_pid_ = -1;  // the forked process that entered the cgroup and unshared
     pid_t init_pid_ = -1;
 };

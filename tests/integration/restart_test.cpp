@@ -103,21 +103,25 @@ TEST_CASE("kill -9 and restart: a container reading in a loop keeps working, no 
 TEST_CASE("kill -9 under busy readers: FUSE_NOTIFY_RESEND fails no read (Linux 6.9+)") {
     SKIP_UNLESS_SUPPORTED();
     utsname uts{};
-    if (::uname(&uts) != 0 || !procview::release_offers_resend(uts.release)) {
-        MESSAGE("skipped: kernel " << uts.release << " has no FUSE_NOTIFY_RESEND (before 6.9)");
-        return;
-    }
+    REQUIRE(::uname(&uts) == 0);
+    // Before 6.9 (Debian 12's 6.1, the v2 lane) there is no resend: the same
+    // rounds measure what a kill -9 still costs there, at most the one read
+    // per reader the dead daemon held.
+    const bool resend = procview::release_offers_resend(uts.release);
     Daemon d;
     std::vector<std::unique_ptr<TestCgroup>> cgroups;
     std::vector<std::unique_ptr<Container>> containers;
     std::vector<std::unique_ptr<ReadLoop>> loops;
     for (int i = 0; i < 3; ++i) {
         cgroups.push_back(std::make_unique<TestCgroup>(unique_name("resend" + std::to_string(i))));
-        cgroups.back()->set_memory(static_cast<uint64_t>(64 + 32 * i) * MiB);
+        // Roomy limits: each reader is a forked copy of this binary, and under
+        // ASan its quarantine of freed buffers alone grows to 256 MB in a
+        // tight loop (a 64 MiB limit got it OOM-killed in the sanitizer lane).
+        cgroups.back()->set_memory(static_cast<uint64_t>(1024 + 256 * i) * MiB);
         containers.push_back(std::make_unique<Container>(*cgroups.back()));
     }
     for (int i = 0; i < 3; ++i)
-        loops.push_back(std::make_unique<ReadLoop>(*containers[i], d.file("proc/meminfo"), (64 + 32 * i) * 1024u, 0));
+        loops.push_back(std::make_unique<ReadLoop>(*containers[i], d.file("proc/meminfo"), (1024 + 256 * i) * 1024u, 0));
     const int rounds = 10;
     for (int round = 0; round < rounds; ++round) {
         sleep_ms(100);
@@ -132,8 +136,10 @@ TEST_CASE("kill -9 under busy readers: FUSE_NOTIFY_RESEND fails no read (Linux 6
         failed += loop->failed;
         wrong += loop->wrong;
     }
-    MESSAGE(rounds << " kill -9 rounds under 3 busy readers: " << failed << " failed reads");
-    CHECK(failed == 0);  // without the resend, about one read per round and reader the daemon held fails
+    MESSAGE("Linux " << uts.release << std::string(resend ? " (FUSE_NOTIFY_RESEND)" : " (no FUSE_NOTIFY_RESEND)") << ": "
+                     << rounds << " kill -9 rounds under 3 busy readers: " << failed << " failed reads");
+    if (resend) CHECK(failed == 0);  // without the resend, about one read per round and reader the daemon held fails
+    else CHECK(failed <= 3 * rounds);
     CHECK(wrong == 0);
 }
 
@@ -245,12 +251,12 @@ TEST_CASE("SIGTERM under load: every request loop answers what it read before it
     SKIP_UNLESS_SUPPORTED();
     Daemon d({"--threads", "4"});
     TestCgroup cg(unique_name("handover-mt"));
-    cg.set_memory(160 * MiB);
+    cg.set_memory(2048 * MiB);  // 4 tight readers: room for ASan's quarantine in each (see above)
     std::vector<std::unique_ptr<Container>> containers;
     std::vector<std::unique_ptr<ReadLoop>> loops;
     for (int i = 0; i < 4; ++i) {
         containers.push_back(std::make_unique<Container>(cg));
-        loops.push_back(std::make_unique<ReadLoop>(*containers.back(), d.file("proc/meminfo"), 163840, 0));
+        loops.push_back(std::make_unique<ReadLoop>(*containers.back(), d.file("proc/meminfo"), 2097152, 0));
     }
     constexpr int kHandovers = 6;
     for (int i = 0; i < kHandovers; ++i) {

@@ -1,15 +1,9 @@
 #include "sysinfo_probe.hpp"
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
+#include "bench/sysinfo_caller.hpp"
+
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
-#include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,63 +15,10 @@
 
 namespace pvtest {
 
-namespace {
-
-// arch == native ? (nr == sysinfo ? USER_NOTIF : ALLOW) : ALLOW
-int notify_filter() {
-#if defined(__x86_64__)
-    constexpr uint32_t arch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-    constexpr uint32_t arch = AUDIT_ARCH_AARCH64;
-#endif
-    sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sysinfo, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
-    return static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
-}
-
-}  // namespace
-
-std::string install_sysinfo_notify(const std::string& listener, const std::string& name, int pid_in_host) {
-    int notify = notify_filter();
-    if (notify < 0) return std::string("seccomp: ") + std::strerror(errno);
-    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, listener.c_str(), sizeof addr.sun_path - 1);
-    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        std::string err = std::string("connect ") + listener + ": " + std::strerror(errno);
-        ::close(sock);
-        ::close(notify);
-        return err;
-    }
-    std::string json = R"({"ociVersion":"1.0.2","fds":["seccompFd"],"pid":)" + std::to_string(pid_in_host) +
-                       R"(,"metadata":"procview:)" + name + R"(","state":{"ociVersion":"1.0.2","id":")" + name +
-                       R"(","status":"creating","pid":)" + std::to_string(pid_in_host) + R"(,"bundle":"/"}})";
-    iovec iov{json.data(), json.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &notify, sizeof notify);
-    ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-    int err = errno;
-    ::close(sock);  // EOF ends the message, as with runc
-    ::close(notify);
-    if (n != static_cast<ssize_t>(json.size())) return std::string("sendmsg: ") + std::strerror(err);
-    return "";
+std::string install_sysinfo_notify(const std::string& listener, const std::string& name) {
+    // The same filter and message as the benchmark's caller: one runc-like client.
+    auto handed = procview::bench::hand_sysinfo_to_agent(listener, name);
+    return handed ? "" : handed.error().describe();
 }
 
 std::string call_sysinfo(int count) {

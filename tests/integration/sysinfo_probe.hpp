@@ -10,7 +10,7 @@ namespace pvtest {
 // a listener (as runc does for linux.seccomp with SCMP_ACT_NOTIFY), and
 // hands its notify fd to `listener` with the OCI message runc sends.
 // "" on success, else what failed.
-std::string install_sysinfo_notify(const std::string& listener, const std::string& name, int pid_in_host);
+std::string install_sysinfo_notify(const std::string& listener, const std::string& name);
 
 // Calls sysinfo `count` times; the fields of the last call, as
 // "uptime loads0 loads1 loads2 totalram freeram sharedram bufferram totalswap freeswap procs mem_unit

@@ -38,42 +38,7 @@ pvs_start_views || pv_skip_all "$PVS_VIEWS_WHY"
 pvs_config "$T/procview.json"
 
 # ---- a private containerd -----------------------------------------------------------
-C=$T/ctd
-mkdir -p "$C"
-SOCK=$C/containerd.sock
-cat >"$C/config.toml" <<EOF
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$C/containerd-ttrpc.sock"
-EOF
-# containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its
-# state directory: remove what this run created, if nothing else uses it.
-[ -d /run/containerd ] || pv_at_exit "rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc /run/containerd"
-# The runc shim (and so procview-runtime) inherits containerd's environment.
-PROCVIEW_CONFIG=$T/procview.json containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
-CTD_PID=$!
-pv_at_exit "pv_stop_pid $CTD_PID"
-NS=pvshim-$$
-CTR="ctr -a $SOCK -n $NS"
-ctd_up() { $CTR version >/dev/null 2>&1; }
-pv_wait_until 20 ctd_up || pv_skip_all "containerd did not start: $(tail -5 "$C/containerd.log")"
-
-# Every task and container of our namespace goes, even after a failed check.
-pvs_ctr_cleanup() {
-    for _id in $($CTR task ls -q 2>/dev/null); do
-        $CTR task kill -s KILL "$_id"
-        pv_wait_until 5 sh -c "! $CTR task ls | grep -q '^$_id .*RUNNING'"
-        $CTR task delete "$_id"
-    done
-    for _id in $($CTR containers ls -q 2>/dev/null); do $CTR containers rm "$_id"; done
-    $CTR namespaces rm "$NS"
-}
-pv_at_exit pvs_ctr_cleanup
+pvs_start_containerd "$T/ctd" "pvshim-$$" "$T/procview.json"
 
 # start NAME ANNOTATION [ctr run flags...]: a detached container sleeping,
 # limited to 256 MiB and 1 CPU, in cgroup PVS_CG/NAME.
@@ -110,7 +75,7 @@ check "wrapper: task exec sees MemTotal = 256 MiB" "MemTotal $(pvs_memtotal "$T/
     memtotal_is "$id" 262144
 inside "$id" head -n 1 /sys/devices/system/cpu/online
 check "wrapper: one CPU online" "online '$(cat "$T/$id.out")'" [ "$(cat "$T/$id.out")" = 0 ]
-LOG=$C/state/io.containerd.runtime.v2.task/$NS/$id/log.json
+LOG=$T/ctd/state/io.containerd.runtime.v2.task/$PVS_CTD_NS/$id/log.json
 check "wrapper: our line in the bundle's log.json" "log.json: $(cat "$LOG" 2>&1)" \
     grep -q "^{\"level\":\"info\",\"msg\":\"procview: create $id: added procview-hook" "$LOG"
 $CTR task kill -s KILL "$id" >"$T/$id.kill" 2>&1
@@ -133,8 +98,8 @@ start "$id" "" --runc-binary "$PVS_RUNTIME"
 inside "$id" $meminfo
 check "wrapper, not opted in: host MemTotal" "MemTotal $(pvs_memtotal "$T/$id.out"): $(cat "$T/$id.err")" \
     memtotal_is "$id" "$PVS_HOST_MEM"
-check "wrapper, not opted in: logged why" "log.json: $(cat "$C/state/io.containerd.runtime.v2.task/$NS/$id/log.json" 2>&1)" \
-    grep -q "procview: create $id: not opted in" "$C/state/io.containerd.runtime.v2.task/$NS/$id/log.json"
+check "wrapper, not opted in: logged why" "log.json: $(cat "$T/ctd/state/io.containerd.runtime.v2.task/$PVS_CTD_NS/$id/log.json" 2>&1)" \
+    grep -q "procview: create $id: not opted in" "$T/ctd/state/io.containerd.runtime.v2.task/$PVS_CTD_NS/$id/log.json"
 
 # ---- refused (fail_closed): containerd reports procview's own error ------------------
 # Through a runtimeArgs-style script, as dockerd generates for "runtimeArgs".

@@ -93,3 +93,44 @@ pvs_delete_containers() {
 }
 
 pvs_memtotal() { pv_meminfo_kb MemTotal <"$1"; }
+
+# pvs_start_containerd DIR NAMESPACE PROCVIEW_CONFIG: a private containerd
+# (state under DIR, no CRI plugin) whose runc shims, and so procview-runtime,
+# see PROCVIEW_CONFIG. Sets CTR ("ctr" on its socket and in NAMESPACE) and
+# CTD_PID; at exit every task and container of NAMESPACE goes, even after a
+# failed check, then containerd. Skips the whole test if it does not start.
+pvs_start_containerd() {
+    _ctd=$1 PVS_CTD_NS=$2
+    mkdir -p "$_ctd"
+    cat >"$_ctd/config.toml" <<EOF_CTD
+version = 2
+root = "$_ctd/root"
+state = "$_ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$_ctd/containerd.sock"
+[ttrpc]
+  address = "$_ctd/containerd-ttrpc.sock"
+EOF_CTD
+    # containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its
+    # state directory: remove what this run created, if nothing else uses it.
+    [ -d /run/containerd ] || pv_at_exit "rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc /run/containerd"
+    # The runc shim (and so procview-runtime) inherits containerd's environment.
+    PROCVIEW_CONFIG=$3 containerd --config "$_ctd/config.toml" >"$_ctd/containerd.log" 2>&1 &
+    CTD_PID=$!
+    pv_at_exit "pv_stop_pid $CTD_PID"
+    CTR="ctr -a $_ctd/containerd.sock -n $PVS_CTD_NS"
+    pv_wait_until 20 sh -c "$CTR version >/dev/null 2>&1" ||
+        pv_skip_all "containerd did not start: $(tail -5 "$_ctd/containerd.log")"
+    pv_at_exit pvs_ctr_cleanup
+}
+
+pvs_ctr_cleanup() {
+    for _id in $($CTR task ls -q 2>/dev/null); do
+        $CTR task kill -s KILL "$_id"
+        pv_wait_until 5 sh -c "! $CTR task ls | grep -q '^$_id .*RUNNING'"
+        $CTR task delete "$_id"
+    done
+    for _id in $($CTR containers ls -q 2>/dev/null); do $CTR containers rm "$_id"; done
+    $CTR namespaces rm "$PVS_CTD_NS"
+}

@@ -20,37 +20,7 @@ cat >"$T/procview.json" <<EOF2
  "hook": {"log_file": $(pv_json_str "$T/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
 EOF2
 
-C=$T/ctd
-mkdir -p "$C"
-SOCK=$C/containerd.sock
-cat >"$C/config.toml" <<EOF2
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$C/containerd-ttrpc.sock"
-EOF2
-[ -d /run/containerd ] || pv_at_exit "rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc /run/containerd"
-PROCVIEW_CONFIG=$T/procview.json containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
-CTD_PID=$!
-pv_at_exit "pv_stop_pid $CTD_PID"
-NS=pvsi-$$
-CTR="ctr -a $SOCK -n $NS"
-ctd_up() { $CTR version >/dev/null 2>&1; }
-pv_wait_until 20 ctd_up || pv_skip_all "containerd did not start: $(tail -5 "$C/containerd.log")"
-pvsi_ctr_cleanup() {
-    for _id in $($CTR task ls -q 2>/dev/null); do
-        $CTR task kill -s KILL "$_id"
-        pv_wait_until 5 sh -c "! $CTR task ls | grep -q '^$_id .*RUNNING'"
-        $CTR task delete "$_id"
-    done
-    for _id in $($CTR containers ls -q 2>/dev/null); do $CTR containers rm "$_id"; done
-    $CTR namespaces rm "$NS"
-}
-pv_at_exit pvsi_ctr_cleanup
+pvs_start_containerd "$T/ctd" "pvsi-$$" "$T/procview.json"
 
 id=pvsi-ctd-$$
 $CTR run -d --null-io --rootfs --runtime io.containerd.runc.v2 --runc-root "$T/runc-root" --seccomp \
@@ -58,7 +28,7 @@ $CTR run -d --null-io --rootfs --runtime io.containerd.runc.v2 --runc-root "$T/r
     --runc-binary "$PVS_RUNTIME" "$PVS_ROOTFS" "$id" sleep 600 >"$T/run.out" 2>&1
 check "ctr run --seccomp through the wrapper: running" "$(cat "$T/run.out")" \
     sh -c "$CTR task ls | grep -q '^$id .*RUNNING'"
-SPEC=$C/state/io.containerd.runtime.v2.task/$NS/$id/config.json
+SPEC=$T/ctd/state/io.containerd.runtime.v2.task/$PVS_CTD_NS/$id/config.json
 check "containerd's profile: default action kept, notify rule and listener added" "seccomp: $(grep -o '"seccomp".\{0,300\}' "$SPEC")" \
     sh -c "grep -q '\"defaultAction\":\"SCMP_ACT_ERRNO\"' '$SPEC' && \
            grep -q '{\"names\":\[\"sysinfo\"\],\"action\":\"SCMP_ACT_NOTIFY\"}' '$SPEC' && \
