@@ -1,7 +1,6 @@
 // core/catalog: the one table of views, and what derives from it.
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -14,20 +13,14 @@
 #include "fusefs/view_engine.hpp"
 #include "hook/mount_plan.hpp"
 
+#include "fixtures.hpp"
+
 using namespace procview;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string repo_file(const std::string& relative) {
-    return read_text(std::string(PROCVIEW_FIXTURES) + "/../../" + relative);
-}
+// A file of the repository (tests/fixtures is two levels below its top).
+std::string repo_file(const std::string& relative) { return test::read_fixture("../../" + relative); }
 
 }  // namespace
 
