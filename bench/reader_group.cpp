@@ -435,7 +435,7 @@ Result<void> Driver::reap(bool block) {
                     return make_error(s.setup_errno, "reader " + std::to_string(i) + ": " + s.setup_error);
                 }
             }
-            return make_error(0, "reader process " + std::to_string(pid) + " failed (status " +
+            return make_error(ECHILD, "reader process " + std::to_string(pid) + " failed (status " +
                                      std::to_string(status) + ")");
         }
     }

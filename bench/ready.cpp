@@ -33,11 +33,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/catalog.hpp"
+
 #include "platform/unique_fd.hpp"
 
 namespace {
 
-constexpr long kFuseSuperMagic = 0x65735546;
+using procview::kFuseSuperMagic;
 
 double now_ms() {
     timespec ts{};

@@ -13,8 +13,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::array<std::string_view, 11> kViewNames{"meminfo",  "cpuinfo",    "stat", "uptime", "loadavg", "diskstats",
-                                                      "swaps",    "vmstat",     "pressure", "cpu_online", "cpu"};
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error", "off"};
 constexpr unsigned kMaxThreads = 1024;
 
@@ -57,9 +55,7 @@ Result<void> read_files(const Json& value, std::string_view key, std::vector<std
         if (!item.is_string()) return key_error(key, "must hold only strings");
         const auto& name = item.get_ref<const std::string&>();
         if (!is_known_view_name(name))
-            return key_error(key, "holds unknown view `" + name +
-                                      "` (known: meminfo cpuinfo stat uptime loadavg diskstats swaps vmstat pressure "
-                                      "cpu_online cpu)");
+            return key_error(key, "holds unknown view `" + name + "` (known: " + view_names() + ")");
         files.push_back(name);
     }
     out = std::move(files);
@@ -147,7 +143,19 @@ Result<void> parse_top(const Json& object, Config& config) {
 
 }  // namespace
 
-bool is_known_view_name(std::string_view name) { return one_of(name, kViewNames); }
+bool is_known_view_name(std::string_view name) { return find_view(name) != nullptr; }
+
+Result<LoadedConfig> load_config(const std::optional<std::string>& named, const ReadConfigFile& read) {
+    const std::string path = named ? *named : std::string(kDefaultConfigPath);
+    auto text = read(path);
+    if (!text) {
+        if (!named && text.error().errnum == ENOENT) return LoadedConfig{Config{}, ""};
+        return text.error().context("config");
+    }
+    auto config = parse_config(*text);
+    if (!config) return config.error().context("config `" + path + "`");
+    return LoadedConfig{std::move(*config), path};
+}
 
 Result<Config> parse_config(std::string_view json_text) {
     if (auto depth = check_json_depth(json_text, /*allow_comments=*/true); !depth)

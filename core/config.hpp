@@ -19,7 +19,7 @@
 //   "sysinfo": true,              // answer sysinfo(2) in containers made by procview-runtime (seccomp notify)
 //   "sysinfo_listener_path": "/run/procview/seccomp.sock", // where procviewfs takes the containers' notify fds
 //   "hook": {
-//     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","vmstat","pressure","cpu"],
+//     "files": [...],             // view names; default: the catalog's default-on views (core/catalog.hpp)
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
 //     "health_timeout_ms": 50,    // at most 60000
 //     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
@@ -36,22 +36,22 @@
 // }
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "catalog.hpp"
 #include "result.hpp"
 
 namespace procview {
 
 struct HookConfig {
-    // Names from the lxcfs-compatible tree: meminfo cpuinfo stat uptime loadavg
-    // diskstats swaps vmstat pressure (= proc/pressure/{cpu,memory,io}) cpu_online
-    // (= sys/devices/system/cpu/online) cpu (= the whole sys/devices/system/cpu directory).
-    // vmstat and pressure are procfs files a config.json mount cannot deliver
-    // (runc's allowlist): only the hook mounts them.
-    std::vector<std::string> files{"meminfo", "cpuinfo", "stat",   "uptime",   "loadavg",
-                                   "diskstats", "swaps", "vmstat", "pressure", "cpu"};
+    // View names of the catalog (core/catalog.hpp, which says what each
+    // serves and whether a config.json mount can deliver it); by default its
+    // default-on views.
+    std::vector<std::string> files = default_view_names();
     bool fail_closed = false;
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health
@@ -60,6 +60,7 @@ struct HookConfig {
     // of the shipped hooks.d entry, so the hook, not the engine, reports it.
     unsigned timeout_ms = 2000;
     std::string log_file;  // "" = stderr
+    friend bool operator==(const HookConfig&, const HookConfig&) = default;
 };
 
 struct RuntimeConfig {
@@ -72,6 +73,7 @@ struct RuntimeConfig {
     // CLOCK_BOOTTIME starts near 0, so the kernel's own /proc/<pid>/stat start
     // times agree with the container's uptime (see shim/time_namespace.hpp).
     bool time_namespace = true;
+    friend bool operator==(const RuntimeConfig&, const RuntimeConfig&) = default;
 };
 
 struct Config {
@@ -97,6 +99,7 @@ struct Config {
     std::string sysinfo_listener_path = "/run/procview/seccomp.sock";
     HookConfig hook;
     RuntimeConfig runtime;
+    friend bool operator==(const Config&, const Config&) = default;
 };
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/procview/procview.json";
@@ -106,7 +109,21 @@ inline constexpr std::string_view kDefaultConfigPath = "/etc/procview/procview.j
 // (a typo must not silently fall back).
 Result<Config> parse_config(std::string_view json_text);
 
-// The names accepted in HookConfig::files.
+// The names accepted in HookConfig::files: the catalog's.
 bool is_known_view_name(std::string_view name);
+
+struct LoadedConfig {
+    Config config;
+    std::string path;  // the file it came from; "" = the built-in defaults
+};
+using ReadConfigFile = std::function<Result<std::string>(const std::string& path)>;
+
+// The configuration of procviewfs, procview-hook and procview-runtime alike:
+// the `named` file (--config), which must exist and parse, else
+// kDefaultConfigPath, whose absence (ENOENT) means the defaults. Any other
+// failure is an Error naming the file: a typo in fail_closed must not quietly
+// turn into the opposite policy. `read` is the caller's I/O (platform's
+// read_file; a fake in tests), so this stays pure.
+Result<LoadedConfig> load_config(const std::optional<std::string>& named, const ReadConfigFile& read);
 
 }  // namespace procview

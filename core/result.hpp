@@ -1,11 +1,24 @@
 // Error and Result<T>: how every fallible call in procview reports failure.
 //
 // Contract (after crun's error_handling.md): a fallible function returns
-// Result<T>; on failure the Error carries the errno that explains it (0 when
-// the failure is not a system error, e.g. a parse error) and a message with
-// context. Callers add their own context on the way up with `context()`, so a
-// log line reads "meminfo for /kubepods/pod1: read `memory.max`: No such file
-// or directory".
+// Result<T>; on failure the Error carries a message with context and an
+// errno that explains it, always a positive errno, never 0:
+//   - a system call's failure: that call's errno, as it was;
+//   - input that does not parse or validate (a file's text, JSON, a flag):
+//     EINVAL, through invalid(); the message says what was wrong;
+//   - other failures of our own pick the errno that names them: ETIMEDOUT
+//     for a bound that passed, ECHILD for a helper that died, ENODATA for an
+//     empty answer, EMEDIUMTYPE for the wrong filesystem.
+// make_error() turns a 0 into EIO, so a breach of the contract can never
+// reach a caller as "no error" (a FUSE reply of 0 is a success).
+// Callers add their own context on the way up with `context()`, so a log line
+// reads "meminfo for /kubepods/pod1: read `memory.max`: No such file or
+// directory".
+//
+// At the FUSE edge (fusefs/filesystem.cpp) a view that cannot be made replies
+// view_errno(): a parse failure becomes EIO, since the reader's read(2) asked
+// nothing invalid (the text we read was bad); calls passed through to the
+// host's sysfs (readlink, getattr, readdir) reply the host's errno unchanged.
 #pragma once
 
 #include <cerrno>
@@ -18,7 +31,7 @@
 namespace procview {
 
 struct Error {
-    int errnum = 0;          // errno value, or 0 for non-system errors
+    int errnum = EIO;        // a positive errno (see the contract above)
     std::string message;     // what was being done, with names
 
     // "outer: inner" — the error seen from one level up.
@@ -32,9 +45,12 @@ struct Error {
     }
 };
 
-inline Error make_error(int errnum, std::string message) { return Error{errnum, std::move(message)}; }
+inline Error make_error(int errnum, std::string message) { return Error{errnum > 0 ? errnum : EIO, std::move(message)}; }
 // A parse or validation failure: EINVAL with the message.
 inline Error invalid(std::string message) { return Error{EINVAL, std::move(message)}; }
+// The errno a reader gets for a view that could not be made: EIO for a parse
+// failure (EINVAL), the error's own errno otherwise.
+inline int view_errno(const Error& e) { return e.errnum == EINVAL || e.errnum <= 0 ? EIO : e.errnum; }
 
 template <class T>
 class [[nodiscard]] Result {

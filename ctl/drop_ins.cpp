@@ -1,5 +1,6 @@
 #include "ctl/drop_ins.hpp"
 
+#include "core/catalog.hpp"
 #include "ctl/toml_edit.hpp"
 
 namespace procview::ctl {
@@ -23,7 +24,7 @@ Result<Wanted> configure_crio(std::span<const FileState> files, const Settings& 
     toml::table runtime{
         {"runtime_path", settings.runtime_path},
         {"runtime_type", "oci"},
-        {"allowed_annotations", toml::array{"procview.io/enabled", "procview.io/files"}},
+        {"allowed_annotations", toml::array{std::string(kEnabledAnnotation), std::string(kFilesAnnotation)}},
     };
     toml::table crio_runtime{{"runtimes", toml::table{{kRuntimeName, std::move(runtime)}}}};
     if (settings.set_as_default) crio_runtime.insert("default_runtime", kRuntimeName);

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "core/cgroup_file_table.hpp"
 #include "platform/fs.hpp"
 
 namespace procview {
@@ -69,7 +70,7 @@ Result<void> CgroupDir::read(std::string_view name, std::string& out, std::size_
         if (!f.watched) f.watched = changes_->watch(f.fd.get());
     }
     // Task lists are the multi-record cgroup files; everything else is one record.
-    bool task_list = name == "cgroup.procs" || name == "cgroup.threads" || name == "tasks";
+    bool task_list = cgroup_file_kind(name) == CgroupFileKind::task_list;
     auto r = pread_whole(f.fd.get(), out, task_list ? ReadEnd::at_zero : ReadEnd::short_read);
     if (!r) {
         // Drop the fd: the next read reopens (or fails cleanly if the cgroup is gone).

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <string>
 
+#include "core/cgroup_file_table.hpp"
+
 namespace procview {
 
 std::shared_ptr<ChangeWatch> ChangeWatch::create() {
@@ -44,9 +46,7 @@ bool ChangeWatch::watch(int fd) {
 }
 
 bool ChangeWatch::is_written_only(std::string_view name) {
-    return name == "memory.max" || name == "memory.swap.max" || name == "memory.limit_in_bytes" ||
-           name == "memory.memsw.limit_in_bytes" || name == "memory.swappiness" || name == "cpu.max" ||
-           name == "cpu.cfs_quota_us" || name == "cpu.cfs_period_us";
+    return cgroup_file_kind(name) == CgroupFileKind::limit;
 }
 
 }  // namespace procview

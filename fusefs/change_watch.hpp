@@ -41,7 +41,8 @@ public:
     // (the inotify watch limit): that file is then read every time.
     bool watch(int fd);
 
-    // Whether `name` is a cgroup file that changes only by being written.
+    // Whether `name` is a cgroup file that changes only by being written (a
+    // `limit` of core/cgroup_file_table.hpp).
     static bool is_written_only(std::string_view name);
 
 private:

@@ -11,6 +11,7 @@
 
 #include "core/text.hpp"
 #include "platform/fs.hpp"
+#include "platform/unique_dir.hpp"
 
 namespace procview {
 namespace {
@@ -132,10 +133,10 @@ Result<pid_t> ContainerRegistry::find_namespace_init(pid_t reader, uint64_t pidn
     }
     if (is_ns_init(current)) return current;
     // The reader entered the namespace with setns (runc exec, nsenter): scan.
-    DIR* dir = ::fdopendir(::openat(proc_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueDir dir = UniqueDir::open_at(proc_.get(), ".");
     if (!dir) return make_error(errno, "scan /proc");
     pid_t found = 0;
-    while (auto* entry = ::readdir(dir)) {
+    while (auto* entry = dir.next()) {
         auto pid = parse_u64(entry->d_name);
         if (!pid) continue;
         auto ns = pidns_of(static_cast<pid_t>(*pid));
@@ -144,7 +145,6 @@ Result<pid_t> ContainerRegistry::find_namespace_init(pid_t reader, uint64_t pidn
             break;
         }
     }
-    ::closedir(dir);
     if (found == 0) return make_error(ESRCH, "no init found for pid namespace " + std::to_string(pidns));
     return found;
 }

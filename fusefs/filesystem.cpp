@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "platform/fs.hpp"
+#include "platform/unique_dir.hpp"
 
 namespace procview {
 namespace {
@@ -114,7 +115,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
     with_reader(fs, req, [&fs, req, node, info = *fi](std::shared_ptr<Container> container) mutable {
         auto file = fs.open_file(node, std::move(container));
-        if (!file) return (void)fuse_reply_err(req, errnum_of(file.error()));
+        if (!file) return (void)fuse_reply_err(req, view_errno(file.error()));
         // procfs-like: sizes are unknown until rendered, so no page cache.
         info.direct_io = 1;
         info.keep_cache = 0;
@@ -128,7 +129,7 @@ void reply_read(fuse_req_t req, Filesystem::OpenFile& file, size_t size, off_t o
     std::lock_guard lock(file.mu);
     if (!file.rendered || (off == 0 && file.consumed) || (file.freed && static_cast<size_t>(off) < file.length)) {
         auto content = fs.render(file);
-        if (!content) return (void)fuse_reply_err(req, errnum_of(content.error()));
+        if (!content) return (void)fuse_reply_err(req, view_errno(content.error()));
         file.content = std::move(*content);
         file.length = file.content.size();
         file.rendered = true;
@@ -159,7 +160,7 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, EBADF);
     with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](std::shared_ptr<Container> container) {
         auto fresh = fs.open_file(node, std::move(container), true);
-        if (!fresh) return (void)fuse_reply_err(req, errnum_of(fresh.error()));
+        if (!fresh) return (void)fuse_reply_err(req, view_errno(fresh.error()));
         fs.files.adopt(fh, std::move(*fresh));
         auto file = fs.files.find(fh);
         if (!file) return (void)fuse_reply_err(req, EBADF);  // released meanwhile
@@ -436,25 +437,17 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
     }
     auto path = host_path(node, container);
     if (!path) return path.error();
-    int fd = ::openat(host.sys_cpu_fd(), path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return make_error(errno, "open directory `" + *path + "`");
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-        ::close(fd);
-        return make_error(errno, "list `" + *path + "`");
-    }
+    UniqueDir d = UniqueDir::open_at(host.sys_cpu_fd(), path->c_str());
+    if (!d) return make_error(errno, "list `" + *path + "`");
     // The top directory shows cpu0..cpuN-1 of the reader's view instead of the host's CPUs.
     std::optional<CpuView> view;
     const bool top = node.cpu_path.empty();
     if (top && container) {
         auto v = engine.cpu_view(container);
-        if (!v) {
-            ::closedir(d);
-            return v.error();
-        }
+        if (!v) return v.error();
         view = std::move(*v);
     }
-    while (auto* entry = ::readdir(d)) {
+    while (auto* entry = d.next()) {
         std::string_view name = entry->d_name;
         if (name == "." || name == "..") continue;
         if (view && cpu_index(name)) continue;
@@ -463,7 +456,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
         mode_t type = entry->d_type == DT_DIR ? S_IFDIR : entry->d_type == DT_LNK ? S_IFLNK : S_IFREG;
         dir->entries.push_back({std::string(name), child->ino, type});
     }
-    ::closedir(d);
+    d.reset();
     if (view) {
         for (std::size_t i = 0; i < view->count(); ++i) {
             std::string name = "cpu" + std::to_string(i);

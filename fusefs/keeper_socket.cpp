@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/catalog.hpp"
 #include "core/text.hpp"
 #include "platform/fs.hpp"
 
@@ -25,13 +26,8 @@
 namespace procview {
 
 std::string mountpoint_hash(const std::string& mountpoint) {
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : mountpoint) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
     char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(mountpoint)));
     return hex;
 }
 

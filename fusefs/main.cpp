@@ -14,6 +14,9 @@
 // mount afresh → serve until SIGTERM/SIGINT (hand over: exit, leaving the
 // mount and its connection to the keeper for the next instance) or until a
 // newer instance takes over (--takeover). `procviewfs --unmount` removes it.
+// run() is those steps in order (find_cgroups, open_sources, connect,
+// serve: open_session, the INIT, announce_serving, start_helpers, go_live,
+// the loops, stop_serving); the process plumbing is in daemon_process.hpp.
 
 #include <fuse_lowlevel.h>
 
@@ -21,10 +24,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,14 +33,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 
-#include <spdlog/sinks/syslog_sink.h>
-
 #include "fusefs/cgroup_layout.hpp"
 #include "fusefs/container.hpp"
+#include "fusefs/daemon_process.hpp"
 #include "fusefs/filesystem.hpp"
 #include "fusefs/host_files.hpp"
 #include "fusefs/keeper.hpp"
@@ -60,75 +61,9 @@ using namespace procview;
 
 namespace {
 
-// Forks; the parent exits 0 once the child reports that the mount serves, 1 if
-// the child dies first. Returns the fd the child reports readiness on.
-int daemonize() {
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
-    pid_t pid = ::fork();
-    if (pid < 0) return -1;
-    if (pid > 0) {
-        ::close(pipefd[1]);
-        char c = 0;
-        ssize_t n = ::read(pipefd[0], &c, 1);
-        std::_Exit(n == 1 ? 0 : 1);
-    }
-    ::close(pipefd[0]);
-    ::setsid();
-    return pipefd[1];
-}
-
-void report_ready(int ready_fd) {
-    if (ready_fd < 0) return;
-    (void)!::write(ready_fd, "1", 1);
-    ::close(ready_fd);
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        ::close(null);
-    }
-}
-
-// systemd's readiness protocol, without linking libsystemd.
-void notify_systemd(const std::string& state) {
-    const char* path = std::getenv("NOTIFY_SOCKET");
-    if (!path || !*path) return;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::size_t len = std::min(std::strlen(path), sizeof(addr.sun_path) - 1);
-    std::memcpy(addr.sun_path, path, len);
-    if (addr.sun_path[0] == '@') addr.sun_path[0] = 0;
-    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock) return;
-    ::sendto(sock.get(), state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
-}
-
-void raise_fd_limit() {
-    // Each container read keeps a few cgroup files open (pread at 0 is the hot path).
-    rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &lim);
-    }
-}
-
-std::shared_ptr<spdlog::logger> make_daemon_logger(const DaemonOptions& options) {
-    if (!options.foreground && options.config.log_file.empty()) {
-        auto logger = std::make_shared<spdlog::logger>(
-            "procviewfs", std::make_shared<spdlog::sinks::syslog_sink_mt>("procviewfs", LOG_PID, LOG_DAEMON, false));
-        logger->set_level(spdlog::level::from_str(options.config.log_level));
-        return logger;
-    }
-    return make_logger("procviewfs", options.config.log_file, options.config.log_level);
-}
-
 // Everything the running daemon shares between its threads.
 struct Daemon {
     std::string mountpoint;
-    fuse_session* session = nullptr;
     FuseConnection connection;
     std::string init_request;        // as first seen, for a respawned keeper
     std::mutex keeper_mu;            // guards connection.keeper
@@ -225,231 +160,301 @@ std::optional<InflightRecord> hand_over_sysinfo(Daemon& d, SysinfoAgent& agent) 
     return record;
 }
 
-int run(const DaemonOptions& options) {
-    auto log = make_daemon_logger(options);
-    const Config& cfg = options.config;
+// The first steps, before any thread starts: signals as the daemon needs
+// them. Returns the stop signals, blocked from here on in every thread and
+// taken by StopSignalWaiter (request_loops.hpp).
+sigset_t prepare_process() {
     raise_fd_limit();
     ::signal(SIGCHLD, SIG_IGN);  // the keeper we spawn is reaped by the kernel, never a zombie
     ::signal(SIGPIPE, SIG_IGN);  // a closed socket is an error return, not our death
-    // Blocked in every thread, taken by StopSignalWaiter (request_loops.hpp).
-    const sigset_t stop_signals_set = block_stop_signals();
+    return block_stop_signals();
+}
 
-    Result<CgroupLayout> layout = cfg.cgroup_root.empty()
-                                      ? [&]() -> Result<CgroupLayout> {
-                                            auto text = read_file("/proc/self/mountinfo");
-                                            if (!text) return text.error();
-                                            return CgroupLayout::discover(*text);
-                                        }()
-                                      : CgroupLayout::from_directory(cfg.cgroup_root);
+Result<CgroupLayout> find_cgroups(const Config& cfg) {
+    if (!cfg.cgroup_root.empty()) return CgroupLayout::from_directory(cfg.cgroup_root);
+    auto text = read_file("/proc/self/mountinfo");
+    if (!text) return text.error();
+    return CgroupLayout::discover(*text);
+}
+
+// What the views read: the host's files and the containers (which keep a
+// reference to `layout`).
+struct Sources {
+    std::unique_ptr<HostFiles> host;
+    std::unique_ptr<ContainerRegistry> registry;
+};
+
+Result<Sources> open_sources(const DaemonOptions& options, const CgroupLayout& layout,
+                             const std::shared_ptr<spdlog::logger>& log) {
+    const Config& cfg = options.config;
+    auto host = HostFiles::open(cfg.proc_root, cfg.sys_cpu_root, log);
+    if (!host) return host.error();
+    auto registry = ContainerRegistry::create(layout, log, options.fixed_cgroup, cfg.max_containers);
+    if (!registry) return registry.error();
+    return Sources{std::move(*host), std::move(*registry)};
+}
+
+// The sysinfo agent, listening; null when sysinfo is off or cannot be
+// answered. Before the seccomp filter, which allows no new stream socket.
+std::unique_ptr<SysinfoAgent> open_sysinfo_agent(const DaemonOptions& options, ContainerRegistry& registry,
+                                                 ViewEngine& engine, const std::shared_ptr<spdlog::logger>& log) {
+    const Config& cfg = options.config;
+    if (!cfg.sysinfo) return nullptr;
+    auto agent = std::make_unique<SysinfoAgent>(registry, engine, log, cfg.max_containers);
+    const char* fault = std::getenv("PROCVIEWFS_TEST_FAULT");  // tests only: sysinfo_test.cpp
+    agent->set_kill_after_receive(fault && std::string_view(fault) == "kill-after-sysinfo-receive");
+    if (auto r = agent->listen(cfg.sysinfo_listener_path, options.takeover); !r) {
+        log->warn("not answering sysinfo: {}", r.error().describe());
+        return nullptr;
+    }
+    return agent;
+}
+
+// A start-up failure the user must see: logged and on stderr. Returns run()'s 1.
+int refuse(spdlog::logger& log, const std::string& why) {
+    log.error("{}", why);
+    std::cerr << "procviewfs: " << why << "\n";
+    return 1;
+}
+
+// The connection to serve: the live one of a previous instance (through its
+// keeper) or a fresh mount. `locked`: we hold the instance lock. Nothing
+// (logged) when there is none to serve.
+std::optional<FuseConnection> connect(const DaemonOptions& options, bool locked, spdlog::logger& log) {
+    const std::string& mountpoint = options.config.mountpoint;
+    auto attached = attach_to_keeper(mountpoint, log);
+    if (attached) return std::move(*attached);
+    if (options.takeover && !locked) {
+        log.error("--takeover: {}", attached.error().describe());
+        return std::nullopt;
+    }
+    // Not "no keeper" (EPERM: something else listens where our keeper
+    // should, never believed): the mount next to it is not ours to replace.
+    if (int e = attached.error().errnum; e != ENOENT && e != ECONNREFUSED && e != ECONNRESET && e != EPIPE) {
+        refuse(log, attached.error().describe());
+        return std::nullopt;
+    }
+    log.debug("no keeper: {}", attached.error().describe());
+    auto fresh = mount_fresh(mountpoint, log, options.foreground);
+    if (!fresh) {
+        refuse(log, fresh.error().describe());
+        return std::nullopt;
+    }
+    return std::move(*fresh);
+}
+
+// The libfuse session serving the connection's worker fd. Owned: destroyed
+// (closing that fd) on every way out of run().
+struct SessionDeleter {
+    void operator()(fuse_session* s) const { fuse_session_destroy(s); }
+};
+using Session = std::unique_ptr<fuse_session, SessionDeleter>;
+
+Result<Session> open_session(FuseConnection& connection, Filesystem& fs) {
+    std::string argv0 = "procviewfs";
+    char* fuse_argv[] = {argv0.data(), nullptr};
+    fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
+    Session session(fuse_session_new(&args, &Filesystem::operations(), sizeof(fuse_lowlevel_ops), &fs));
+    fuse_opt_free_args(&args);  // option parsing replaced argv with an allocated copy
+    if (!session) return make_error(EIO, "fuse_session_new failed");
+    std::string device = "/dev/fd/" + std::to_string(connection.worker.get());
+    if (fuse_session_mount(session.get(), device.c_str()) != 0) return make_error(EIO, "cannot serve " + device);
+    connection.worker.release();  // the session owns it now
+    return session;
+}
+
+// A fresh connection's first request is the kernel's INIT: kept for whoever
+// takes this connection over later, and answered only once the keeper has
+// it (a daemon killed before the keeper stored it must not have made the
+// connection live).
+Result<void> answer_first_init(Daemon& d, fuse_session* session) {
+    fuse_buf buf{};
+    int n = fuse_session_receive_buf(session, &buf);
+    if (n <= 0) return make_error(-n, "no INIT from the kernel");
+    d.init_request.assign(static_cast<const char*>(buf.mem), static_cast<std::size_t>(n));
+    if (auto r = store_init_with_keeper(d.connection.keeper.get(), d.init_request); !r)
+        d.log->warn("{}; a later procviewfs cannot take this mount over", r.error().describe());
+    buf.size = static_cast<std::size_t>(n);
+    fuse_session_process_buf(session, &buf);
+    std::free(buf.mem);
+    return {};
+}
+
+// A taken-over connection: replay its INIT into our session.
+void replay_init(Daemon& d, fuse_session* session, bool takeover) {
+    d.init_request = d.connection.init_request;
+    fuse_buf buf{};
+    buf.mem = d.connection.init_request.data();
+    buf.size = d.connection.init_request.size();
+    fuse_session_process_buf(session, &buf);
+    // The requests a killed predecessor read and never answered are still
+    // held (the keeper kept its fd): have them sent again, to us. Not on
+    // --takeover: the running instance answers its own.
+    if (d.connection.resend && !takeover) {
+        if (auto r = request_resend(d.connection.master.get()); !r) d.log->warn("{}", r.error().describe());
+        else d.log->debug("asked the kernel to resend the requests the previous instance held");
+    }
+}
+
+// Tells systemd and the keeper that we serve, and waits for the instance lock
+// when a previous instance held it (it is retiring).
+void announce_serving(Daemon& d, Result<UniqueFd>& lock) {
+    // systemd must learn the new main pid before the old one exits on RETIRE,
+    // or it takes the exit for the service dying.
+    if (!d.connection.fresh) notify_systemd("MAINPID=" + std::to_string(::getpid()));
+    (void)tell_keeper(d.connection.keeper.get(), "SERVING");
+    if (!lock) lock = acquire_instance_lock(d.mountpoint, true, 5000);
+    if (!lock) d.log->warn("{}", lock.error().describe());
+}
+
+// Per-container /proc/stat state that a restart must continue (stat_records.hpp).
+std::unique_ptr<StatRecordStore> open_stat_records(const Config& cfg, ViewEngine& engine,
+                                                   const std::shared_ptr<spdlog::logger>& log) {
+    auto store = StatRecordStore::open(stat_record_dir(cfg.mountpoint), cfg.max_containers, log);
+    if (!store) {
+        log->warn("/proc/stat counters will restart with the daemon: {}", store.error().describe());
+        return nullptr;
+    }
+    engine.keep_stat_records(store->get());
+    return std::move(*store);
+}
+
+// What the serving steps share: built by run() before the mount is touched.
+struct Parts {
+    const DaemonOptions& options;
+    ContainerRegistry& registry;
+    ViewEngine& engine;
+    Filesystem& fs;
+    SysinfoAgent* agent;  // null: sysinfo is not answered
+    sigset_t stop_signals;
+    int ready_fd;
+};
+
+// Starts the threads that run beside the request loops. Only the loops'
+// threads may take kStopLoopSignal: threads inherit the mask they are
+// created with. Returns the keeper's watcher.
+std::thread start_helpers(Daemon& d, const Parts& p, LoadSampler& sampler) {
+    ControlSignalsBlocked blocked;
+    sampler.start();
+    // With one request loop, first lookups of a container go to the setup
+    // worker; with several, the other threads serve meanwhile.
+    if (p.options.config.threads == 0) p.fs.setup.start();
+    std::thread watcher([&d] { watch_keeper(d); });
+    if (p.agent) p.agent->start();
+    return watcher;
+}
+
+// Ready: the waiting parent and systemd are told, then the seccomp filter
+// goes on (everything it does not allow was opened by now).
+void go_live(const Daemon& d, const Parts& p, const Pidfile& pidfile, const StatRecordStore* records) {
+    const Config& cfg = p.options.config;
+    d.log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
+    report_ready(p.ready_fd);
+    notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
+    if (!cfg.seccomp) return;
+    DaemonFilterOptions filter{.log_only = false,
+                               .pidfile_dir_fd = pidfile.directory_fd(),
+                               .sysinfo_listener_fd = p.agent ? p.agent->listener_fd() : -1,
+                               .records_dir_fd = records ? records->directory_fd() : -1,
+                               .records_parent_fd = records ? records->parent_fd() : -1};
+    if (auto r = install_daemon_seccomp_filter(filter); !r)
+        d.log->warn("serving without a seccomp filter: {}", r.error().describe());
+}
+
+// After the loops returned: the helpers stop, and the mount is handed over
+// to the keeper (a stop signal), left to the newer instance (RETIRE), or
+// unmounted when nobody else holds the connection. Wakes the watcher.
+void stop_serving(Daemon& d, const Parts& p, LoadSampler& sampler, StatRecordStore* records) {
+    d.loop_done = true;
+    d.stopping = true;
+    p.fs.setup.stop();  // requests it holds are answered before the session goes
+    if (p.agent) p.agent->stop();
+    sampler.stop();
+    if (!d.retiring && !d.keeper_lost) {
+        // Hand over: requests queued from now on wait in the kernel for the
+        // next procviewfs, which attaches to the keeper (`systemctl restart`).
+        d.log->info("stopped; the keeper holds {} for the next procviewfs (remove it with --unmount)", d.mountpoint);
+    } else if (!d.retiring) {
+        // Nobody else holds the connection: it ends with us, so do not leave an ENOTCONN mount.
+        d.log->info("unmounting {}", d.mountpoint);
+        ::umount2(d.mountpoint.c_str(), MNT_DETACH);
+        if (records) records->remove_all();
+    }
+    // Wake the watcher (its read returns once the keeper is gone or we close our end).
+    std::lock_guard guard(d.keeper_mu);
+    ::shutdown(d.connection.keeper.get(), SHUT_RDWR);
+}
+
+// Serves the connection in `d` until a stop signal, RETIRE or the unmount.
+int serve(Daemon& d, const Parts& p, Result<UniqueFd>& lock) {
+    auto session = open_session(d.connection, p.fs);
+    if (!session) {
+        d.log->error("{}", session.error().message);
+        return 1;
+    }
+    RequestLoops loops(session->get());
+    d.loops = &loops;
+    RequestLoops::install_signal_handler();
+    // From here a stop signal ends the loops between requests; one that came
+    // earlier was kept pending (blocked since the start of run) and acts now.
+    StopSignalWaiter stop_signals(p.stop_signals, [&d](int sig) {
+        d.log->info("{}: stopping between requests", strsignal(sig));
+        d.loops->stop();
+    });
+    if (!d.connection.fresh) {
+        replay_init(d, session->get(), p.options.takeover);
+    } else if (auto r = answer_first_init(d, session->get()); !r) {
+        d.log->error("{}", r.error().describe());
+        return 1;
+    }
+    announce_serving(d, lock);
+    // After the previous instance is gone (the lock), before the watcher reads the keeper's socket.
+    // (Destroyed before the agent, whose thread uses it: stop_serving stops the agent first.)
+    std::optional<InflightRecord> inflight = p.agent ? hand_over_sysinfo(d, *p.agent) : std::nullopt;
+    const Pidfile pidfile = Pidfile::write(p.options.pidfile);
+    auto records = open_stat_records(p.options.config, p.engine, d.log);
+    LoadSampler sampler(p.registry, p.engine, p.options.config.loadavg);
+    std::thread watcher = start_helpers(d, p, sampler);
+    go_live(d, p, pidfile, records.get());
+    // --threads N: N loops reading the same fd (0 and 1 both mean one).
+    int rc = loops.run(std::max(1u, p.options.config.threads));
+    stop_serving(d, p, sampler, records.get());
+    watcher.join();
+    session->reset();  // after the watcher, before the pidfile goes, as always
+    pidfile.remove();
+    return rc < 0 && !d.retiring ? 1 : 0;
+}
+
+int run(const DaemonOptions& options) {
+    auto log = make_daemon_logger(options);
+    const Config& cfg = options.config;
+    const sigset_t stop_signals = prepare_process();
+    auto layout = find_cgroups(cfg);
     if (!layout) {
         log->error("cannot find the cgroup hierarchies: {}", layout.error().describe());
         return 1;
     }
     log->info("cgroups: {}", layout->describe());
-    auto host = HostFiles::open(cfg.proc_root, cfg.sys_cpu_root, log);
-    if (!host) {
-        log->error("{}", host.error().describe());
+    auto sources = open_sources(options, *layout, log);
+    if (!sources) {
+        log->error("{}", sources.error().describe());
         return 1;
     }
-    auto registry = ContainerRegistry::create(*layout, log, options.fixed_cgroup, cfg.max_containers);
-    if (!registry) {
-        log->error("{}", registry.error().describe());
-        return 1;
-    }
-    ViewEngine engine(**host, layout->changes(), ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
-    Filesystem fs(**registry, engine, **host, log, cfg.max_open_per_container, cfg.max_open);
-
+    ViewEngine engine(*sources->host, layout->changes(), ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
+    Filesystem fs(*sources->registry, engine, *sources->host, log, cfg.max_open_per_container, cfg.max_open);
     int ready_fd = options.foreground ? -1 : daemonize();
-
-    // Before the seccomp filter, which allows no new stream socket.
-    std::unique_ptr<SysinfoAgent> agent;
-    if (cfg.sysinfo) {
-        agent = std::make_unique<SysinfoAgent>(**registry, engine, log, cfg.max_containers);
-        const char* fault = std::getenv("PROCVIEWFS_TEST_FAULT");  // tests only: sysinfo_test.cpp
-        agent->set_kill_after_receive(fault && std::string_view(fault) == "kill-after-sysinfo-receive");
-        if (auto r = agent->listen(cfg.sysinfo_listener_path, options.takeover); !r) {
-            log->warn("not answering sysinfo: {}", r.error().describe());
-            agent.reset();
-        }
-    }
+    auto agent = open_sysinfo_agent(options, *sources->registry, engine, log);
 
     auto lock = acquire_instance_lock(cfg.mountpoint, false, 0);
-    if (!lock && !options.takeover) {
-        log->error("{} (use --takeover to replace it)", lock.error().describe());
-        std::cerr << "procviewfs: " << lock.error().describe() << " (use --takeover to replace it)\n";
-        return 1;
-    }
-
+    if (!lock && !options.takeover) return refuse(*log, lock.error().describe() + " (use --takeover to replace it)");
     Daemon d;
     d.mountpoint = cfg.mountpoint;
     d.log = log;
     d.foreground = options.foreground;
-    auto attached = attach_to_keeper(cfg.mountpoint, *log);
-    if (attached) {
-        d.connection = std::move(*attached);
-    } else if (options.takeover && !lock) {
-        log->error("--takeover: {}", attached.error().describe());
-        return 1;
-    } else if (int e = attached.error().errnum; e != ENOENT && e != ECONNREFUSED && e != ECONNRESET && e != EPIPE) {
-        // Not "no keeper" (EPERM: something else listens where our keeper
-        // should, never believed): the mount next to it is not ours to replace.
-        log->error("{}", attached.error().describe());
-        std::cerr << "procviewfs: " << attached.error().describe() << "\n";
-        return 1;
-    } else {
-        log->debug("no keeper: {}", attached.error().describe());
-        auto fresh = mount_fresh(cfg.mountpoint, *log, options.foreground);
-        if (!fresh) {
-            log->error("{}", fresh.error().describe());
-            std::cerr << "procviewfs: " << fresh.error().describe() << "\n";
-            return 1;
-        }
-        d.connection = std::move(*fresh);
-    }
-
-    std::string argv0 = "procviewfs";
-    char* fuse_argv[] = {argv0.data(), nullptr};
-    fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
-    d.session = fuse_session_new(&args, &Filesystem::operations(), sizeof(fuse_lowlevel_ops), &fs);
-    fuse_opt_free_args(&args);  // option parsing replaced argv with an allocated copy
-    if (!d.session) {
-        log->error("fuse_session_new failed");
-        return 1;
-    }
-    std::string device = "/dev/fd/" + std::to_string(d.connection.worker.get());
-    if (fuse_session_mount(d.session, device.c_str()) != 0) {
-        log->error("cannot serve {}", device);
-        return 1;
-    }
-    d.connection.worker.release();  // the session owns it now
-    RequestLoops loops(d.session);
-    d.loops = &loops;
-    RequestLoops::install_signal_handler();
-    // From here a stop signal ends the loops between requests; one that came
-    // earlier was kept pending (blocked since the start of run) and acts now.
-    StopSignalWaiter stop_signals(stop_signals_set, [&d](int sig) {
-        d.log->info("{}: stopping between requests", strsignal(sig));
-        d.loops->stop();
-    });
-
-    if (d.connection.fresh) {
-        // The kernel's first request on a new connection is INIT: keep a copy
-        // for whoever takes this connection over later.
-        fuse_buf buf{};
-        int n = fuse_session_receive_buf(d.session, &buf);
-        if (n <= 0) {
-            log->error("no INIT from the kernel: {}", std::strerror(-n));
-            return 1;
-        }
-        d.init_request.assign(static_cast<const char*>(buf.mem), static_cast<std::size_t>(n));
-        // Answered only once the keeper has it: a daemon killed before the
-        // keeper stored it must not have made the connection live.
-        if (auto r = store_init_with_keeper(d.connection.keeper.get(), d.init_request); !r)
-            log->warn("{}; a later procviewfs cannot take this mount over", r.error().describe());
-        buf.size = static_cast<std::size_t>(n);
-        fuse_session_process_buf(d.session, &buf);
-        std::free(buf.mem);
-    } else {
-        d.init_request = d.connection.init_request;
-        fuse_buf buf{};
-        buf.mem = d.connection.init_request.data();
-        buf.size = d.connection.init_request.size();
-        fuse_session_process_buf(d.session, &buf);
-        // The requests a killed predecessor read and never answered are still
-        // held (the keeper kept its fd): have them sent again, to us. Not on
-        // --takeover: the running instance answers its own.
-        if (d.connection.resend && !options.takeover) {
-            if (auto r = request_resend(d.connection.master.get()); !r) log->warn("{}", r.error().describe());
-            else log->debug("asked the kernel to resend the requests the previous instance held");
-        }
-    }
-    // systemd must learn the new main pid before the old one exits on RETIRE,
-    // or it takes the exit for the service dying.
-    if (!d.connection.fresh) notify_systemd("MAINPID=" + std::to_string(::getpid()));
-    (void)tell_keeper(d.connection.keeper.get(), "SERVING");
-    if (!lock) lock = acquire_instance_lock(cfg.mountpoint, true, 5000);  // the old instance is retiring
-    if (!lock) log->warn("{}", lock.error().describe());
-    // After the previous instance is gone (the lock), before the watcher reads the keeper's socket.
-    // (Destroyed before `agent`, whose thread uses it: agent->stop() below comes first.)
-    std::optional<InflightRecord> inflight = agent ? hand_over_sysinfo(d, *agent) : std::nullopt;
-
-    if (!options.pidfile.empty()) {
-        std::string pid = std::to_string(::getpid()) + "\n";
-        if (auto r = write_file_at(AT_FDCWD, options.pidfile, pid); !r) {
-            int fd = ::open(options.pidfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (fd >= 0) {
-                (void)!::write(fd, pid.data(), pid.size());
-                ::close(fd);
-            }
-        }
-    }
-    // Held so that the pidfile's removal at exit is one unlinkat the seccomp filter can pin to this fd.
-    auto pidfile_slash = options.pidfile.rfind('/');
-    std::string pidfile_name = options.pidfile.substr(pidfile_slash == std::string::npos ? 0 : pidfile_slash + 1);
-    UniqueFd pidfile_dir;
-    if (!options.pidfile.empty()) {
-        std::string dir = pidfile_slash == std::string::npos ? "." : options.pidfile.substr(0, pidfile_slash + 1);
-        if (auto opened = open_directory(AT_FDCWD, dir)) pidfile_dir = std::move(*opened);
-    }
-    // Per-container /proc/stat state that a restart must continue (stat_records.hpp).
-    std::unique_ptr<StatRecordStore> records;
-    if (auto store = StatRecordStore::open(stat_record_dir(cfg.mountpoint), cfg.max_containers, log)) {
-        records = std::move(*store);
-        engine.keep_stat_records(records.get());
-    } else {
-        log->warn("/proc/stat counters will restart with the daemon: {}", store.error().describe());
-    }
-    LoadSampler sampler(**registry, engine, cfg.loadavg);
-    std::thread watcher;
-    {
-        // Only the request loops' threads may take kStopLoopSignal: threads
-        // inherit the mask they are created with.
-        ControlSignalsBlocked blocked;
-        sampler.start();
-        // With one request loop, first lookups of a container go to the
-        // setup worker; with several, the other threads serve meanwhile.
-        if (cfg.threads == 0) fs.setup.start();
-        watcher = std::thread([&d] { watch_keeper(d); });
-        if (agent) agent->start();
-    }
-    log->info("serving {} ({})", cfg.mountpoint, d.connection.fresh ? "new mount" : "taken over from a previous instance");
-    report_ready(ready_fd);
-    notify_systemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
-    if (cfg.seccomp) {
-        DaemonFilterOptions filter{.log_only = false, 
-                                   .pidfile_dir_fd = pidfile_dir.get(),
-                                   .sysinfo_listener_fd = agent ? agent->listener_fd() : -1,
-                                   .records_dir_fd = records ? records->directory_fd() : -1,
-                                   .records_parent_fd = records ? records->parent_fd() : -1};
-        if (auto r = install_daemon_seccomp_filter(filter); !r) log->warn("serving without a seccomp filter: {}", r.error().describe());
-    }
-
-    // --threads N: N loops reading the same fd (0 and 1 both mean one).
-    int rc = loops.run(std::max(1u, cfg.threads));
-    d.loop_done = true;
-    d.stopping = true;
-    fs.setup.stop();  // requests it holds are answered before the session goes
-    if (agent) agent->stop();
-    sampler.stop();
-    if (!d.retiring && !d.keeper_lost) {
-        // Hand over: requests queued from now on wait in the kernel for the
-        // next procviewfs, which attaches to the keeper (`systemctl restart`).
-        log->info("stopped; the keeper holds {} for the next procviewfs (remove it with --unmount)", cfg.mountpoint);
-    } else if (!d.retiring) {
-        // Nobody else holds the connection: it ends with us, so do not leave an ENOTCONN mount.
-        log->info("unmounting {}", cfg.mountpoint);
-        ::umount2(cfg.mountpoint.c_str(), MNT_DETACH);
-        if (records) records->remove_all();
-    }
-    // Wake the watcher (its read returns once the keeper is gone or we close our end).
-    {
-        std::lock_guard guard(d.keeper_mu);
-        ::shutdown(d.connection.keeper.get(), SHUT_RDWR);
-    }
-    watcher.join();
-    fuse_session_destroy(d.session);
-    if (pidfile_dir) ::unlinkat(pidfile_dir.get(), pidfile_name.c_str(), 0);
-    return rc < 0 && !d.retiring ? 1 : 0;
+    auto connection = connect(options, lock.ok(), *log);
+    if (!connection) return 1;
+    d.connection = std::move(*connection);
+    return serve(d, Parts{options, *sources->registry, engine, fs, agent.get(), stop_signals, ready_fd}, lock);
 }
 
 }  // namespace
@@ -459,9 +464,7 @@ int main(int argc, char** argv) {
         return run_keeper(std::atoi(argv[3]), std::atoi(argv[4]), argv[2]);
 
     std::vector<std::string> args(argv + 1, argv + argc);
-    struct stat st{};
-    bool default_config = ::stat(std::string(kDefaultConfigPath).c_str(), &st) == 0;
-    auto options = parse_daemon_options(args, [](const std::string& p) { return read_file(p); }, default_config);
+    auto options = parse_daemon_options(args, [](const std::string& p) { return read_file(p); });
     if (!options) {
         std::cerr << "procviewfs: " << options.error().describe() << "\n";
         return 2;

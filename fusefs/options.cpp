@@ -43,8 +43,7 @@ containers see a pause, not "Transport endpoint is not connected". Only
 }
 
 Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
-                                           const std::function<Result<std::string>(const std::string&)>& read_file,
-                                           bool default_config_exists) {
+                                           const ReadConfigFile& read_file) {
     DaemonOptions out;
     // First pass: the config file, so flags can override it.
     std::string config_path;
@@ -56,14 +55,9 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
             config_path = args[i].substr(9);
         }
     }
-    if (config_path.empty() && default_config_exists) config_path = std::string(kDefaultConfigPath);
-    if (!config_path.empty()) {
-        auto text = read_file(config_path);
-        if (!text) return text.error().context("config `" + config_path + "`");
-        auto config = parse_config(*text);
-        if (!config) return config.error().context("config `" + config_path + "`");
-        out.config = std::move(*config);
-    }
+    auto loaded = load_config(config_path.empty() ? std::nullopt : std::optional(config_path), read_file);
+    if (!loaded) return loaded.error();
+    out.config = std::move(loaded->config);
 
     std::vector<std::string> positional;
     for (std::size_t i = 0; i < args.size(); ++i) {

@@ -23,11 +23,9 @@ struct DaemonOptions {
     bool unmount = false;        // --unmount: remove the mount and its keeper (unmount.hpp)
 };
 
-// Reads --config FILE (or the default file when it exists), then applies the
-// flags over it. `read_file` is injected so the parser stays testable.
-Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
-                                           const std::function<Result<std::string>(const std::string&)>& read_file,
-                                           bool default_config_exists);
+// Reads --config FILE (or the default file; core's load_config), then applies
+// the flags over it. `read_file` is injected so the parser stays testable.
+Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args, const ReadConfigFile& read_file);
 
 std::string daemon_usage();
 

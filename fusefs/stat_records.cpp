@@ -11,6 +11,7 @@
 #include "core/text.hpp"
 #include "fusefs/keeper_socket.hpp"
 #include "platform/fs.hpp"
+#include "platform/unique_dir.hpp"
 
 namespace procview {
 namespace {
@@ -77,17 +78,11 @@ Result<std::unique_ptr<StatRecordStore>> StatRecordStore::open(const std::string
 
 std::vector<std::string> StatRecordStore::list_entries() const {
     std::vector<std::string> names;
-    int fd = ::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (!d) {
-        if (fd >= 0) ::close(fd);
-        return names;
-    }
-    while (auto* e = ::readdir(d)) {
+    UniqueDir d = UniqueDir::open_at(dir_.get(), ".");
+    while (auto* e = d.next()) {
         std::string_view name = e->d_name;
         if (name != "." && name != "..") names.emplace_back(name);
     }
-    ::closedir(d);
     return names;
 }
 

@@ -10,41 +10,46 @@
 
 namespace procview {
 
-Tree::Tree(int host_cpu_dir, std::size_t max_cpu_nodes) : host_cpu_dir_(host_cpu_dir), max_cpu_nodes_(max_cpu_nodes) {
-    auto dir = [&](fuse_ino_t ino, fuse_ino_t parent, std::string name) {
-        static_.push_back(Node{ino, parent, std::move(name), NodeKind::directory, ProcFile::meminfo, {}});
-    };
-    auto file = [&](fuse_ino_t ino, fuse_ino_t parent, std::string name, NodeKind kind, ProcFile f) {
-        static_.push_back(Node{ino, parent, std::move(name), kind, f, {}});
-    };
-    dir(kRoot, kRoot, "");
-    dir(2, kRoot, "proc");
-    dir(3, kRoot, "sys");
-    dir(4, 3, "devices");
-    dir(5, 4, "system");
-    static_.push_back(Node{kCpuDir, 5, "cpu", NodeKind::sys_cpu, ProcFile::meminfo, ""});
-    dir(7, 2, "pressure");
-    file(10, 2, "meminfo", NodeKind::proc_file, ProcFile::meminfo);
-    file(11, 2, "cpuinfo", NodeKind::proc_file, ProcFile::cpuinfo);
-    file(12, 2, "stat", NodeKind::proc_file, ProcFile::stat);
-    file(13, 2, "uptime", NodeKind::proc_file, ProcFile::uptime);
-    file(14, 2, "loadavg", NodeKind::proc_file, ProcFile::loadavg);
-    file(15, 2, "diskstats", NodeKind::proc_file, ProcFile::diskstats);
-    file(16, 2, "swaps", NodeKind::proc_file, ProcFile::swaps);
-    file(17, 2, "vmstat", NodeKind::proc_file, ProcFile::vmstat);
-    file(20, 7, "cpu", NodeKind::pressure_file, ProcFile::pressure_cpu);
-    file(21, 7, "memory", NodeKind::pressure_file, ProcFile::pressure_memory);
-    file(22, 7, "io", NodeKind::pressure_file, ProcFile::pressure_io);
+namespace {
+
+std::string_view parent_path(std::string_view path) {
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
 }
 
-fuse_ino_t cpu_path_ino(std::string_view view_path) {
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a
-    for (unsigned char c : view_path) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    return (1ULL << 62) | (h & ((1ULL << 62) - 1));  // far above the static numbers
+std::string_view base_name(std::string_view path) {
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
+
+// The fixed inode number of a directory of the catalog.
+fuse_ino_t dir_ino(std::string_view path) {
+    if (path == kCpuDirPath) return kCpuDirIno;
+    for (const auto& d : kTreeDirs)
+        if (d.path == path) return d.ino;
+    return 0;
+}
+
+}  // namespace
+
+// The static nodes are the catalog's (core/catalog.hpp): its directories, then
+// every view path with a fixed number, in the catalog's order.
+Tree::Tree(int host_cpu_dir, std::size_t max_cpu_nodes) : host_cpu_dir_(host_cpu_dir), max_cpu_nodes_(max_cpu_nodes) {
+    for (const auto& d : kTreeDirs)
+        static_.push_back(Node{d.ino, d.path.empty() ? kRoot : dir_ino(parent_path(d.path)), std::string(base_name(d.path)),
+                               NodeKind::directory, ProcFile::meminfo, {}});
+    for (const auto& view : kViews) {
+        for (const auto& p : view.paths) {
+            if (p.ino >= kCpuEntryInoBase) continue;  // below the cpu directory: served from the host's tree
+            NodeKind kind = view.kind == EntryKind::directory ? NodeKind::sys_cpu
+                            : view.v2_only                    ? NodeKind::pressure_file
+                                                              : NodeKind::proc_file;
+            static_.push_back(Node{p.ino, dir_ino(parent_path(p.path)), std::string(base_name(p.path)), kind, p.file, {}});
+        }
+    }
+}
+
+fuse_ino_t cpu_path_ino(std::string_view view_path) { return cpu_entry_ino(view_path); }
 
 NodeRef Tree::static_node(fuse_ino_t ino) const {
     for (const auto& n : static_)
@@ -54,7 +59,7 @@ NodeRef Tree::static_node(fuse_ino_t ino) const {
 
 NodeRef Tree::find(fuse_ino_t ino) {
     if (auto n = static_node(ino)) return n;
-    if (ino < (1ULL << 62)) return nullptr;
+    if (ino < kCpuEntryInoBase) return nullptr;
     bool walked, overflowed;
     {
         std::shared_lock lock(mu_);
@@ -82,32 +87,26 @@ NodeRef Tree::find(fuse_ino_t ino) {
 }
 
 bool Tree::walk_host_tree_from_top(auto visit) {
-    int fd = ::openat(host_cpu_dir_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return false;
+    UniqueDir top_dir = UniqueDir::open_at(host_cpu_dir_, ".");
+    if (!top_dir) return false;
     const Node* top = static_node(kCpuDir).get();
-    return walk_host_tree(*top, fd, 0, visit);
+    return walk_host_tree(*top, top_dir, 0, visit);
 }
 
 template <class Visit>
-bool Tree::walk_host_tree(const Node& dir, int dir_fd, int depth, Visit& visit) {
-    DIR* d = ::fdopendir(dir_fd);
-    if (!d) {
-        ::close(dir_fd);
-        return false;
-    }
+bool Tree::walk_host_tree(const Node& dir, UniqueDir& d, int depth, Visit& visit) {
     bool done = false;
-    while (auto* e = ::readdir(d)) {
+    while (auto* e = d.next()) {
         std::string_view name = e->d_name;
         if (name == "." || name == "..") continue;
         NodeRef node = child(dir, name);
         if (!node) continue;
         if ((done = visit(node))) break;
         if (e->d_type == DT_DIR && depth < 6) {
-            int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0 && (done = walk_host_tree(*node, sub, depth + 1, visit))) break;
+            UniqueDir sub = UniqueDir::open_at(d.fd(), e->d_name, O_NOFOLLOW);
+            if (sub && (done = walk_host_tree(*node, sub, depth + 1, visit))) break;
         }
     }
-    ::closedir(d);
     return done;
 }
 

@@ -5,7 +5,8 @@
 //   proc/pressure/            dir: cpu memory io (exist only for readers in a non-root v2 cgroup)
 //   sys/devices/system/cpu/   the host's directory, seen through the reader's CPU view
 //
-// Static nodes have fixed inode numbers. Nodes below sys/devices/system/cpu
+// Static nodes are the catalog's (core/catalog.hpp), with its fixed inode
+// numbers, which never change (--takeover). Nodes below sys/devices/system/cpu
 // are named by their *view* path ("cpu1/topology/core_id"); their inode
 // numbers are a hash of the path, so they are the same in every instance of
 // the daemon: after a restart the kernel still holds inodes (and open files)
@@ -30,6 +31,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/catalog.hpp"
+#include "platform/unique_dir.hpp"
 #include "fusefs/view_engine.hpp"
 
 namespace procview {
@@ -52,7 +55,7 @@ struct Node {
 class Tree {
 public:
     static constexpr fuse_ino_t kRoot = FUSE_ROOT_ID;
-    static constexpr fuse_ino_t kCpuDir = 6;
+    static constexpr fuse_ino_t kCpuDir = kCpuDirIno;
 
     static constexpr std::size_t kDefaultMaxCpuNodes = 65536;
 
@@ -79,7 +82,7 @@ private:
     // Calls visit(node) for each entry of the host's tree below `dir`
     // (depth-limited) until it returns true; whether it did.
     template <class Visit>
-    bool walk_host_tree(const Node& dir, int dir_fd, int depth, Visit& visit);
+    bool walk_host_tree(const Node& dir, UniqueDir& d, int depth, Visit& visit);
     bool walk_host_tree_from_top(auto visit);
 
     int host_cpu_dir_;

@@ -8,23 +8,11 @@
 #include <cmath>
 
 #include "core/text.hpp"
+#include "fusefs/cgroup_gather.hpp"
 #include "platform/fs.hpp"
 
 namespace procview {
 namespace {
-
-// Files read for one view are held here so the core can take string_views.
-struct Texts {
-    std::array<std::string, 8> slot;
-    std::size_t used = 0;
-    std::string& next() { return slot[used++]; }
-};
-
-std::optional<std::string_view> read_into(CgroupDir* dir, std::string_view name, std::string& buf, std::size_t depth = 0) {
-    if (!dir) return std::nullopt;
-    if (!dir->read(name, buf, depth)) return std::nullopt;
-    return std::string_view(buf);
-}
 
 // After a failed read: if the cgroup itself was removed (not just one file
 // missing), the container must be resolved again.
@@ -35,20 +23,9 @@ void note_if_gone(Container& c, CgroupDir* dir) {
 }  // namespace
 
 std::string_view proc_file_name(ProcFile file) {
-    switch (file) {
-        case ProcFile::meminfo: return "meminfo";
-        case ProcFile::cpuinfo: return "cpuinfo";
-        case ProcFile::stat: return "stat";
-        case ProcFile::uptime: return "uptime";
-        case ProcFile::loadavg: return "loadavg";
-        case ProcFile::diskstats: return "diskstats";
-        case ProcFile::swaps: return "swaps";
-        case ProcFile::pressure_cpu: return "pressure/cpu";
-        case ProcFile::pressure_memory: return "pressure/memory";
-        case ProcFile::pressure_io: return "pressure/io";
-        case ProcFile::vmstat: return "vmstat";
-    }
-    return "?";
+    std::string_view path = path_of(file).path;
+    path.remove_prefix(std::string_view("proc/").size());
+    return path;
 }
 
 ViewEngine::ViewEngine(HostFiles& host, std::shared_ptr<ChangeWatch> limit_changes, ViewOptions options,
@@ -91,22 +68,8 @@ std::optional<MemoryFacts> ViewEngine::memory_facts_locked(Container& c) {
         c.warn_once(*log_, "memory", "no memory cgroup");
         return std::nullopt;
     }
-    const bool v2 = dir->version() == CgroupVersion::v2;
-    std::string stat, usage, swap_usage, swappiness;
-    std::vector<std::string> limit_bufs(dir->levels()), swap_bufs(dir->levels());
-    MemoryFiles files;
-    files.version = dir->version();
-    files.stat = read_into(dir, "memory.stat", stat);
-    files.usage = read_into(dir, v2 ? "memory.current" : "memory.usage_in_bytes", usage);
-    files.swap_usage = read_into(dir, v2 ? "memory.swap.current" : "memory.memsw.usage_in_bytes", swap_usage);
-    if (!v2) files.swappiness = read_into(dir, "memory.swappiness", swappiness);
-    // v1's memory.stat already carries the limits folded over the ancestors.
-    std::size_t levels = v2 ? dir->levels() : std::min<std::size_t>(1, dir->levels());
-    for (std::size_t d = 0; d < levels; ++d) {
-        files.limits.push_back(read_into(dir, v2 ? "memory.max" : "memory.limit_in_bytes", limit_bufs[d], d));
-        files.swap_limits.push_back(read_into(dir, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes", swap_bufs[d], d));
-    }
-    auto facts = memory_facts(files);
+    CgroupTexts texts;
+    auto facts = memory_facts(gather_memory(*dir, texts));
     if (!facts) {
         note_if_gone(c, dir);
         c.warn_once(*log_, "memory", "memory cgroup unreadable (" + facts.error().describe() + ")");
@@ -131,31 +94,9 @@ Result<std::string> ViewEngine::meminfo_or_swaps(ProcFile file, Container& c) {
 // ---- cpu ------------------------------------------------------------------
 
 CpuView ViewEngine::cpu_view_locked(Container& c, const CpuSet& online) {
-    CpuFiles files;
-    std::string cpus_buf;
-    CgroupDir* cpuset = c.cgroups.cpuset.get();
-    CgroupDir* cpu = c.cgroups.cpu.get();
-    if (cpuset) {
-        files.version = cpuset->version();
-        files.effective_cpus = read_into(cpuset, cpuset->version() == CgroupVersion::v2 ? "cpuset.cpus.effective"
-                                                                                         : "cpuset.effective_cpus",
-                                         cpus_buf);
-        if (!files.effective_cpus) c.warn_once(*log_, "cpuset", "cpuset unreadable");
-    }
-    std::vector<std::string> a, b;
-    if (cpu && options_.cpu_quota) {
-        files.version = cpu->version();
-        a.resize(cpu->levels());
-        b.resize(cpu->levels());
-        for (std::size_t d = 0; d < cpu->levels(); ++d) {
-            if (cpu->version() == CgroupVersion::v2) {
-                files.cpu_max.push_back(read_into(cpu, "cpu.max", a[d], d));
-            } else {
-                files.cfs_quota.push_back(read_into(cpu, "cpu.cfs_quota_us", a[d], d));
-                files.cfs_period.push_back(read_into(cpu, "cpu.cfs_period_us", b[d], d));
-            }
-        }
-    }
+    CgroupTexts texts;
+    CpuFiles files = gather_cpu(c.cgroups.cpuset.get(), c.cgroups.cpu.get(), options_.cpu_quota, texts);
+    if (c.cgroups.cpuset && !files.effective_cpus) c.warn_once(*log_, "cpuset", "cpuset unreadable");
     return compute_cpu_view(files, online, options_.cpu_quota);
 }
 
@@ -235,27 +176,10 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
 }
 
 bool ViewEngine::read_cpu_usage(Container& c, CpuAccounting& acct) {
-    std::string buf;
-    CgroupDir* cpu = c.cgroups.cpu.get();
-    CgroupDir* cpuacct = c.cgroups.cpuacct.get();
-    if (cpu && cpu->version() == CgroupVersion::v2) {
-        auto text = read_into(cpu, "cpu.stat", buf);
-        auto usage = text ? parse_cpu_stat_usage(*text) : Result<CpuUsage>(invalid("unreadable"));
-        if (usage) acct.total = *usage;
-        return usage.ok();
-    }
-    auto text = read_into(cpuacct, "cpuacct.usage_all", buf);
-    if (!text) return false;
-    auto per_cpu = parse_cpuacct_usage_all(*text);
-    if (!per_cpu) return false;
-    std::string exact_buf;
-    if (auto exact = read_into(cpuacct, "cpuacct.usage_percpu", exact_buf))
-        if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
-    for (const auto& u : *per_cpu) {
-        acct.total.user_ns += u.user_ns;
-        acct.total.system_ns += u.system_ns;
-    }
-    acct.per_host_cpu = std::move(*per_cpu);
+    auto usage = gather_cpu_usage(c.cgroups.cpu.get(), c.cgroups.cpuacct.get());
+    if (!usage) return false;
+    acct.total = usage->total;
+    acct.per_host_cpu = std::move(usage->per_host_cpu);
     return true;
 }
 
@@ -324,20 +248,12 @@ void ViewEngine::sample_load(Container& c) {
     std::string tasks;
     {
         std::lock_guard lock(c.mu);
-        CgroupDir* dir = c.cgroups.unified && c.cgroups.unified->version() == CgroupVersion::v2 && !c.cgroups.unified->is_root()
-                             ? c.cgroups.unified.get()
-                             : nullptr;
-        bool ok = false;
-        if (dir) ok = dir->read("cgroup.threads", tasks).ok();
-        if (!ok) {
-            for (CgroupDir* v1 : {c.cgroups.pids.get(), c.cgroups.cpu.get(), c.cgroups.memory.get()}) {
-                if (v1 && v1->version() == CgroupVersion::v1 && v1->read("tasks", tasks)) { ok = true; break; }
-            }
-        }
-        if (!ok) {
+        auto list = gather_task_list(c.cgroups.unified.get(), {c.cgroups.pids.get(), c.cgroups.cpu.get(), c.cgroups.memory.get()});
+        if (!list) {
             c.warn_once(*log_, "tasks", "task list unreadable, load average unavailable");
             return;
         }
+        tasks = std::move(*list);
     }
     // Task states are read without the container lock: readers of this
     // container must not wait behind a large task list.
@@ -425,19 +341,7 @@ Result<SysinfoInputs> ViewEngine::sysinfo_inputs(Container& c) {
 // ---- diskstats and pressure -------------------------------------------------
 
 std::optional<std::vector<DeviceIo>> ViewEngine::block_io_locked(Container& c) {
-    std::optional<std::vector<DeviceIo>> io;
-    CgroupDir* dir = c.cgroups.blkio.get();
-    std::string a, b, t;
-    if (dir && dir->version() == CgroupVersion::v2) {
-        if (auto text = read_into(dir, "io.stat", a))
-            if (auto parsed = parse_io_stat(*text)) io = std::move(*parsed);
-    } else if (dir) {
-        auto serviced = read_into(dir, "blkio.throttle.io_serviced_recursive", a);
-        auto bytes = read_into(dir, "blkio.throttle.io_service_bytes_recursive", b);
-        auto time = read_into(dir, "blkio.io_service_time_recursive", t);
-        if (serviced && bytes)
-            if (auto parsed = parse_blkio(*serviced, *bytes, time)) io = std::move(*parsed);
-    }
+    auto io = gather_block_io(c.cgroups.blkio.get());
     if (!io) c.warn_once(*log_, "io", "block I/O statistics unreadable");
     return io;
 }
@@ -483,7 +387,8 @@ bool ViewEngine::has_pressure(Container* container) {
     if (!container) return true;
     std::lock_guard lock(container->mu);
     CgroupDir* dir = container->cgroups.unified.get();
-    return dir && dir->version() == CgroupVersion::v2 && !dir->is_root() && dir->has("cpu.pressure");
+    return dir && dir->version() == CgroupVersion::v2 && !dir->is_root() &&
+           dir->has(cgroup_file_name(CgroupFile::cpu_pressure, CgroupVersion::v2));
 }
 
 Result<std::string> ViewEngine::pressure(ProcFile file, Container& c) {
@@ -491,9 +396,11 @@ Result<std::string> ViewEngine::pressure(ProcFile file, Container& c) {
     CgroupDir* dir = c.cgroups.unified.get();
     // Never the host's numbers under a container's name: no cgroup, no file.
     if (!dir || dir->version() != CgroupVersion::v2 || dir->is_root()) return make_error(ENOENT, "no pressure files");
-    const char* name = file == ProcFile::pressure_cpu ? "cpu.pressure" : file == ProcFile::pressure_memory ? "memory.pressure" : "io.pressure";
+    const CgroupFile pressure = file == ProcFile::pressure_cpu      ? CgroupFile::cpu_pressure
+                                : file == ProcFile::pressure_memory ? CgroupFile::memory_pressure
+                                                                    : CgroupFile::io_pressure;
     std::string out;
-    if (auto r = dir->read(name, out); !r) return r.error();
+    if (auto r = dir->read(cgroup_file_name(pressure, CgroupVersion::v2), out); !r) return r.error();
     return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/catalog.hpp"
 #include "core/result.hpp"
 #include "core/views.hpp"
 #include "fusefs/change_watch.hpp"
@@ -27,9 +28,6 @@ struct ViewOptions {
     bool loadavg = true;
     bool cpu_quota = true;
 };
-
-// The files under proc/ (a row each in the FUSE tree).
-enum class ProcFile { meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, pressure_cpu, pressure_memory, pressure_io, vmstat };
 
 class ViewEngine {
 public:
@@ -97,6 +95,7 @@ private:
     StatRecordStore* records_ = nullptr;
 };
 
+// The file's path below proc/ ("meminfo", "pressure/cpu"), from the catalog.
 std::string_view proc_file_name(ProcFile file);
 
 }  // namespace procview

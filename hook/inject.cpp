@@ -145,8 +145,9 @@ void report(int fd, std::size_t index, char kind, const std::string& reason) {
     }
 }
 
-int fatal(int fd, const std::string& message) {
-    std::string line = "E " + message + "\n";
+// "E <errno> <message>": the parent rebuilds the Error (core/result.hpp's contract).
+int fatal(int fd, const Error& error) {
+    std::string line = "E " + std::to_string(error.errnum) + " " + error.message + "\n";
     return ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) ? 0 : 1;
 }
 
@@ -197,15 +198,15 @@ std::pair<char, std::string> mount_one(int root_fd, const PlannedMount& m, const
 int mount_helper(int report_fd, int ns_fd, const ChildContext& ctx) {
     bool legacy = false;
     auto sources = prepare_sources(ctx, legacy);
-    if (!sources) return fatal(report_fd, sources.error().describe());
+    if (!sources) return fatal(report_fd, sources.error());
     if (::setns(ns_fd, CLONE_NEWNS) != 0)
-        return fatal(report_fd, "setns into the container's mount namespace: " + errno_text(errno));
+        return fatal(report_fd, make_error(errno, "setns into the container's mount namespace"));
     // After setns the root and cwd are the namespace's: the rootfs path is
     // the runtime's own (from config.json), not the image's, so it may be
     // followed normally.
     UniqueFd root(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root)
-        return fatal(report_fd, "open rootfs `" + ctx.rootfs + "` in the container's namespace: " + errno_text(errno));
+        return fatal(report_fd, make_error(errno, "open rootfs `" + ctx.rootfs + "` in the container's namespace"));
     for (std::size_t i = 0; i < ctx.plan.size(); ++i) {
         const PlannedMount& m = ctx.plan[i];
         const PreparedSource& src = (*sources)[i];
@@ -233,7 +234,7 @@ Result<void> check_not_own_namespace(int ns_fd, pid_t pid) {
     if (::fstat(ns_fd, &theirs) != 0) return make_error(errno, "stat mount namespace of pid " + std::to_string(pid));
     if (::stat("/proc/self/ns/mnt", &ours) != 0) return make_error(errno, "stat /proc/self/ns/mnt");
     if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
-        return make_error(0, "pid " + std::to_string(pid) +
+        return make_error(EPERM, "pid " + std::to_string(pid) +
                                  " is in the hook's own mount namespace: mounting there would change the host");
     return {};
 }
@@ -255,6 +256,15 @@ Result<UniqueFd> open_mount_namespace(pid_t pid) {
     return ns;
 }
 
+// The helper's "E <errno> <message>" line as the Error it reported.
+Error helper_error(std::string_view rest) {
+    int errnum = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), errnum);
+    if (ec != std::errc{} || errnum <= 0 || end == rest.data() + rest.size() || *end != ' ')
+        return make_error(EIO, "the mount helper: " + std::string(rest));
+    return make_error(errnum, std::string(end + 1, rest.data() + rest.size()));
+}
+
 Result<std::vector<MountResult>> parse_report(std::string_view text, const std::vector<PlannedMount>& plan) {
     std::vector<MountResult> results;
     results.reserve(plan.size());
@@ -263,7 +273,7 @@ Result<std::vector<MountResult>> parse_report(std::string_view text, const std::
         auto nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        if (line.starts_with("E ")) return make_error(0, std::string(line.substr(2)));
+        if (line.starts_with("E ")) return helper_error(line.substr(2));
         std::size_t index = 0;
         auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), index);
         std::size_t consumed = static_cast<std::size_t>(end - line.data());
@@ -298,13 +308,13 @@ Result<std::vector<MountResult>> inject_mounts(pid_t pid, const std::string& roo
         if (results)
             for (const auto& r : *results)
                 if (r.outcome == Outcome::mounted) done += (done.empty() ? " /" : ", /") + r.mount.target;
-        return make_error(0, "the mount helper did not finish within " + std::to_string(bound_ms) +
+        return make_error(ETIMEDOUT, "the mount helper did not finish within " + std::to_string(bound_ms) +
                                  " ms (procviewfs stopped answering?); mounted by then:" +
                                  (done.empty() ? " nothing" : done));
     }
     if (!results) return results.error();
     if (!WIFEXITED(child->status) || WEXITSTATUS(child->status) != 0)
-        return make_error(0, "the mount helper died (status " + std::to_string(child->status) + ")");
+        return make_error(ECHILD, "the mount helper died (status " + std::to_string(child->status) + ")");
     return results;
 }
 

@@ -96,19 +96,13 @@ Result<Args> parse_args(int argc, char** argv) {
     return args;
 }
 
-// The configuration: the given file, the default file, or the defaults when
-// the default file does not exist. A broken file is an error: a typo in
-// fail_closed must not quietly turn into the opposite policy.
+// The configuration (core's load_config): the given file, else the default
+// file, else the defaults.
 Result<Config> load_config(const Args& args) {
-    const std::string path = args.config_given ? args.config_path : std::string(kDefaultConfigPath);
-    auto text = read_file(path);
-    if (!text) {
-        if (!args.config_given && text.error().errnum == ENOENT) return Config{};
-        return text.error().context("config");
-    }
-    auto config = parse_config(*text);
-    if (!config) return config.error().context("config `" + path + "`");
-    return config;
+    auto loaded = procview::load_config(args.config_given ? std::optional(args.config_path) : std::nullopt,
+                                        [](const std::string& p) { return read_file(p); });
+    if (!loaded) return loaded.error();
+    return std::move(loaded->config);
 }
 
 // Until EOF, or `deadline`: a runtime writes the state and closes the pipe.

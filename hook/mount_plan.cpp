@@ -6,56 +6,6 @@ namespace procview::hook {
 
 namespace {
 
-struct ViewTarget {
-    std::string_view source;
-    std::string_view target;
-    EntryKind kind;
-    TargetFs fs;
-};
-
-struct ViewEntry {
-    std::string_view name;
-    std::vector<ViewTarget> targets;
-    bool needs_pure_v2 = false;
-};
-
-// One row per name accepted in hook.files; the row order is the mount order.
-const std::vector<ViewEntry>& view_table() {
-    static const std::vector<ViewEntry> table{
-        {"meminfo", {{"proc/meminfo", "proc/meminfo", EntryKind::file, TargetFs::procfs}}},
-        {"cpuinfo", {{"proc/cpuinfo", "proc/cpuinfo", EntryKind::file, TargetFs::procfs}}},
-        {"stat", {{"proc/stat", "proc/stat", EntryKind::file, TargetFs::procfs}}},
-        {"uptime", {{"proc/uptime", "proc/uptime", EntryKind::file, TargetFs::procfs}}},
-        {"loadavg", {{"proc/loadavg", "proc/loadavg", EntryKind::file, TargetFs::procfs}}},
-        {"diskstats", {{"proc/diskstats", "proc/diskstats", EntryKind::file, TargetFs::procfs}}},
-        {"swaps", {{"proc/swaps", "proc/swaps", EntryKind::file, TargetFs::procfs}}},
-        {"vmstat", {{"proc/vmstat", "proc/vmstat", EntryKind::file, TargetFs::procfs}}},
-        {"pressure",
-         {{"proc/pressure/cpu", "proc/pressure/cpu", EntryKind::file, TargetFs::procfs},
-          {"proc/pressure/memory", "proc/pressure/memory", EntryKind::file, TargetFs::procfs},
-          {"proc/pressure/io", "proc/pressure/io", EntryKind::file, TargetFs::procfs}},
-         true},
-        {"cpu_online",
-         {{"sys/devices/system/cpu/online", "sys/devices/system/cpu/online", EntryKind::file, TargetFs::sysfs}}},
-        {"cpu", {{"sys/devices/system/cpu", "sys/devices/system/cpu", EntryKind::directory, TargetFs::sysfs}}},
-    };
-    return table;
-}
-
-// Commas or blanks separate names: podman's --annotation splits its value at
-// commas, so "meminfo stat" must work as well as "meminfo,stat".
-std::vector<std::string> split_names(std::string_view list) {
-    std::vector<std::string> names;
-    while (true) {
-        auto sep = list.find_first_of(", \t");
-        auto name = list.substr(0, sep);
-        if (!name.empty()) names.emplace_back(name);
-        if (sep == std::string_view::npos) break;
-        list.remove_prefix(sep + 1);
-    }
-    return names;
-}
-
 const std::string* find_in(const Annotations& annotations, std::string_view key) {
     auto it = annotations.find(std::string(key));
     return it == annotations.end() ? nullptr : &it->second;
@@ -63,10 +13,7 @@ const std::string* find_in(const Annotations& annotations, std::string_view key)
 
 }  // namespace
 
-bool is_view_name(std::string_view name) {
-    const auto& table = view_table();
-    return std::any_of(table.begin(), table.end(), [&](const ViewEntry& e) { return e.name == name; });
-}
+bool is_view_name(std::string_view name) { return find_view(name) != nullptr; }
 
 std::optional<std::string> annotation(const Annotations& state, const Annotations& config, std::string_view key) {
     if (const auto* v = find_in(state, key)) return *v;
@@ -83,7 +30,7 @@ bool opted_in(const Annotations& state, const Annotations& config) {
 MountPlan plan_mounts(const std::optional<std::string>& files_annotation,
                       const std::vector<std::string>& config_files, const HostFacts& host) {
     MountPlan plan;
-    std::vector<std::string> wanted = files_annotation ? split_names(*files_annotation) : config_files;
+    std::vector<std::string> wanted = files_annotation ? split_view_names(*files_annotation) : config_files;
     if (files_annotation && wanted.empty())
         plan.notes.emplace_back(std::string(kFilesAnnotation) + " is empty: nothing to mount");
 
@@ -96,29 +43,25 @@ MountPlan plan_mounts(const std::optional<std::string>& files_annotation,
     auto chosen = [&](std::string_view name) {
         return std::find(wanted.begin(), wanted.end(), name) != wanted.end();
     };
-    for (const auto& entry : view_table()) {
-        if (!chosen(entry.name)) continue;
-        if (entry.name == "cpu_online" && chosen("cpu")) {
+    // The catalog's order is the mount order.
+    for (const auto& view : kViews) {
+        if (!chosen(view.name)) continue;
+        if (view.name == "cpu_online" && chosen("cpu")) {
             plan.notes.emplace_back("cpu_online: covered by the `cpu` directory view");
             continue;
         }
-        if (entry.needs_pure_v2 && !host.pure_cgroup_v2) {
-            plan.notes.push_back(std::string(entry.name) +
-                                 ": the host is not pure cgroup v2, procviewfs serves no pressure files");
+        if (view.v2_only && !host.pure_cgroup_v2) {
+            plan.notes.push_back(std::string(view.name) + ": the host is not pure cgroup v2, procviewfs does not serve it");
             continue;
         }
-        for (const auto& t : entry.targets)
-            plan.mounts.push_back(PlannedMount{std::string(entry.name), std::string(t.source),
-                                               std::string(t.target), t.kind, t.fs});
+        for (const auto& p : view.paths)
+            plan.mounts.push_back(
+                PlannedMount{std::string(view.name), std::string(p.path), std::string(p.path), view.kind, view.fs});
     }
     return plan;
 }
 
 namespace {
-
-constexpr long kProcSuperMagic = 0x9fa0;      // PROC_SUPER_MAGIC, linux/magic.h
-constexpr long kSysfsMagic = 0x62656572;      // SYSFS_MAGIC
-constexpr long kFuseSuperMagic = 0x65735546;  // FUSE_SUPER_MAGIC
 
 std::string hex(long v) {
     static constexpr char digits[] = "0123456789abcdef";

@@ -7,16 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/catalog.hpp"
 #include "hook/oci_state.hpp"
 
 namespace procview::hook {
 
-inline constexpr std::string_view kEnabledAnnotation = "procview.io/enabled";
-inline constexpr std::string_view kFilesAnnotation = "procview.io/files";
-
-// What the target must be before anything is mounted on it.
-enum class TargetFs { procfs, sysfs };
-enum class EntryKind { file, directory };
+// The annotations, the views and what each target must be (TargetFs,
+// EntryKind) are the catalog's (core/catalog.hpp).
 
 struct PlannedMount {
     std::string view;    // the name from the configuration: "meminfo", "pressure", "cpu"…
@@ -47,9 +44,9 @@ struct HostFacts {
     bool pure_cgroup_v2 = false;
 };
 
-// The view names to mount: the `procview.io/files` annotation when given (a
-// list separated by commas and/or blanks, any known name; an empty value
-// mounts nothing), else the configuration's list. Unknown names are noted and left out; duplicates
+// The view names to mount: the `procview.io/files` annotation when given
+// (split_view_names: commas and/or blanks; an empty value mounts nothing),
+// else the configuration's list. Unknown names are noted and left out; duplicates
 // collapse; "cpu_online" is dropped when "cpu" (the whole directory, which
 // holds `online`) is chosen too.
 MountPlan plan_mounts(const std::optional<std::string>& files_annotation, const std::vector<std::string>& config_files,
@@ -60,7 +57,7 @@ MountPlan plan_mounts(const std::optional<std::string>& files_annotation, const 
 // sysfs). `mode` is st_mode from fstat, `f_type` from fstatfs.
 std::optional<std::string> target_mismatch(unsigned mode, long f_type, EntryKind kind, TargetFs fs);
 
-// True for names plan_mounts knows (the same set as core's is_known_view_name).
+// True for the catalog's view names (as core's is_known_view_name).
 bool is_view_name(std::string_view name);
 
 }  // namespace procview::hook

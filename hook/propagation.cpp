@@ -28,12 +28,12 @@ Result<std::uint64_t> mount_id(int fd) {
     auto text = read_file("/proc/self/fdinfo/" + std::to_string(fd));
     if (!text) return text.error().context("mount id");
     auto at = text->find("mnt_id:");
-    if (at == std::string::npos) return make_error(0, "mount id: no mnt_id in fdinfo");
+    if (at == std::string::npos) return invalid("mount id: no mnt_id in fdinfo");
     std::string_view rest = std::string_view(*text).substr(at + 7);
     while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
     std::uint64_t id = 0;
     if (std::from_chars(rest.data(), rest.data() + rest.size(), id).ec != std::errc{})
-        return make_error(0, "mount id: malformed fdinfo");
+        return invalid("mount id: malformed fdinfo");
     return id;
 }
 

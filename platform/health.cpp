@@ -54,15 +54,15 @@ Error describe_probe(const Probe& p, const std::string& mountpoint, const std::s
     case Stage::not_fuse: {
         char hex[32];
         std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(p.f_type));
-        return make_error(0, "`" + mountpoint + "` is not a FUSE mount (filesystem type " + hex +
+        return make_error(EMEDIUMTYPE, "`" + mountpoint + "` is not a FUSE mount (filesystem type " + hex +
                                  "): procviewfs is not mounted there");
     }
     case Stage::open: return make_error(p.err, "open `" + uptime_path + "`");
     case Stage::read: return make_error(p.err, "read `" + uptime_path + "`");
-    case Stage::empty: return make_error(0, "`" + uptime_path + "` is empty");
+    case Stage::empty: return make_error(ENODATA, "`" + uptime_path + "` is empty");
     case Stage::ok: break;
     }
-    return make_error(0, "health probe of `" + mountpoint + "`: no answer");
+    return make_error(EIO, "health probe of `" + mountpoint + "`: no answer");
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::
         return make_error(ETIMEDOUT, "`" + mountpoint + "` did not answer within " +
                                          std::to_string(bound_ms) + " ms (procviewfs hung?)");
     Probe p;
-    if (child->report.size() != sizeof p) return make_error(0, "health probe of `" + mountpoint + "` died");
+    if (child->report.size() != sizeof p) return make_error(ECHILD, "health probe of `" + mountpoint + "` died");
     std::memcpy(&p, child->report.data(), sizeof p);
     if (p.stage != Stage::ok) return describe_probe(p, mountpoint, uptime_path);
     return {};

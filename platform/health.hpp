@@ -10,12 +10,11 @@
 #include <chrono>
 #include <string>
 
+#include "core/catalog.hpp"  // kFuseSuperMagic
 #include "core/result.hpp"
 #include "platform/bounded_child.hpp"
 
 namespace procview {
-
-inline constexpr long kFuseSuperMagic = 0x65735546;
 
 // OK when statfs(mountpoint) reports FUSE_SUPER_MAGIC and
 // `mountpoint`/proc/uptime reads non-empty within `timeout`. Otherwise an

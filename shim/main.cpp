@@ -50,11 +50,6 @@ constexpr int kExitUsage = 2;           // our own options are wrong
 constexpr int kExitCannotExec = 126;    // the real runtime exists but execve failed
 constexpr int kExitNoRuntime = 127;     // no real runtime to hand over to
 
-struct LoadedConfig {
-    Config config;
-    std::string path;  // the file read, absolute; "" = built-in defaults
-};
-
 std::string current_dir() {
     char buf[PATH_MAX];
     if (::getcwd(buf, sizeof buf) == nullptr) return ".";
@@ -66,23 +61,14 @@ std::string absolute(const std::string& path) {
     return current_dir() + "/" + path;
 }
 
-// --procview-config, else $PROCVIEW_CONFIG, else /etc/procview/procview.json,
-// which may be absent (then the defaults apply). A named file must exist.
+// --procview-config, else $PROCVIEW_CONFIG, else the default file (core's
+// load_config). The path is made absolute: it is passed on to the hook.
 Result<LoadedConfig> load_config(const RuncCommandLine& cmd) {
-    std::string path;
-    bool named = true;
-    if (cmd.procview_config) path = *cmd.procview_config;
-    else if (const char* env = std::getenv("PROCVIEW_CONFIG"); env && *env) path = env;
-    else path = std::string(kDefaultConfigPath), named = false;
-
-    auto text = read_file(path);
-    if (!text) {
-        if (!named && text.error().errnum == ENOENT) return LoadedConfig{Config{}, ""};
-        return text.error().context("config");
-    }
-    auto config = parse_config(*text);
-    if (!config) return config.error().context("config `" + path + "`");
-    return LoadedConfig{std::move(*config), absolute(path)};
+    std::optional<std::string> named = cmd.procview_config;
+    if (const char* env = std::getenv("PROCVIEW_CONFIG"); !named && env && *env) named = env;
+    auto loaded = procview::load_config(named, [](const std::string& p) { return read_file(p); });
+    if (loaded && !loaded->path.empty()) loaded->path = absolute(loaded->path);
+    return loaded;
 }
 
 std::string describe_call(const RuncCommandLine& cmd) {

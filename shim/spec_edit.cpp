@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/catalog.hpp"
 #include "core/json_depth.hpp"
 
 namespace procview::shim {
@@ -19,41 +20,6 @@ std::string_view file_name(std::string_view path) {
 std::string_view without_trailing_slashes(std::string_view path) {
     while (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
     return path;
-}
-
-struct MountableView {
-    std::string_view name;
-    std::string_view source;       // under procviewfs's mountpoint
-    std::string_view destination;  // in the container
-};
-
-// The views a config.json bind mount can deliver. runc accepts mounts under
-// /proc only for cpuinfo, diskstats, meminfo, stat, swaps, uptime, loadavg
-// (libcontainer/rootfs_linux.go checkProcMount); /sys has no such limit.
-constexpr std::array<MountableView, 9> kMountableViews{{
-    {"meminfo", "proc/meminfo", "/proc/meminfo"},
-    {"cpuinfo", "proc/cpuinfo", "/proc/cpuinfo"},
-    {"stat", "proc/stat", "/proc/stat"},
-    {"uptime", "proc/uptime", "/proc/uptime"},
-    {"loadavg", "proc/loadavg", "/proc/loadavg"},
-    {"diskstats", "proc/diskstats", "/proc/diskstats"},
-    {"swaps", "proc/swaps", "/proc/swaps"},
-    {"cpu_online", "sys/devices/system/cpu/online", "/sys/devices/system/cpu/online"},
-    {"cpu", "sys/devices/system/cpu", "/sys/devices/system/cpu"},
-}};
-
-std::vector<std::string> split_names(std::string_view list) {
-    std::vector<std::string> names;
-    while (true) {
-        auto comma = list.find(',');
-        std::string_view item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (!item.empty()) names.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return names;
 }
 
 std::string join_mountpoint(std::string_view mountpoint, std::string_view relative) {
@@ -162,29 +128,26 @@ bool add_procview_hook(Spec& spec, const HookEntry& hook) {
 
 MountSelection select_mounts(const std::optional<std::string>& files_annotation,
                              const std::vector<std::string>& config_files, std::string_view mountpoint) {
-    std::vector<std::string> names = files_annotation ? split_names(*files_annotation) : config_files;
+    std::vector<std::string> names = files_annotation ? split_view_names(*files_annotation) : config_files;
     MountSelection out;
     bool want_cpu_dir = std::find(names.begin(), names.end(), "cpu") != names.end();
     std::vector<std::string_view> taken;
     for (const auto& name : names) {
         if (std::find(taken.begin(), taken.end(), name) != taken.end()) continue;
-        if (name == "pressure") {
-            out.notes.push_back("pressure: runc refuses config.json mounts under /proc/pressure (use mode \"hook\")");
-            continue;
-        }
-        if (name == "vmstat") {
-            out.notes.push_back("vmstat: runc refuses config.json mounts of /proc/vmstat (use mode \"hook\")");
-            continue;
-        }
-        if (name == "cpu_online" && want_cpu_dir) continue;  // the cpu directory carries `online`
-        auto view = std::find_if(kMountableViews.begin(), kMountableViews.end(),
-                                 [&](const MountableView& v) { return v.name == name; });
-        if (view == kMountableViews.end()) {
+        const View* view = find_view(name);
+        if (!view) {
             out.notes.push_back(name + ": not a procview file name");
             continue;
         }
         taken.push_back(view->name);
-        out.mounts.push_back(BindMount{name, join_mountpoint(mountpoint, view->source), std::string(view->destination)});
+        if (!view->config_mount) {
+            out.notes.push_back(name + ": runc refuses config.json mounts of /" + std::string(view->paths[0].path) +
+                                " (use mode \"hook\")");
+            continue;
+        }
+        if (name == "cpu_online" && want_cpu_dir) continue;  // the cpu directory carries `online`
+        for (const auto& p : view->paths)
+            out.mounts.push_back(BindMount{name, join_mountpoint(mountpoint, p.path), "/" + std::string(p.path)});
     }
     return out;
 }

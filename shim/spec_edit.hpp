@@ -20,14 +20,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/catalog.hpp"
 #include "core/result.hpp"
 
 namespace procview::shim {
 
 using Spec = nlohmann::ordered_json;
 
-inline constexpr std::string_view kEnabledAnnotation = "procview.io/enabled";
-inline constexpr std::string_view kFilesAnnotation = "procview.io/files";
 inline constexpr unsigned kHookTimeoutSeconds = 10;
 
 // Not JSON, not an object, or a field the edit touches with the wrong type
@@ -85,10 +84,10 @@ struct MountSelection {
     std::vector<std::string> notes;  // names left out and why
 };
 // The mounts for the chosen view names: the procview.io/files annotation when
-// set (comma-separated, spaces allowed), else `config_files`. Unknown names and
-// names that cannot be a config.json mount (pressure, vmstat: runc refuses
-// mounts under /proc/pressure and of /proc/vmstat) are noted and left out; cpu_online is dropped when
-// cpu (the directory holding it) is chosen.
+// set (split_view_names: commas and/or blanks, as the hook reads it), else
+// `config_files`. Unknown names and the catalog's views a config.json mount
+// cannot deliver (pressure, vmstat: runc's allowlist) are noted and left out;
+// cpu_online is dropped when cpu (the directory holding it) is chosen.
 MountSelection select_mounts(const std::optional<std::string>& files_annotation,
                              const std::vector<std::string>& config_files, std::string_view mountpoint);
 

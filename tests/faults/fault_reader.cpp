@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -244,6 +245,18 @@ long kill_spinner(const Spinner& s) {
     ::waitpid(s.helper, nullptr, 0);
     return static_cast<long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+
+long kill_spinner(const Spinner& s, long bound_ms) {
+    auto t0 = std::chrono::steady_clock::now();
+    ::kill(s.init, SIGKILL);
+    for (;;) {
+        long ms = static_cast<long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+        if (::waitpid(s.helper, nullptr, WNOHANG) == s.helper) return ms;
+        if (ms >= bound_ms) return -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 Usage usage_of(pid_t pid) {

@@ -57,6 +57,9 @@ Spinner spawn_spinner(const pvtest::TestCgroup& cgroup, const std::string& path,
 Spinner fork_in_namespace(const pvtest::TestCgroup& cgroup, const std::function<void()>& body);
 // SIGKILLs pid 1 and reaps the helper; returns how long the helper took to go, in ms.
 long kill_spinner(const Spinner& s);
+// The same, waiting at most `bound_ms`: -1 when it had not died by then (it
+// is still to be reaped: call kill_spinner again once it can die).
+long kill_spinner(const Spinner& s, long bound_ms);
 
 // The daemon's open fds, threads and resident memory (kB).
 struct Usage {

@@ -41,7 +41,7 @@ int fuzz_oci_state(const uint8_t* data, std::size_t size) {
     FUZZ_CHECK(!state->id.empty() && state->id.find('\n') == std::string::npos);
     FUZZ_CHECK(!state->bundle.empty() && state->bundle.front() == '/');
     (void)hook::opted_in(state->annotations, {});
-    auto files = hook::annotation(state->annotations, {}, hook::kFilesAnnotation);
+    auto files = hook::annotation(state->annotations, {}, procview::kFilesAnnotation);
     for (bool v2 : {false, true}) {
         auto plan = hook::plan_mounts(files, HookConfig{}.files, hook::HostFacts{v2});
         for (const auto& mount : plan.mounts) {

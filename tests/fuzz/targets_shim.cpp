@@ -59,9 +59,9 @@ int fuzz_shim_spec(const uint8_t* data, std::size_t size) {
     (void)shim::describe(decision);
     if (!shim::is_enabled(decision)) return 0;
     (void)shim::mark_opted_in(*spec);
-    FUZZ_CHECK(shim::spec_annotation(*spec, shim::kEnabledAnnotation) == std::optional<std::string>("true"));
+    FUZZ_CHECK(shim::spec_annotation(*spec, procview::kEnabledAnnotation) == std::optional<std::string>("true"));
     if (flags & 2) {
-        auto selection = shim::select_mounts(shim::spec_annotation(*spec, shim::kFilesAnnotation), HookConfig{}.files,
+        auto selection = shim::select_mounts(shim::spec_annotation(*spec, procview::kFilesAnnotation), HookConfig{}.files,
                                              "/var/lib/procview");
         for (const auto& mount : selection.mounts) {
             FUZZ_CHECK(mount.source.rfind("/var/lib/procview/", 0) == 0);

@@ -23,10 +23,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/catalog.hpp"
+
 namespace pvtest {
 namespace {
 
-constexpr long kFuseSuperMagic = 0x65735546;
+using procview::kFuseSuperMagic;
 const char* kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"};
 
 std::string read_host(const std::string& path) {

@@ -31,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include "core/catalog.hpp"
+
 #include "fault_reader.hpp"
 #include "harness.hpp"
 
@@ -83,7 +85,7 @@ struct Shared {
     }
 }
 
-constexpr long kFuseSuperMagic = 0x65735546;
+using procview::kFuseSuperMagic;
 
 pid_t start_daemon(const std::string& bin, const std::string& mount, const std::string& log, bool takeover) {
     pid_t pid = ::fork();

@@ -4,6 +4,9 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
+
+#include <nlohmann/json.hpp>
 
 using namespace procview;
 
@@ -199,20 +202,62 @@ TEST_CASE("is_known_view_name") {
     for (const char* name : {"", "slabinfo", "MEMINFO", "meminfo ", "proc/meminfo"}) CHECK_FALSE(is_known_view_name(name));
 }
 
-TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {
+TEST_CASE("parse_config: the shipped config/procview.json is exactly the defaults, every key") {
     std::ifstream in(std::string(PROCVIEW_FIXTURES) + "/../../config/procview.json");
     REQUIRE(in);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto shipped = parse_config(text);
     REQUIRE_MESSAGE(shipped, (shipped ? "" : shipped.error().message));
-    Config defaults;
-    CHECK(shipped->max_open_per_container == defaults.max_open_per_container);
-    CHECK(shipped->max_open == defaults.max_open);
-    CHECK(shipped->max_containers == defaults.max_containers);
-    CHECK(shipped->threads == defaults.threads);
-    CHECK(shipped->hook.files == defaults.hook.files);
-    CHECK(shipped->sysinfo == defaults.sysinfo);
-    CHECK(shipped->sysinfo_listener_path == defaults.sysinfo_listener_path);
+    CHECK(*shipped == Config{});
+    // Every key is written out: the file documents the defaults, so none may
+    // be left to them. The counts are Config's, HookConfig's and
+    // RuntimeConfig's fields: a new field needs its key here and in the file.
+    auto json = nlohmann::json::parse(text, nullptr, false, /*ignore_comments=*/true);
+    REQUIRE(json.is_object());
+    CHECK(json.size() == 18);
+    CHECK(json["hook"].size() == 5);
+    CHECK(json["runtime"].size() == 6);
+}
+
+TEST_CASE("parse_config: a config differs from the defaults in any one key") {
+    // operator== sees every field: one changed key makes a Config unequal to the defaults.
+    for (const char* json : {R"({"mountpoint": "/x"})", R"({"seccomp": false})", R"({"max_open": 7})",
+                             R"({"hook": {"files": ["meminfo"]}})", R"({"hook": {"log_file": "x"}})",
+                             R"({"runtime": {"time_namespace": false}})", R"({"sysinfo_listener_path": "/s"})"}) {
+        CAPTURE(json);
+        auto config = parse_config(json);
+        REQUIRE(config);
+        CHECK_FALSE(*config == Config{});
+    }
+}
+
+TEST_CASE("load_config: the named file, else the default file, else the defaults") {
+    std::map<std::string, std::string> files;
+    auto read = [&](const std::string& path) -> Result<std::string> {
+        auto it = files.find(path);
+        if (it == files.end()) return make_error(ENOENT, "open `" + path + "`");
+        return it->second;
+    };
+    auto none = load_config(std::nullopt, read);
+    REQUIRE(none);
+    CHECK(none->path.empty());
+    CHECK(none->config == Config{});
+
+    auto missing = load_config(std::string("/etc/pv.json"), read);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().errnum == ENOENT);
+    CHECK(missing.error().message == "config: open `/etc/pv.json`");
+
+    files[std::string(kDefaultConfigPath)] = R"({"threads": 3})";
+    auto by_default = load_config(std::nullopt, read);
+    REQUIRE(by_default);
+    CHECK(by_default->path == kDefaultConfigPath);
+    CHECK(by_default->config.threads == 3);
+
+    files["/etc/pv.json"] = R"({"thread": 3})";
+    auto typo = load_config(std::string("/etc/pv.json"), read);
+    REQUIRE_FALSE(typo);
+    CHECK(typo.error().message == "config `/etc/pv.json`: config: unknown key `thread`");
 }
 
 TEST_CASE("parse_config: sysinfo and its listener path") {

@@ -25,7 +25,7 @@ TEST_CASE("health: a plain directory is not a FUSE mount") {
     const auto took = std::chrono::steady_clock::now() - started;
     std::filesystem::remove(tmpl);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().errnum == 0);
+    CHECK(r.error().errnum == EMEDIUMTYPE);
     CHECK(r.error().message.find("`" + tmpl + "` is not a FUSE mount (filesystem type 0x") == 0);
     CHECK(r.error().message.find("procviewfs is not mounted there") != std::string::npos);
     CHECK(took < 1s);

@@ -8,6 +8,8 @@
 #include "hook/mount_plan.hpp"
 
 using namespace procview::hook;
+using procview::EntryKind;
+using procview::TargetFs;
 
 namespace {
 

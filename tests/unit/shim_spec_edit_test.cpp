@@ -222,6 +222,19 @@ TEST_CASE("mounts mode: which files") {
     CHECK(select_mounts(std::string(""), defaults, "/pv").mounts.empty());
 }
 
+TEST_CASE("mounts mode: procview.io/files separated by blanks, as the hook reads it") {
+    // docs/hook.md tells podman users to write "meminfo stat" (podman splits
+    // --annotation values at commas): the shim gave 0 mounts, the hook 2.
+    auto blanks = select_mounts(std::string("meminfo stat"), {}, "/pv");
+    REQUIRE(blanks.mounts.size() == 2);
+    CHECK(blanks.mounts[0] == BindMount{"meminfo", "/pv/proc/meminfo", "/proc/meminfo"});
+    CHECK(blanks.mounts[1] == BindMount{"stat", "/pv/proc/stat", "/proc/stat"});
+    CHECK(blanks.notes.empty());
+    auto mixed = select_mounts(std::string("uptime\tloadavg, cpu"), {}, "/pv");
+    REQUIRE(mixed.mounts.size() == 3);
+    CHECK(mixed.mounts[2].view == "cpu");
+}
+
 TEST_CASE("mounts mode: appended after the runtime's own mounts, idempotent, user mounts win") {
     Spec spec = parsed(fixture("containerd-ctr-run.json"));
     Spec original = spec;
