@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -28,6 +30,12 @@
 
 namespace procview {
 namespace {
+
+int64_t steady_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 // Whether the FUSE connection is over (unmounted, or aborted): /dev/fuse
 // then polls as an error. A zero timeout leaves no waiter on its queue.
@@ -88,10 +96,18 @@ private:
     std::string mountpoint_;
     std::string init_;
     std::vector<Client> clients_;
-    // Clones lent to daemons that are gone: closing one would fail the
-    // requests its daemon read and never answered (ECONNABORTED); kept, the
-    // next daemon's FUSE_NOTIFY_RESEND queues them again. Closed once it serves.
-    std::vector<UniqueFd> orphans_;
+    // Clones lent to daemons that are gone: closing one fails the requests
+    // its daemon read and never answered (ECONNABORTED); kept, the next
+    // daemon's FUSE_NOTIFY_RESEND queues them again. Closed once it serves,
+    // or after kResendGraceMs without one: a reader whose request is held
+    // cannot even be killed (the kernel waits uninterruptibly for an answer
+    // to a request a server has read), so the wait must end.
+    struct Orphan {
+        UniqueFd fd;
+        int64_t since_ms;
+    };
+    std::vector<Orphan> orphans_;
+    void expire_orphans();
     KeeperSeccompFds seccomp_fds_;  // the sysinfo agent's, across daemons
 };
 
@@ -190,6 +206,16 @@ Keeper::Next Keeper::handle(Client& client) {
     return Next::keep;
 }
 
+void Keeper::expire_orphans() {
+    const int64_t now = steady_ms();
+    auto expired = [&](const Orphan& o) { return now - o.since_ms >= kResendGraceMs; };
+    auto first = std::remove_if(orphans_.begin(), orphans_.end(), expired);
+    if (first == orphans_.end()) return;
+    log_line(mountpoint_, "no procviewfs took over within " + std::to_string(kResendGraceMs) +
+                              " ms: the requests a killed daemon held fail now");
+    orphans_.erase(first, orphans_.end());
+}
+
 bool Keeper::nothing_left_to_keep() {
     if (connection_ended(master_fd_)) {
         log_line(mountpoint_, "filesystem unmounted; keeper exits");
@@ -221,6 +247,7 @@ int Keeper::run(int signal_fd) {
             log_line(mountpoint_, "poll failed");
             return 1;
         }
+        expire_orphans();
         if (ready == 0) {
             seccomp_fds_.prune();
             if (nothing_left_to_keep()) return 0;
@@ -242,7 +269,7 @@ int Keeper::run(int signal_fd) {
         }
         for (std::size_t i = closed.size(); i-- > 0;) {
             if (!closed[i]) continue;
-            if (clients_[i].lent) orphans_.push_back(std::move(clients_[i].lent));
+            if (clients_[i].lent) orphans_.push_back({std::move(clients_[i].lent), steady_ms()});
             if (orphans_.size() > kMaxKeeperClients) orphans_.erase(orphans_.begin());  // bounded
             clients_.erase(clients_.begin() + static_cast<long>(i));
         }

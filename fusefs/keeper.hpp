@@ -61,11 +61,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace procview {
 
 inline constexpr std::size_t kMaxKeeperClients = 16;
+// How long the keeper holds a killed daemon's clone for the next daemon to
+// resend its requests (FUSE_NOTIFY_RESEND): systemd restarts procviewfs
+// 100 ms after a crash, and a start takes about as long again; a reader
+// caught mid-request waits at most this long (it cannot be killed meanwhile),
+// then gets ECONNABORTED as on kernels without the resend.
+inline constexpr int64_t kResendGraceMs = 5000;
 
 // Runs the keeper on a bound (not yet listening) socket; returns the process
 // exit code.

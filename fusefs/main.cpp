@@ -263,6 +263,20 @@ Result<Session> open_session(FuseConnection& connection, Filesystem& fs) {
     return session;
 }
 
+// With FUSE_NOTIFY_RESEND the session has read the INIT from a dup of the
+// master fd; before any other request, it is pointed at a clone the keeper
+// lends instead (dup2 onto the session's fd number), as a taking-over
+// daemon's is, so the keeper can end what a killed daemon held.
+void serve_from_lent_clone(Daemon& d, fuse_session* session) {
+    auto clone = borrow_clone_from_keeper(d.connection.keeper.get());
+    if (!clone) {
+        d.log->warn("{}; requests held by this daemon if it is killed wait for the next one", clone.error().describe());
+        return;
+    }
+    if (::dup3(clone->get(), fuse_session_fd(session), O_CLOEXEC) < 0)
+        d.log->warn("serve from the keeper's clone: {}", std::strerror(errno));
+}
+
 // A fresh connection's first request is the kernel's INIT: kept for whoever
 // takes this connection over later, and answered only once the keeper has
 // it (a daemon killed before the keeper stored it must not have made the
@@ -272,11 +286,12 @@ Result<void> answer_first_init(Daemon& d, fuse_session* session) {
     int n = fuse_session_receive_buf(session, &buf);
     if (n <= 0) return make_error(-n, "no INIT from the kernel");
     d.init_request.assign(static_cast<const char*>(buf.mem), static_cast<std::size_t>(n));
-    if (auto r = store_init_with_keeper(d.connection.keeper.get(), d.init_request); !r)
-        d.log->warn("{}; a later procviewfs cannot take this mount over", r.error().describe());
+    auto stored = store_init_with_keeper(d.connection.keeper.get(), d.init_request);
+    if (!stored) d.log->warn("{}; a later procviewfs cannot take this mount over", stored.error().describe());
     buf.size = static_cast<std::size_t>(n);
     fuse_session_process_buf(session, &buf);
     std::free(buf.mem);
+    if (stored && d.connection.resend) serve_from_lent_clone(d, session);
     return {};
 }
 

@@ -309,6 +309,16 @@ Result<void> tell_keeper(int keeper, const std::string& command, const std::stri
     return {};
 }
 
+Result<UniqueFd> borrow_clone_from_keeper(int keeper) {
+    if (auto r = tell_keeper(keeper, "ATTACH"); !r) return r.error();
+    pollfd p{keeper, POLLIN, 0};
+    if (::poll(&p, 1, kKeeperStartMs) <= 0) return make_error(ETIMEDOUT, "the keeper did not lend a clone");
+    auto reply = receive_message(keeper);
+    if (!reply || reply->command != "CLONE" || !reply->fd)
+        return make_error(EPROTO, "the keeper lent no clone (" + (reply ? reply->command.substr(0, 32) : std::string("hung up")) + ")");
+    return std::move(reply->fd);
+}
+
 Result<void> store_init_with_keeper(int keeper, const std::string& init_request) {
     if (auto r = tell_keeper(keeper, "INIT", init_request); !r) return r;
     pollfd p{keeper, POLLIN, 0};

@@ -54,6 +54,12 @@ Result<FuseConnection> mount_fresh(const std::string& mountpoint, spdlog::logger
 // to confirm that it stored it ("STORED").
 Result<void> store_init_with_keeper(int keeper, const std::string& init_request);
 
+// A fresh connection's first daemon, once the keeper stored the INIT, asks
+// it for a clone (ATTACH) to serve from instead of its dup of the master fd:
+// lent like every later daemon's, so the keeper can give up the requests a
+// killed daemon held (keeper.cpp, kResendGraceMs) without closing the mount.
+Result<UniqueFd> borrow_clone_from_keeper(int keeper);
+
 // Sends a command to the keeper (INIT, SERVING, UNMOUNT).
 Result<void> tell_keeper(int keeper, const std::string& command, const std::string& payload = "");
 
