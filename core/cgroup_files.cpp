@@ -14,23 +14,6 @@ namespace {
 // on 4 KiB pages); anything this large cannot be a real limit.
 constexpr uint64_t kV1Unlimited = uint64_t{1} << 62;
 
-// Input echoed into error messages, shortened so a garbage file cannot flood a log.
-std::string excerpt(std::string_view s) {
-    constexpr std::size_t kMax = 60;
-    std::string out = "`";
-    out.append(s.substr(0, kMax));
-    if (s.size() > kMax) out += "…";
-    out += "`";
-    return out;
-}
-
-std::string line_ref(std::string_view file, std::size_t line_no) {
-    std::string out(file);
-    out += " line ";
-    append_u64(out, line_no);
-    return out;
-}
-
 // Index of the first space or tab, or npos. (string_view::find_first_of calls
 // memchr once per character: too slow for files parsed on every read.)
 std::size_t find_blank(std::string_view s) {

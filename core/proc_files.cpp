@@ -6,22 +6,6 @@ namespace procview {
 
 namespace {
 
-std::string excerpt(std::string_view s) {
-    constexpr std::size_t kMax = 60;
-    std::string out = "`";
-    out.append(s.substr(0, kMax));
-    if (s.size() > kMax) out += "…";
-    out += "`";
-    return out;
-}
-
-std::string line_ref(std::string_view file, std::size_t line_no) {
-    std::string out(file);
-    out += " line ";
-    append_u64(out, line_no);
-    return out;
-}
-
 // "processor\t: 7" → 7; anything else → nullopt.
 std::optional<unsigned> processor_number(std::string_view first_line) {
     constexpr std::string_view kKey = "processor";

@@ -65,4 +65,20 @@ void append_u64(std::string& out, uint64_t v) {
     out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
+std::string excerpt(std::string_view s) {
+    constexpr std::size_t kMax = 60;
+    std::string out = "`";
+    out.append(s.substr(0, kMax));
+    if (s.size() > kMax) out += "…";
+    out += "`";
+    return out;
+}
+
+std::string line_ref(std::string_view file, std::size_t line_no) {
+    std::string out(file);
+    out += " line ";
+    append_u64(out, line_no);
+    return out;
+}
+
 }  // namespace procview

@@ -40,4 +40,10 @@ void for_each_line(std::string_view text, F&& f) {
 // Appends the decimal form of v (faster than std::to_string + concat in hot renderers).
 void append_u64(std::string& out, uint64_t v);
 
+// Input echoed into an error message: back-quoted, cut at 60 bytes (with …)
+// so that a garbage file cannot flood a log.
+std::string excerpt(std::string_view s);
+// "FILE line N", naming where a parse failed.
+std::string line_ref(std::string_view file, std::size_t line_no);
+
 }  // namespace procview
