@@ -17,6 +17,7 @@ constexpr std::array<std::string_view, 11> kViewNames{"meminfo",  "cpuinfo",    
                                                       "swaps",    "vmstat",     "pressure", "cpu_online", "cpu"};
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error", "off"};
 constexpr unsigned kMaxThreads = 1024;
+constexpr unsigned kMaxCacheWindowMs = 60'000;
 
 Error key_error(std::string_view key, std::string_view what) {
     return invalid("config: `" + std::string(key) + "` " + std::string(what));
@@ -130,6 +131,7 @@ Result<void> parse_top(const Json& object, Config& config) {
         else if (key == "max_open_per_container") r = read_positive(value, key, config.max_open_per_container);
         else if (key == "max_open") r = read_positive(value, key, config.max_open);
         else if (key == "max_containers") r = read_positive(value, key, config.max_containers);
+        else if (key == "cache_window_ms") r = read_unsigned(value, key, config.cache_window_ms, kMaxCacheWindowMs);
         else if (key == "sysinfo") r = read_bool(value, key, config.sysinfo);
         else if (key == "sysinfo_listener_path") {
             r = read_string(value, key, config.sysinfo_listener_path);

@@ -16,6 +16,7 @@
 //   "max_open_per_container": 4096, // open files+directories one container's readers may hold (EMFILE past it)
 //   "max_open": 262144,           // ... all readers together (ENFILE past it)
 //   "max_containers": 4096,       // pid namespaces tracked at once (past it: the host's view)
+//   "cache_window_ms": 1000,      // containers/<pid>-<start>/ files: the kernel may serve a rendering this long (0 = always live)
 //   "sysinfo": true,              // answer sysinfo(2) in containers made by procview-runtime (seccomp notify)
 //   "sysinfo_listener_path": "/run/procview/seccomp.sock", // where procviewfs takes the containers' notify fds
 //   "hook": {
@@ -91,6 +92,9 @@ struct Config {
     unsigned max_open_per_container = 4096;
     unsigned max_open = 262144;
     unsigned max_containers = 4096;
+    // How long the kernel may serve a per-container file's rendering from its
+    // page cache (fusefs/cached_views.hpp; docs/performance.md); 0: every read renders.
+    unsigned cache_window_ms = 1000;
     // sysinfo(2) in opted-in containers: procview-runtime adds a seccomp
     // notify rule pointing at this socket, procviewfs answers (fusefs/sysinfo_agent.hpp).
     bool sysinfo = true;

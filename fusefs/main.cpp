@@ -258,6 +258,8 @@ int run(const DaemonOptions& options) {
     }
     ViewEngine engine(**host, layout->changes(), ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
     Filesystem fs(**registry, engine, **host, log, cfg.max_open_per_container, cfg.max_open);
+    CachedViews containers(**registry, engine, CachedViewsOptions{cfg.cache_window_ms, cfg.max_containers}, log);
+    fs.containers = &containers;
 
     int ready_fd = options.foreground ? -1 : daemonize();
 
@@ -320,6 +322,7 @@ int run(const DaemonOptions& options) {
         return 1;
     }
     d.connection.worker.release();  // the session owns it now
+    containers.set_session(d.session);
     RequestLoops loops(d.session);
     d.loops = &loops;
     RequestLoops::install_signal_handler();
@@ -404,6 +407,7 @@ int run(const DaemonOptions& options) {
         // inherit the mask they are created with.
         ControlSignalsBlocked blocked;
         sampler.start();
+        containers.start();
         // With one request loop, first lookups of a container go to the
         // setup worker; with several, the other threads serve meanwhile.
         if (cfg.threads == 0) fs.setup.start();
@@ -429,6 +433,7 @@ int run(const DaemonOptions& options) {
     fs.setup.stop();  // requests it holds are answered before the session goes
     if (agent) agent->stop();
     sampler.stop();
+    containers.stop();  // before the session goes: its thread writes invalidations to it
     if (!d.retiring && !d.keeper_lost) {
         // Hand over: requests queued from now on wait in the kernel for the
         // next procviewfs, which attaches to the keeper (`systemctl restart`).

@@ -24,6 +24,7 @@ Tree::Tree(int host_cpu_dir, std::size_t max_cpu_nodes) : host_cpu_dir_(host_cpu
     dir(5, 4, "system");
     static_.push_back(Node{kCpuDir, 5, "cpu", NodeKind::sys_cpu, ProcFile::meminfo, ""});
     dir(7, 2, "pressure");
+    dir(8, kRoot, "containers");  // served by CachedViews (cached_views.hpp)
     file(10, 2, "meminfo", NodeKind::proc_file, ProcFile::meminfo);
     file(11, 2, "cpuinfo", NodeKind::proc_file, ProcFile::cpuinfo);
     file(12, 2, "stat", NodeKind::proc_file, ProcFile::stat);

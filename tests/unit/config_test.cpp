@@ -209,6 +209,7 @@ TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {
     CHECK(shipped->max_open_per_container == defaults.max_open_per_container);
     CHECK(shipped->max_open == defaults.max_open);
     CHECK(shipped->max_containers == defaults.max_containers);
+    CHECK(shipped->cache_window_ms == defaults.cache_window_ms);
     CHECK(shipped->threads == defaults.threads);
     CHECK(shipped->hook.files == defaults.hook.files);
     CHECK(shipped->sysinfo == defaults.sysinfo);
@@ -230,4 +231,16 @@ TEST_CASE("parse_config: sysinfo and its listener path") {
         if (!r) CHECK(r.error().message.find("sysinfo") != std::string::npos);
     }
     CHECK_FALSE(parse_config("{\"sysinfo_listener_path\": \"/" + std::string(120, 'a') + "\"}"));
+}
+
+TEST_CASE("parse_config: cache_window_ms, 0 to 60000") {
+    auto zero = parse_config(R"({"cache_window_ms": 0})");
+    REQUIRE(zero);
+    CHECK(zero->cache_window_ms == 0);
+    auto some = parse_config(R"({"cache_window_ms": 250})");
+    REQUIRE(some);
+    CHECK(some->cache_window_ms == 250);
+    CHECK(!parse_config(R"({"cache_window_ms": 60001})"));
+    CHECK(!parse_config(R"({"cache_window_ms": -1})"));
+    CHECK(!parse_config(R"({"cache_window_ms": "1s"})"));
 }
