@@ -73,6 +73,7 @@ Result<void> parse_hook(const Json& object, HookConfig& hook) {
         Result<void> r;
         if (key == "files") r = read_files(value, "hook.files", hook.files);
         else if (key == "fail_closed") r = read_bool(value, "hook.fail_closed", hook.fail_closed);
+        else if (key == "per_container") r = read_bool(value, "hook.per_container", hook.per_container);
         else if (key == "health_timeout_ms")
             r = read_unsigned(value, "hook.health_timeout_ms", hook.health_timeout_ms, 60'000);
         else if (key == "timeout_ms") {

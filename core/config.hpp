@@ -22,6 +22,7 @@
 //   "hook": {
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","vmstat","pressure","cpu"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
+//     "per_container": true,      // bind containers/<pid>-<start>/proc/* (false = the shared per-reader proc/*)
 //     "health_timeout_ms": 50,    // at most 60000
 //     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
 //     "log_file": "/var/log/procview-hook.log"
@@ -54,6 +55,10 @@ struct HookConfig {
     std::vector<std::string> files{"meminfo", "cpuinfo", "stat",   "uptime",   "loadavg",
                                    "diskstats", "swaps", "vmstat", "pressure", "cpu"};
     bool fail_closed = false;
+    // Bind the container's own files (containers/<pid>-<start>/proc/…, keyed
+    // by its init's cgroup and cached within cache_window_ms) instead of the
+    // shared per-reader proc/ files.
+    bool per_container = true;
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health
     // probe, the mount helper) ends by then, and a run cut short counts as

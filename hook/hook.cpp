@@ -10,6 +10,8 @@
 
 #include <spdlog/sinks/syslog_sink.h>
 
+#include "core/cgroup_files.hpp"
+#include "core/freshness.hpp"
 #include "hook/mount_plan.hpp"
 #include "hook/oci_state.hpp"
 #include "platform/fs.hpp"
@@ -67,6 +69,15 @@ private:
     bool also_stderr_ = false;
     std::string stderr_prefix_;
 };
+
+// "<pid>-<start ticks>": the name of process `pid`'s directory under containers/.
+Result<std::string> container_name(int pid) {
+    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return text.error();
+    auto stat = parse_proc_pid_stat(*text);
+    if (!stat) return stat.error();
+    return format_container_name({pid, stat->start_ticks});
+}
 
 double elapsed_ms(const RunOptions& options) {
     auto d = std::chrono::steady_clock::now() - options.started;
@@ -145,6 +156,11 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
     host.pure_cgroup_v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
     auto plan = plan_mounts(annotation(state.annotations, bundle->annotations, kFilesAnnotation), config.hook.files, host);
     for (const auto& note : plan.notes) log.log().info("{}", note);
+    if (config.hook.per_container) {
+        // The init's own files: its cgroup, however its pid namespace is shared.
+        if (auto name = container_name(state.pid)) use_container_files(plan, *name);
+        else log.warn("per-container files: " + error_text(name.error()) + "; binding the shared proc/ files");
+    }
     if (plan.mounts.empty()) {
         log.log().info("no view to mount");
         return kExitOk;

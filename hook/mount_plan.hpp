@@ -55,6 +55,11 @@ struct HostFacts {
 MountPlan plan_mounts(const std::optional<std::string>& files_annotation, const std::vector<std::string>& config_files,
                       const HostFacts& host);
 
+// Points the plan's proc/ sources at the container's own files,
+// containers/<container_name>/proc/… (fusefs/cached_views.hpp); sys/ sources
+// stay the shared per-reader ones.
+void use_container_files(MountPlan& plan, std::string_view container_name);
+
 // Why an opened target must not be mounted over, or nullopt when it is
 // what the plan expects: a regular file (or a directory) on procfs (or
 // sysfs). `mode` is st_mode from fstat, `f_type` from fstatfs.

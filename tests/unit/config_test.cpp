@@ -210,6 +210,7 @@ TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {
     CHECK(shipped->max_open == defaults.max_open);
     CHECK(shipped->max_containers == defaults.max_containers);
     CHECK(shipped->cache_window_ms == defaults.cache_window_ms);
+    CHECK(shipped->hook.per_container == defaults.hook.per_container);
     CHECK(shipped->threads == defaults.threads);
     CHECK(shipped->hook.files == defaults.hook.files);
     CHECK(shipped->sysinfo == defaults.sysinfo);

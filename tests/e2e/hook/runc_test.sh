@@ -42,6 +42,14 @@ probe_checks() {
         check "$_n: uptime is the container's" "container uptime '${up_cs}' cs, runc run took $PVH_RUN_CS cs, host $host_cs cs" \
             [ "${up_cs:-999999999}" -le $((PVH_RUN_CS + 1)) ]
     fi
+    if [ "$PVH_IS_PROCVIEWFS" = 1 ]; then
+        # The container's own files (hook.per_container): the mount's root names its init's directory.
+        root=$(pvh_section "$_id" mountinfo | awk '$5 == "/proc/meminfo" { r = $4 } END { print r }')
+        case "$root" in
+        /containers/[0-9]*-[0-9]*/proc/meminfo) pass "$_n: /proc/meminfo is the container's own file ($root)" ;;
+        *) fail "$_n: /proc/meminfo is the container's own file" "mount root '$root'" ;;
+        esac
+    fi
     opts=$(pvh_mount_opts "$_id" /proc/meminfo)
     case "$opts" in
     ro,nosuid,nodev,noexec*) pass "$_n: read-only, nosuid, nodev, noexec" ;;
