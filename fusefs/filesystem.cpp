@@ -73,6 +73,7 @@ void op_init(void*, fuse_conn_info* conn) {
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto& fs = fs_of(req);
     if (per_container(fs, parent)) return fs.containers->lookup(req, parent, name);
+    if (fs.containers_only && std::string_view(name) != "containers") return (void)fuse_reply_err(req, ENOENT);
     NodeRef dir = fs.tree.find(parent);
     NodeRef found = dir ? fs.tree.child(*dir, name) : nullptr;
     if (!found) return (void)fuse_reply_err(req, ENOENT);
@@ -121,7 +122,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto& fs = fs_of(req);
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT)))
         return (void)fuse_reply_err(req, EROFS);
-    if (fs.containers && is_container_ino(ino)) return fs.containers->open(req, ino, fi);
+    if (fs.containers && is_container_ino(ino)) {
+        // Once: the kernel then stops sending OPEN (and RELEASE) for every file of this mount.
+        if (fs.containers_only) return (void)fuse_reply_err(req, ENOSYS);
+        return fs.containers->open(req, ino, fi);
+    }
+    if (fs.containers_only) return (void)fuse_reply_err(req, ENOENT);
     NodeRef node = fs.tree.find(ino);
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
     with_reader(fs, req, [&fs, req, node, info = *fi](std::shared_ptr<Container> container) mutable {
@@ -470,6 +476,7 @@ Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* conta
     dir->entries.push_back({"..", node.parent, S_IFDIR});
     if (node.kind == NodeKind::directory) {
         for (const NodeRef& child : tree.static_children(node.ino)) {
+            if (containers_only && child->ino != CachedViews::kTopIno) continue;
             if (child->kind == NodeKind::pressure_file && !engine.has_pressure(container)) continue;
             bool is_dir = child->kind == NodeKind::directory || child->kind == NodeKind::sys_cpu;
             dir->entries.push_back({child->name, child->ino, static_cast<mode_t>(is_dir ? S_IFDIR : S_IFREG)});

@@ -83,6 +83,9 @@ public:
     SetupWorker setup;
     // containers/: per-container views (nullptr: containers/ stays empty).
     CachedViews* containers = nullptr;
+    // Only containers/ is served, and OPEN is answered ENOSYS: the kernel then
+    // opens without asking (connection-wide FUSE_NO_OPEN_SUPPORT).
+    bool containers_only = false;
 
 private:
     std::shared_ptr<HandleBudget::Count> host_handles_ = std::make_shared<HandleBudget::Count>();

@@ -260,6 +260,7 @@ int run(const DaemonOptions& options) {
     Filesystem fs(**registry, engine, **host, log, cfg.max_open_per_container, cfg.max_open);
     CachedViews containers(**registry, engine, CachedViewsOptions{cfg.cache_window_ms, cfg.max_containers}, log);
     fs.containers = &containers;
+    fs.containers_only = options.containers_only;
 
     int ready_fd = options.foreground ? -1 : daemonize();
 

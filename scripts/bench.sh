@@ -35,6 +35,10 @@
 #                        so other work on a shared machine disturbs them less;
 #                        the same for every server; 0 = as deployed
 #   --keep               keep the scratch directory (raw JSON lines, server logs)
+#   --window MS          procviewfs's cache_window_ms (default 1000): the rows
+#                        "procviewfs-pc" read a per-container file
+#                        (containers/<pid>-<start>/proc/FILE of a process in the
+#                        readers' first cgroup), which the kernel caches that long
 #
 # Everything it creates is named pvbench-<pid>: scratch directory and mountpoints
 # under /tmp, cgroups in every v1 hierarchy (or under the v2 root). An EXIT
@@ -63,6 +67,9 @@ READY_RUNS=5
 SETTLE=10
 NICE=-20
 KEEP=0
+WINDOW_MS=1000
+PC_PID=""      # the process whose per-container files the procviewfs-pc rows read
+PC_DIR=""
 COMMAND="scripts/bench.sh $*"
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
@@ -90,6 +97,7 @@ while [ $# -gt 0 ]; do
         --settle) SETTLE=$2; shift ;;
         --nice) NICE=$2; shift ;;
         --keep) KEEP=1 ;;
+        --window) WINDOW_MS=$2; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -172,6 +180,7 @@ cleanup() {
     set +e  # clean up as much as possible whatever fails
     local name
     for name in "${!SERVER_PID[@]}"; do stop_server "$name"; done
+    if [ -n "$PC_PID" ]; then kill "$PC_PID" 2>/dev/null; wait "$PC_PID" 2>/dev/null; fi
     remove_cgroups
     if [ "$KEEP" = 1 ]; then
         log "kept $TMP"
@@ -290,7 +299,7 @@ server_command() {
         knob-timeout0) echo "$BENCH/procview-bench-floor --threads $THREADS --entry-timeout 0 --attr-timeout 0 @MNT@" ;;
     esac
 }
-echo '{}' > "$TMP/procview.json"
+echo "{\"cache_window_ms\": $WINDOW_MS}" > "$TMP/procview.json"
 
 FUSE_SERVERS=""
 for s in procviewfs lxcfs floor; do has_server "$s" && FUSE_SERVERS="$FUSE_SERVERS $s"; done
@@ -408,7 +417,10 @@ cell() {
     local kind=$1 field=$2 file=$3 mode=$4 n=$5 server=$6 source=$7
     shift 7
     local path="/proc/$file" pidarg=() amount=(--seconds "$CELL_SECONDS")
-    if [ "$source" != native ]; then
+    if [ "$source" = procviewfs-pc ]; then
+        path="${SERVER_MNT[procviewfs]}/$PC_DIR/proc/$file"
+        pidarg=(--server-pid "${SERVER_PID[procviewfs]}")
+    elif [ "$source" != native ]; then
         path="${SERVER_MNT[$source]}/proc/$file"
         pidarg=(--server-pid "${SERVER_PID[$source]}")
     fi
@@ -432,6 +444,7 @@ rotate() {
 main_cells() {
     local file mode n s rep servers=()
     for s in native floor lxcfs procviewfs; do has_server "$s" && servers+=("$s"); done
+    [ -n "$PC_DIR" ] && servers+=(procviewfs-pc)
     for file in $FILES; do
         for mode in orc seek; do
             for n in $READERS; do
@@ -543,6 +556,23 @@ for s in $FUSE_SERVERS; do
     # shellcheck disable=SC2046
     [ -n "${SERVER_PID[$s]:-}" ] || start_server "$s" $(server_command "$s")
 done
+# start_pc_process: a process in the readers' first cgroup whose per-container
+# files the procviewfs-pc rows read (any reader may read them: the inode says whose view).
+start_pc_process() {
+    has_server procviewfs || return 0
+    sleep 1000000 &
+    PC_PID=$!
+    local arg
+    # shellcheck disable=SC2086
+    for arg in $MAIN_CG_ARGS; do
+        [ "$arg" = --cgroup ] && continue
+        echo "$PC_PID" > "${arg//\{\}/0}/cgroup.procs"
+    done
+    PC_DIR="containers/$PC_PID-$(awk '{ print $22 }' "/proc/$PC_PID/stat")"
+    [ -r "${SERVER_MNT[procviewfs]}/$PC_DIR/proc/meminfo" ] || die "procviewfs serves no $PC_DIR"
+    log "per-container rows read $PC_DIR (window $WINDOW_MS ms)"
+}
+start_pc_process
 idle fresh
 main_cells
 placement

@@ -264,3 +264,31 @@ TEST_CASE("per-container files: kill -9 and --takeover keep open fds and paths w
         CHECK(next.unmount() == 0);
     }
 }
+
+TEST_CASE("per-container files: --containers-only serves them without OPEN, limits and restarts included") {
+    SKIP_UNLESS_SUPPORTED();
+    WindowConfig cfg(2000);
+    Daemon d({"--config", cfg.path, "--containers-only"});
+    TestCgroup c(unique_name("pcnoopen"));
+    c.set_memory(192 * MiB);
+    Sleeper s(c);
+    auto root = list_dir(d.mountpoint());
+    CHECK(std::count(root.begin(), root.end(), "containers") == 1);
+    CHECK(std::count(root.begin(), root.end(), "proc") == 0);
+    CHECK(::access(d.file("proc/meminfo").c_str(), F_OK) != 0);
+    const std::string meminfo = d.file(s.dir() + "/proc/meminfo");
+    const std::string uptime = d.file(s.dir() + "/proc/uptime");
+    CHECK(mem_total(meminfo) == 196608u);
+    std::string first = read_now(uptime);
+    sleep_ms(100);
+    CHECK(read_now(uptime) == first);  // the kernel's copy, within the window
+    c.set_memory(96 * MiB);
+    sleep_ms(20);
+    CHECK(mem_total(meminfo) == 98304u);
+    d.kill9();
+    sleep_ms(100);
+    d.start();
+    sleep_ms(2100);  // past the window: the new daemon is asked, for numbers it never handed out
+    CHECK(mem_total(meminfo) == 98304u);
+    CHECK(read_now(uptime) != first);
+}
