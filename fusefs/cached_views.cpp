@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/cgroup_files.hpp"
+#include "fusefs/load_sampler.hpp"
 #include "platform/fs.hpp"
 
 namespace procview {
@@ -134,7 +135,21 @@ void CachedViews::limits_changed(uint64_t key) {
     }
 }
 
-void CachedViews::tick(int64_t) {
+void CachedViews::sample_loads(int64_t now) {
+    if (!engine_.options().loadavg || now - last_load_sample_ms_ < LoadSampler::kIntervalMs) return;
+    last_load_sample_ms_ = now;
+    std::vector<std::shared_ptr<Container>> read_lately;
+    {
+        std::shared_lock lock(mu_);
+        for (const auto& [key, e] : by_key_)
+            if (now - e->container->last_read_ms.load(std::memory_order_relaxed) < LoadSampler::kTrackWindowMs)
+                read_lately.push_back(e->container);
+    }
+    for (const auto& c : read_lately) engine_.sample_load(*c);
+}
+
+void CachedViews::tick(int64_t now) {
+    sample_loads(now);
     std::vector<std::shared_ptr<Entry>> gone;
     {
         std::unique_lock lock(mu_);

@@ -22,6 +22,9 @@
 // limit file invalidates the container's files at once (freshness_thread.hpp).
 // Window 0: every read asks GETATTR, which renders: today's always-live views.
 //
+// loadavg: the freshness thread takes every read container's load sample
+// every 5 s (LoadSampler's interval), as the LoadSampler does for the shared files.
+//
 // Lifetime: an entry is made at the directory's first lookup or, after a
 // restart, at the first request for one of its inode numbers (the number
 // names the process: nothing is kept on disk), and dropped within a second
@@ -113,6 +116,9 @@ private:
     void watch_limits(const Entry& e);
     void limits_changed(uint64_t key);
     void tick(int64_t now);
+    // Load samples of the containers read lately, every 5 s as the kernel
+    // takes them (the LoadSampler knows only the registry's containers).
+    void sample_loads(int64_t now);
 
     ContainerRegistry& registry_;
     ViewEngine& engine_;
@@ -120,6 +126,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     fuse_session* session_ = nullptr;
     timespec created_{};
+    int64_t last_load_sample_ms_ = 0;  // the freshness thread's alone
 
     std::shared_mutex mu_;  // guards by_key_ (never held while rendering or calling the kernel)
     std::unordered_map<uint64_t, std::shared_ptr<Entry>> by_key_;

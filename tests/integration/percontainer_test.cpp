@@ -124,6 +124,15 @@ std::vector<std::string> list_dir(const std::string& path) {
     return out;
 }
 
+// "containers/<pid>-<start ticks>" of a running process.
+std::string dir_of(pid_t pid) {
+    std::string stat = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
+    std::istringstream in(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && in >> field; ++i) {}
+    return "containers/" + std::to_string(pid) + "-" + field;
+}
+
 uint64_t mem_total(const std::string& path) { return meminfo_kb(read_now(path), "MemTotal").value_or(0); }
 
 }  // namespace
@@ -291,4 +300,27 @@ TEST_CASE("per-container files: --containers-only serves them without OPEN, limi
     sleep_ms(2100);  // past the window: the new daemon is asked, for numbers it never handed out
     CHECK(mem_total(meminfo) == 98304u);
     CHECK(read_now(uptime) != first);
+}
+
+TEST_CASE("per-container files: loadavg is sampled for containers read only through their own files") {
+    SKIP_UNLESS_SUPPORTED();
+    WindowConfig cfg(1000);
+    Daemon d(cfg.args());
+    TestCgroup cg(unique_name("pcload"));
+    cg.set({128 * MiB, 100000, 100000, std::nullopt});
+    Container c(cg);
+    const std::string loadavg = d.file(dir_of(c.host_pid()) + "/proc/loadavg");
+    auto first = read_now(loadavg);
+    CHECK(std::atof(first.c_str()) < 0.5);
+    c.busy(1);
+    for (int i = 0; i < 12; ++i) {  // read now and then, as a container would: the entry counts as read
+        sleep_ms(1000);
+        (void)read_now(loadavg);
+    }
+    auto later = read_now(loadavg);
+    c.idle();
+    MESSAGE("per-container loadavg before: " << first << "under load: " << later);
+    // The first sample seeds; from 0 with 1 runnable task each later one adds
+    // ~8% (1 - e^(-5/60)): 0.08-0.15 after 12 s. Unsampled, it stays 0.00.
+    CHECK(std::atof(later.c_str()) > 0.05);
 }
