@@ -324,3 +324,33 @@ TEST_CASE("per-container files: loadavg is sampled for containers read only thro
     // ~8% (1 - e^(-5/60)): 0.08-0.15 after 12 s. Unsampled, it stays 0.00.
     CHECK(std::atof(later.c_str()) > 0.05);
 }
+
+TEST_CASE("per-container files: 200 processes looked up and gone leave the daemon's fds where they were") {
+    SKIP_UNLESS_SUPPORTED();
+    Daemon d;
+    TestCgroup cg(unique_name("pcchurn"));
+    cg.set_memory(64 * MiB);
+    auto fds = [&] { return list_dir("/proc/" + std::to_string(d.pid()) + "/fd").size(); };
+    {
+        Sleeper warm(cg);  // the cgroup's files once, so the baseline holds what any container costs
+        CHECK(mem_total(d.file(warm.dir() + "/proc/meminfo")) == 65536u);
+    }
+    sleep_ms(2500);
+    const std::size_t baseline = fds();
+    for (int round = 0; round < 2; ++round) {
+        std::vector<std::unique_ptr<Sleeper>> procs;
+        for (int i = 0; i < 100; ++i) {
+            procs.push_back(std::make_unique<Sleeper>(cg));
+            CHECK(mem_total(d.file(procs.back()->dir() + "/proc/meminfo")) == 65536u);
+        }
+        const std::size_t busy = fds();
+        CHECK(busy > baseline + 100);  // each entry holds a pidfd and its cgroup fds
+        std::string name = procs.front()->dir().substr(11);
+        procs.clear();
+        sleep_ms(2500);  // swept within a second or two of the processes' exit
+        auto names = list_dir(d.file("containers"));
+        CHECK(std::count(names.begin(), names.end(), name) == 0);
+        MESSAGE("round " << round << ": daemon fds " << baseline << " → " << busy << " with 100 entries → " << fds());
+        CHECK(fds() <= baseline + 2);
+    }
+}
