@@ -74,6 +74,11 @@ Result<void> parse_hook(const Json& object, HookConfig& hook) {
         if (key == "files") r = read_files(value, "hook.files", hook.files);
         else if (key == "fail_closed") r = read_bool(value, "hook.fail_closed", hook.fail_closed);
         else if (key == "per_container") r = read_bool(value, "hook.per_container", hook.per_container);
+        else if (key == "containers_mountpoint") {
+            r = read_string(value, "hook.containers_mountpoint", hook.containers_mountpoint);
+            if (r && !hook.containers_mountpoint.empty() && hook.containers_mountpoint[0] != '/')
+                r = key_error("hook.containers_mountpoint", "must be an absolute path or \"\"");
+        }
         else if (key == "health_timeout_ms")
             r = read_unsigned(value, "hook.health_timeout_ms", hook.health_timeout_ms, 60'000);
         else if (key == "timeout_ms") {

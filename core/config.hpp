@@ -23,6 +23,7 @@
 //     "files": ["meminfo","cpuinfo","stat","uptime","loadavg","diskstats","swaps","vmstat","pressure","cpu"],
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
 //     "per_container": true,      // bind containers/<pid>-<start>/proc/* (false = the shared per-reader proc/*)
+//     "containers_mountpoint": "", // a `procviewfs --containers-only` mount to take them from ("" = mountpoint's)
 //     "health_timeout_ms": 50,    // at most 60000
 //     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
 //     "log_file": "/var/log/procview-hook.log"
@@ -59,6 +60,10 @@ struct HookConfig {
     // by its init's cgroup and cached within cache_window_ms) instead of the
     // shared per-reader proc/ files.
     bool per_container = true;
+    // With per_container: where `procviewfs --containers-only` serves them
+    // (no OPEN round trip); "" = containers/ of `mountpoint`. When it does
+    // not answer, the hook binds those of `mountpoint`.
+    std::string containers_mountpoint;
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health
     // probe, the mount helper) ends by then, and a run cut short counts as

@@ -79,6 +79,20 @@ Result<std::string> container_name(int pid) {
     return format_container_name({pid, stat->start_ticks});
 }
 
+// hook.containers_mountpoint when it serves this container's files, else ""
+// (the main mountpoint's containers/): bounded like the main health probe.
+std::string containers_mount(const Config& config, const std::string& name, HookLog& log) {
+    const std::string& other = config.hook.containers_mountpoint;
+    if (other.empty()) return {};
+    auto served = check_procview_serving(other, "containers/" + name + "/proc/uptime",
+                                         std::chrono::milliseconds(config.hook.health_timeout_ms),
+                                         std::chrono::steady_clock::now() + std::chrono::milliseconds(config.hook.health_timeout_ms));
+    if (served) return other;
+    log.warn("hook.containers_mountpoint " + other + ": " + error_text(served.error()) + "; binding " +
+             config.mountpoint + "/containers/" + name);
+    return {};
+}
+
 double elapsed_ms(const RunOptions& options) {
     auto d = std::chrono::steady_clock::now() - options.started;
     return std::chrono::duration<double, std::milli>(d).count();
@@ -158,7 +172,7 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
     for (const auto& note : plan.notes) log.log().info("{}", note);
     if (config.hook.per_container) {
         // The init's own files: its cgroup, however its pid namespace is shared.
-        if (auto name = container_name(state.pid)) use_container_files(plan, *name);
+        if (auto name = container_name(state.pid)) use_container_files(plan, *name, containers_mount(config, *name, log));
         else log.warn("per-container files: " + error_text(name.error()) + "; binding the shared proc/ files");
     }
     if (plan.mounts.empty()) {

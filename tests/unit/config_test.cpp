@@ -211,6 +211,7 @@ TEST_CASE("parse_config: the shipped config/procview.json is the defaults") {
     CHECK(shipped->max_containers == defaults.max_containers);
     CHECK(shipped->cache_window_ms == defaults.cache_window_ms);
     CHECK(shipped->hook.per_container == defaults.hook.per_container);
+    CHECK(shipped->hook.containers_mountpoint == defaults.hook.containers_mountpoint);
     CHECK(shipped->threads == defaults.threads);
     CHECK(shipped->hook.files == defaults.hook.files);
     CHECK(shipped->sysinfo == defaults.sysinfo);
@@ -244,4 +245,13 @@ TEST_CASE("parse_config: cache_window_ms, 0 to 60000") {
     CHECK(!parse_config(R"({"cache_window_ms": 60001})"));
     CHECK(!parse_config(R"({"cache_window_ms": -1})"));
     CHECK(!parse_config(R"({"cache_window_ms": "1s"})"));
+}
+
+TEST_CASE("parse_config: hook.per_container and hook.containers_mountpoint") {
+    auto c = parse_config(R"({"hook": {"per_container": false, "containers_mountpoint": "/var/lib/procview-c"}})");
+    REQUIRE(c);
+    CHECK(!c->hook.per_container);
+    CHECK(c->hook.containers_mountpoint == "/var/lib/procview-c");
+    CHECK(!parse_config(R"({"hook": {"containers_mountpoint": "relative"}})"));
+    CHECK(!parse_config(R"({"hook": {"per_container": "yes"}})"));
 }

@@ -159,3 +159,12 @@ TEST_CASE("per-container files: proc/ sources become the container's own directo
     CHECK(std::any_of(plan.mounts.begin(), plan.mounts.end(),
                       [](const PlannedMount& m) { return m.source == "containers/4242-123456/proc/pressure/cpu"; }));
 }
+
+TEST_CASE("per-container files from another mount (hook.containers_mountpoint): absolute proc/ sources") {
+    const procview::HookConfig defaults;
+    CHECK(defaults.containers_mountpoint.empty());
+    auto plan = plan_mounts(std::nullopt, defaults.files, kHybrid);
+    use_container_files(plan, "17-99", "/var/lib/procview-c");
+    CHECK(plan.mounts.front().source == "/var/lib/procview-c/containers/17-99/proc/meminfo");
+    CHECK(plan.mounts.back().source == "sys/devices/system/cpu");
+}
