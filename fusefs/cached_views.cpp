@@ -241,6 +241,12 @@ std::optional<uint8_t> child_index(uint8_t dir, std::string_view name) {
 void CachedViews::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fuse_ino_t ino = 0;
     if (parent == kTopIno) {
+        // Each entry holds ~13 fds, and max_containers bounds them: only root
+        // (the hook, an operator) may make one, or any host user (the mount is
+        // allow_other) could fill the cap with its own processes and leave the
+        // next container without its files. A container never looks up here:
+        // its bind mounts hold the inodes.
+        if (fuse_req_ctx(req)->uid != 0) return (void)fuse_reply_err(req, EACCES);
         if (auto pid = parse_pid_alias(name)) {
             ino = alias_ino(*pid);
         } else if (auto id = parse_container_name(name)) {

@@ -25,6 +25,9 @@
 // loadavg: the freshness thread takes every read container's load sample
 // every 5 s (LoadSampler's interval), as the LoadSampler does for the shared files.
 //
+// Lookups in containers/ are root's alone (the hook, operators): an entry
+// costs fds, and the cap must not be filled by any host user.
+//
 // Lifetime: an entry is made at the directory's first lookup or, after a
 // restart, at the first request for one of its inode numbers (the number
 // names the process: nothing is kept on disk), and dropped within a second

@@ -164,6 +164,18 @@ TEST_CASE("per-container files: a limited process in the host's pid namespace se
     Sleeper s(c);  // in the test's (the host's) pid namespace
     CHECK(mem_total(d.file(s.dir() + "/proc/meminfo")) == 98304u);
     CHECK(std::atof(read_now(d.file(s.dir() + "/proc/uptime")).c_str()) < 30.0);
+    // Only root may make an entry (each costs fds, under a cap): another user gets EACCES.
+    pid_t child = ::fork();
+    if (child == 0) {
+        if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) std::_Exit(200);
+        std::string other = "containers/" + std::to_string(::getppid()) + "-1";
+        int r = ::access((d.mountpoint() + "/" + other).c_str(), F_OK) == 0 ? 0 : errno;
+        std::_Exit(r == EACCES ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK_MESSAGE(WIFEXITED(status), "the uid-65534 lookup did not finish");
+    CHECK(WEXITSTATUS(status) == 0);
     std::string wrong = "containers/" + std::to_string(s.pid()) + "-" + std::to_string(s.start_ticks() + 1);
     CHECK(::access(d.file(wrong + "/proc/meminfo").c_str(), F_OK) != 0);
     CHECK(errno == ENOENT);
