@@ -27,6 +27,7 @@ void FreshnessThread::start() {
 }
 
 void FreshnessThread::stop() {
+    std::lock_guard lock(stop_mu_);
     stop_ = true;
     uint64_t one = 1;
     if (wake_) (void)!::write(wake_.get(), &one, sizeof one);

@@ -51,6 +51,7 @@ public:
     void unwatch(uint64_t key);
 
     void start();
+    // Idempotent, from any thread but this one's.
     void stop();
     [[nodiscard]] std::size_t watches();
 
@@ -62,6 +63,7 @@ private:
     UniqueFd wake_;     // eventfd: stop
     UniqueFd inotify_;  // may be invalid: limits then change only when the window ends
     std::atomic<bool> stop_{false};
+    std::mutex stop_mu_;  // stop() may come from the signal waiter, the keeper watcher and main at once
     std::thread thread_;
 
     std::mutex mu_;  // guards the watch maps

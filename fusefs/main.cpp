@@ -137,6 +137,9 @@ struct Daemon {
     std::atomic<bool> loop_done{false};  // the request loop has returned
     std::atomic<bool> keeper_lost{false};  // the keeper died and none could be respawned
     RequestLoops* loops = nullptr;         // set before any thread that stops them starts
+    // Stopped before the loops: its invalidations can wait on page and
+    // directory locks that only a served request releases.
+    CachedViews* containers = nullptr;
     bool foreground = false;
     std::shared_ptr<spdlog::logger> log;
 };
@@ -173,6 +176,7 @@ void watch_keeper(Daemon& d) {
         if (message && message->command == "RETIRE") {
             d.log->info("retired: a newer procviewfs serves {} now, or --unmount removes it", d.mountpoint);
             d.retiring = true;
+            if (d.containers) d.containers->stop();
             d.loops->stop();  // each loop answers what it holds first (request_loops.hpp)
             return;
         }
@@ -326,11 +330,13 @@ int run(const DaemonOptions& options) {
     containers.set_session(d.session);
     RequestLoops loops(d.session);
     d.loops = &loops;
+    d.containers = &containers;
     RequestLoops::install_signal_handler();
     // From here a stop signal ends the loops between requests; one that came
     // earlier was kept pending (blocked since the start of run) and acts now.
     StopSignalWaiter stop_signals(stop_signals_set, [&d](int sig) {
         d.log->info("{}: stopping between requests", strsignal(sig));
+        if (d.containers) d.containers->stop();
         d.loops->stop();
     });
 
