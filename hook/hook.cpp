@@ -10,8 +10,6 @@
 
 #include <spdlog/sinks/syslog_sink.h>
 
-#include "core/cgroup_files.hpp"
-#include "core/freshness.hpp"
 #include "hook/mount_plan.hpp"
 #include "hook/oci_state.hpp"
 #include "platform/fs.hpp"
@@ -70,27 +68,24 @@ private:
     std::string stderr_prefix_;
 };
 
-// "<pid>-<start ticks>": the name of process `pid`'s directory under containers/.
-Result<std::string> container_name(int pid) {
-    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!text) return text.error();
-    auto stat = parse_proc_pid_stat(*text);
-    if (!stat) return stat.error();
-    return format_container_name({pid, stat->start_ticks});
-}
-
-// hook.containers_mountpoint when it serves this container's files, else ""
-// (the main mountpoint's containers/): bounded like the main health probe.
-std::string containers_mount(const Config& config, const std::string& name, HookLog& log) {
-    const std::string& other = config.hook.containers_mountpoint;
-    if (other.empty()) return {};
-    auto served = check_procview_serving(other, "containers/" + name + "/proc/uptime",
-                                         std::chrono::milliseconds(config.hook.health_timeout_ms),
-                                         std::chrono::steady_clock::now() + std::chrono::milliseconds(config.hook.health_timeout_ms));
-    if (served) return other;
-    log.warn("hook.containers_mountpoint " + other + ": " + error_text(served.error()) + "; binding " +
-             config.mountpoint + "/containers/" + name);
-    return {};
+// Points the plan at the container's own files (hook.per_container), from
+// hook.containers_mountpoint if it serves them, else from the main mount; if
+// neither does (a procviewfs without containers/), the shared files stay.
+// Named by the pid alias, which procviewfs resolves to <pid>-<start ticks>:
+// the start time /proc shows the hook is shifted by the hook's own time
+// namespace (procview-runtime runs runc, and so its hooks, in the
+// container's), while procviewfs reads it in the host's.
+void choose_container_files(MountPlan& plan, const Config& config, int pid, Deadline deadline, HookLog& log) {
+    const std::string alias = "pid-" + std::to_string(pid);
+    const std::string probe = "containers/" + alias + "/proc/uptime";
+    const auto timeout = std::chrono::milliseconds(config.hook.health_timeout_ms);
+    for (const std::string& mount : {config.hook.containers_mountpoint, config.mountpoint}) {
+        if (mount.empty()) continue;
+        auto served = check_procview_serving(mount, probe, timeout, deadline);
+        if (served) return use_container_files(plan, alias, mount == config.mountpoint ? "" : mount);
+        log.warn("per-container files at " + mount + ": " + error_text(served.error()));
+    }
+    log.warn("binding the shared proc/ files");
 }
 
 double elapsed_ms(const RunOptions& options) {
@@ -170,11 +165,6 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
     host.pure_cgroup_v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
     auto plan = plan_mounts(annotation(state.annotations, bundle->annotations, kFilesAnnotation), config.hook.files, host);
     for (const auto& note : plan.notes) log.log().info("{}", note);
-    if (config.hook.per_container) {
-        // The init's own files: its cgroup, however its pid namespace is shared.
-        if (auto name = container_name(state.pid)) use_container_files(plan, *name, containers_mount(config, *name, log));
-        else log.warn("per-container files: " + error_text(name.error()) + "; binding the shared proc/ files");
-    }
     if (plan.mounts.empty()) {
         log.log().info("no view to mount");
         return kExitOk;
@@ -185,6 +175,8 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
         check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms), deadline);
     if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + error_text(health.error()));
     log.log().debug("procviewfs serves at {} ({:.1f} ms)", config.mountpoint, elapsed_ms(options));
+    // The init's own files: its cgroup, however its pid namespace is shared.
+    if (config.hook.per_container) choose_container_files(plan, config, state.pid, deadline, log);
 
     auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject, deadline);
     if (!results) return cannot_serve(log, config, error_text(results.error()));
