@@ -15,7 +15,7 @@ namespace {
 using namespace report_detail;
 
 const char* const kSubject = "procviewfs";
-const std::vector<std::string> kServerOrder = {"native", "floor", "lxcfs", "procviewfs"};
+const std::vector<std::string> kServerOrder = {"native", "floor", "lxcfs", "procviewfs", "procviewfs-pc"};
 
 double background_cpu_pct(const json& result, double cpus) {
     double window_ms = num(result, "window_s") * 1000;
@@ -64,7 +64,8 @@ void render_main_table(std::ostringstream& out, const CellTable& cells, double c
                 << fmt_us(num(r, "p50_us")) << " | " << fmt_us(num(r, "p99_us")) << " | " << fmt_us(num(r, "p999_us"))
                 << " | " << cpu_cell(r) << " | "
                 << (bg < 0 ? "—" : printf_string("%.0f", bg)) << " |";
-            if (server == kSubject) {
+            // procviewfs-pc: the per-container files of the same daemon (cached_views.hpp).
+            if (server == kSubject || server == std::string(kSubject) + "-pc") {
                 double rate = num(r, "reads_per_s");
                 auto vs = [&](const char* other) -> std::optional<double> {
                     const json* o = cells.find(key, other);

@@ -121,6 +121,7 @@ struct TreeDir {
 };
 inline constexpr TreeDir kTreeDirs[] = {
     {"", 1}, {"proc", 2}, {"sys", 3}, {"sys/devices", 4}, {"sys/devices/system", 5}, {"proc/pressure", 7},
+    {"containers", 8},  // per-container directories (fusefs/cached_views.hpp; core/freshness.hpp numbers them)
 };
 // The one directory served from the host's tree, seen through the reader's CPU view.
 inline constexpr std::string_view kCpuDirPath = "sys/devices/system/cpu";

@@ -15,6 +15,7 @@ using Json = nlohmann::json;
 
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error", "off"};
 constexpr unsigned kMaxThreads = 1024;
+constexpr unsigned kMaxCacheWindowMs = 60'000;
 
 Error key_error(std::string_view key, std::string_view what) {
     return invalid("config: `" + std::string(key) + "` " + std::string(what));
@@ -68,6 +69,12 @@ Result<void> parse_hook(const Json& object, HookConfig& hook) {
         Result<void> r;
         if (key == "files") r = read_files(value, "hook.files", hook.files);
         else if (key == "fail_closed") r = read_bool(value, "hook.fail_closed", hook.fail_closed);
+        else if (key == "per_container") r = read_bool(value, "hook.per_container", hook.per_container);
+        else if (key == "containers_mountpoint") {
+            r = read_string(value, "hook.containers_mountpoint", hook.containers_mountpoint);
+            if (r && !hook.containers_mountpoint.empty() && hook.containers_mountpoint[0] != '/')
+                r = key_error("hook.containers_mountpoint", "must be an absolute path or \"\"");
+        }
         else if (key == "health_timeout_ms")
             r = read_unsigned(value, "hook.health_timeout_ms", hook.health_timeout_ms, 60'000);
         else if (key == "timeout_ms") {
@@ -126,6 +133,7 @@ Result<void> parse_top(const Json& object, Config& config) {
         else if (key == "max_open_per_container") r = read_positive(value, key, config.max_open_per_container);
         else if (key == "max_open") r = read_positive(value, key, config.max_open);
         else if (key == "max_containers") r = read_positive(value, key, config.max_containers);
+        else if (key == "cache_window_ms") r = read_unsigned(value, key, config.cache_window_ms, kMaxCacheWindowMs);
         else if (key == "sysinfo") r = read_bool(value, key, config.sysinfo);
         else if (key == "sysinfo_listener_path") {
             r = read_string(value, key, config.sysinfo_listener_path);

@@ -16,11 +16,14 @@
 //   "max_open_per_container": 4096, // open files+directories one container's readers may hold (EMFILE past it)
 //   "max_open": 262144,           // ... all readers together (ENFILE past it)
 //   "max_containers": 4096,       // pid namespaces tracked at once (past it: the host's view)
+//   "cache_window_ms": 1000,      // containers/<pid>-<start>/ files: the kernel may serve a rendering this long (0 = always live)
 //   "sysinfo": true,              // answer sysinfo(2) in containers made by procview-runtime (seccomp notify)
 //   "sysinfo_listener_path": "/run/procview/seccomp.sock", // where procviewfs takes the containers' notify fds
 //   "hook": {
 //     "files": [...],             // view names; default: the catalog's default-on views (core/catalog.hpp)
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
+//     "per_container": true,      // bind containers/<pid>-<start>/proc/* (false = the shared per-reader proc/*)
+//     "containers_mountpoint": "", // a `procviewfs --containers-only` mount to take them from ("" = mountpoint's)
 //     "health_timeout_ms": 50,    // at most 60000
 //     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
 //     "log_file": "/var/log/procview-hook.log"
@@ -53,6 +56,14 @@ struct HookConfig {
     // default-on views.
     std::vector<std::string> files = default_view_names();
     bool fail_closed = false;
+    // Bind the container's own files (containers/<pid>-<start>/proc/…, keyed
+    // by its init's cgroup and cached within cache_window_ms) instead of the
+    // shared per-reader proc/ files.
+    bool per_container = true;
+    // With per_container: where `procviewfs --containers-only` serves them
+    // (no OPEN round trip); "" = containers/ of `mountpoint`. When it does
+    // not answer, the hook binds those of `mountpoint`.
+    std::string containers_mountpoint;
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health
     // probe, the mount helper) ends by then, and a run cut short counts as
@@ -93,6 +104,9 @@ struct Config {
     unsigned max_open_per_container = 4096;
     unsigned max_open = 262144;
     unsigned max_containers = 4096;
+    // How long the kernel may serve a per-container file's rendering from its
+    // page cache (fusefs/cached_views.hpp; docs/performance.md); 0: every read renders.
+    unsigned cache_window_ms = 1000;
     // sysinfo(2) in opted-in containers: procview-runtime adds a seccomp
     // notify rule pointing at this socket, procviewfs answers (fusefs/sysinfo_agent.hpp).
     bool sysinfo = true;

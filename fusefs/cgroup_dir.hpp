@@ -41,6 +41,8 @@ public:
     [[nodiscard]] bool is_root() const { return dirs_.empty(); }
     [[nodiscard]] CgroupVersion version() const { return version_; }
     [[nodiscard]] const std::string& path() const { return path_; }
+    // The held directory fd of the cgroup (depth 0) or an ancestor (< levels()).
+    [[nodiscard]] int directory_fd(std::size_t depth) const { return dir_fd(depth); }
 
 private:
     struct OpenFile {

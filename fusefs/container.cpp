@@ -222,6 +222,13 @@ Result<std::shared_ptr<Container>> ContainerRegistry::build(pid_t init, uint64_t
     return c;
 }
 
+Result<std::shared_ptr<Container>> ContainerRegistry::build_for_process(pid_t pid) const {
+    if (fixed_cgroup_) return build(pid, 0, &*fixed_cgroup_);
+    auto ns = pidns_of(pid);
+    if (!ns) return ns.error().context("process " + std::to_string(pid));
+    return build(pid, *ns, nullptr);
+}
+
 bool ContainerRegistry::reverify(Container& c) const {
     auto cg = read_file_at(proc_.get(), std::to_string(c.init_pid) + "/cgroup");
     if (!cg || !c.init_alive()) return false;

@@ -118,6 +118,11 @@ public:
     // `pidns` (if given) is set to the reader's pid namespace when known.
     std::optional<Result<std::shared_ptr<Container>>> resolve_cached(pid_t reader, uint64_t* pidns = nullptr);
 
+    // A container whose view is that of process `pid` itself: its own cgroup
+    // (not its pid namespace init's), its start time and time namespace. Not
+    // tracked here: per-container files (cached_views.hpp) keep their own.
+    Result<std::shared_ptr<Container>> build_for_process(pid_t pid) const;
+
     // Containers read within `window_ms` (for the load sampler).
     std::vector<std::shared_ptr<Container>> recently_read(int64_t now_ms, int64_t window_ms);
     // Re-reads the cgroup membership of those of `containers` (the recently

@@ -47,11 +47,19 @@ void with_reader(Filesystem& fs, fuse_req_t req, Then then) {
     fuse_reply_err(req, EAGAIN);
 }
 
+// Whether `ino` is served by the per-container views (cached_views.hpp).
+bool per_container(const Filesystem& fs, fuse_ino_t ino) {
+    return fs.containers && (is_container_ino(ino) || ino == CachedViews::kTopIno);
+}
+
 // ---- handlers: each replies exactly once ------------------------------------
 
 void op_init(void*, fuse_conn_info* conn) {
     // Nothing is written and nothing is cached here.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    // Per-container files are cached (cached_views.hpp): a read after their
+    // attributes expired drops the pages when the mtime moved.
+    if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     // RELEASE is a background request, and the kernel lets only
     // max_background of those (default 12) into the queue at once, each
     // behind every foreground request already queued. With more than ~48
@@ -65,6 +73,8 @@ void op_init(void*, fuse_conn_info* conn) {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto& fs = fs_of(req);
+    if (per_container(fs, parent)) return fs.containers->lookup(req, parent, name);
+    if (fs.containers_only && std::string_view(name) != "containers") return (void)fuse_reply_err(req, ENOENT);
     NodeRef dir = fs.tree.find(parent);
     NodeRef found = dir ? fs.tree.child(*dir, name) : nullptr;
     if (!found) return (void)fuse_reply_err(req, ENOENT);
@@ -85,6 +95,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     auto& fs = fs_of(req);
+    if (fs.containers && is_container_ino(ino)) return fs.containers->getattr(req, ino);
     NodeRef node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
@@ -96,6 +107,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     auto& fs = fs_of(req);
+    if (fs.containers && is_container_ino(ino)) return fs.containers->readlink(req, ino);
     NodeRef node = fs.tree.find(ino);
     if (!node || node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, EINVAL);
     with_reader(fs, req, [&fs, req, node](const std::shared_ptr<Container>& container) {
@@ -111,6 +123,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto& fs = fs_of(req);
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT)))
         return (void)fuse_reply_err(req, EROFS);
+    if (fs.containers && is_container_ino(ino)) {
+        // Once: the kernel then stops sending OPEN (and RELEASE) for every file of this mount.
+        if (fs.containers_only) return (void)fuse_reply_err(req, ENOSYS);
+        return fs.containers->open(req, ino, fi);
+    }
+    if (fs.containers_only) return (void)fuse_reply_err(req, ENOENT);
     NodeRef node = fs.tree.find(ino);
     if (!node || node->kind == NodeKind::directory) return (void)fuse_reply_err(req, node ? EISDIR : ENOENT);
     with_reader(fs, req, [&fs, req, node, info = *fi](std::shared_ptr<Container> container) mutable {
@@ -148,6 +166,8 @@ void reply_read(fuse_req_t req, Filesystem::OpenFile& file, size_t size, off_t o
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     auto& fs = fs_of(req);
+    // Per-container files are page-cached by design: their READs fill the cache.
+    if (fs.containers && is_container_ino(ino)) return fs.containers->read(req, ino, size, off);
     // A READ without a lock owner comes from the page cache, not from read(2):
     // since Linux 6.5 sendfile/splice of a direct-io FUSE file goes through it
     // (filemap_splice_read), where one container's page and size would be
@@ -173,8 +193,21 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     fuse_reply_err(req, 0);
 }
 
+void opendir_per_container(fuse_req_t req, fuse_ino_t ino, fuse_file_info info) {
+    auto& fs = fs_of(req);
+    auto charge = fs.charge(nullptr, false);  // no reader lookup: charged to the host's readers
+    if (!charge) return (void)fuse_reply_err(req, errnum_of(charge.error()));
+    auto dir = fs.list_per_container(ino);
+    if (!dir) return (void)fuse_reply_err(req, errnum_of(dir.error()));
+    std::unique_ptr<Filesystem::OpenDir> open(*dir);
+    open->charge = std::move(*charge);
+    info.fh = fs.dirs.add(std::move(open));
+    if (fuse_reply_open(req, &info) != 0) fs.dirs.remove(info.fh);
+}
+
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto& fs = fs_of(req);
+    if (per_container(fs, ino)) return opendir_per_container(req, ino, *fi);
     NodeRef node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     if (node->kind != NodeKind::directory && node->kind != NodeKind::sys_cpu) return (void)fuse_reply_err(req, ENOTDIR);
@@ -209,6 +242,13 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     auto& fs = fs_of(req);
     if (auto dir = fs.dirs.find(fi->fh)) return reply_readdir(req, *dir, size, off);
     // Opened under a previous instance.
+    if (per_container(fs, ino)) {
+        auto listed = fs.list_per_container(ino);
+        if (!listed) return (void)fuse_reply_err(req, errnum_of(listed.error()));
+        fs.dirs.adopt(fi->fh, std::unique_ptr<Filesystem::OpenDir>(*listed));
+        if (auto dir = fs.dirs.find(fi->fh)) return reply_readdir(req, *dir, size, off);
+        return (void)fuse_reply_err(req, EBADF);
+    }
     NodeRef node = fs.tree.find(ino);
     if (!node) return (void)fuse_reply_err(req, EBADF);
     with_reader(fs, req, [&fs, req, node, fh = fi->fh, size, off](const std::shared_ptr<Container>& container) {
@@ -423,12 +463,21 @@ Result<std::string> Filesystem::render(OpenFile& file) {
     return read_file_at(host.sys_cpu_fd(), file.host_path);
 }
 
+Result<Filesystem::OpenDir*> Filesystem::list_per_container(fuse_ino_t ino) {
+    auto listed = containers->list(ino);
+    if (!listed) return listed.error();
+    auto dir = std::make_unique<OpenDir>();
+    for (auto& e : *listed) dir->entries.push_back({std::move(e.name), e.ino, e.type});
+    return dir.release();
+}
+
 Result<Filesystem::OpenDir*> Filesystem::list(const Node& node, Container* container) {
     auto dir = std::make_unique<OpenDir>();
     dir->entries.push_back({".", node.ino, S_IFDIR});
     dir->entries.push_back({"..", node.parent, S_IFDIR});
     if (node.kind == NodeKind::directory) {
         for (const NodeRef& child : tree.static_children(node.ino)) {
+            if (containers_only && child->ino != CachedViews::kTopIno) continue;
             if (child->kind == NodeKind::pressure_file && !engine.has_pressure(container)) continue;
             bool is_dir = child->kind == NodeKind::directory || child->kind == NodeKind::sys_cpu;
             dir->entries.push_back({child->name, child->ino, static_cast<mode_t>(is_dir ? S_IFDIR : S_IFREG)});

@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "fusefs/cached_views.hpp"
 #include "fusefs/container.hpp"
 #include "fusefs/handles.hpp"
 #include "fusefs/host_files.hpp"
@@ -57,6 +58,8 @@ public:
     Result<struct stat> attributes(const Node& node, Container* container);
     Result<std::string> render(OpenFile& file);
     Result<OpenDir*> list(const Node& node, Container* container);
+    // containers/ or a per-container directory (cached_views.hpp).
+    Result<OpenDir*> list_per_container(fuse_ino_t ino);
     // The host path behind a sys/devices/system/cpu node for this reader (cpuK renumbered).
     Result<std::string> host_path(const Node& node, Container* container);
     double entry_timeout(const Node& node) const;
@@ -78,6 +81,11 @@ public:
     // Where requests of readers whose container is not known yet continue
     // (not started: they continue inline, as with a multi-threaded loop).
     SetupWorker setup;
+    // containers/: per-container views (nullptr: containers/ stays empty).
+    CachedViews* containers = nullptr;
+    // Only containers/ is served, and OPEN is answered ENOSYS: the kernel then
+    // opens without asking (connection-wide FUSE_NO_OPEN_SUPPORT).
+    bool containers_only = false;
 
 private:
     std::shared_ptr<HandleBudget::Count> host_handles_ = std::make_shared<HandleBudget::Count>();

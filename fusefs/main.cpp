@@ -72,6 +72,9 @@ struct Daemon {
     std::atomic<bool> loop_done{false};  // the request loop has returned
     std::atomic<bool> keeper_lost{false};  // the keeper died and none could be respawned
     RequestLoops* loops = nullptr;         // set before any thread that stops them starts
+    // Stopped before the loops: its invalidations can wait on page and
+    // directory locks that only a served request releases.
+    CachedViews* containers = nullptr;
     bool foreground = false;
     std::shared_ptr<spdlog::logger> log;
 };
@@ -108,6 +111,7 @@ void watch_keeper(Daemon& d) {
         if (message && message->command == "RETIRE") {
             d.log->info("retired: a newer procviewfs serves {} now, or --unmount removes it", d.mountpoint);
             d.retiring = true;
+            if (d.containers) d.containers->stop();
             d.loops->stop();  // each loop answers what it holds first (request_loops.hpp)
             return;
         }
@@ -340,6 +344,7 @@ struct Parts {
     ContainerRegistry& registry;
     ViewEngine& engine;
     Filesystem& fs;
+    CachedViews& containers;  // the per-container files (containers/)
     SysinfoAgent* agent;  // null: sysinfo is not answered
     sigset_t stop_signals;
     int ready_fd;
@@ -351,6 +356,7 @@ struct Parts {
 std::thread start_helpers(Daemon& d, const Parts& p, LoadSampler& sampler) {
     ControlSignalsBlocked blocked;
     sampler.start();
+    p.containers.start();
     // With one request loop, first lookups of a container go to the setup
     // worker; with several, the other threads serve meanwhile.
     if (p.options.config.threads == 0) p.fs.setup.start();
@@ -385,6 +391,7 @@ void stop_serving(Daemon& d, const Parts& p, LoadSampler& sampler, StatRecordSto
     p.fs.setup.stop();  // requests it holds are answered before the session goes
     if (p.agent) p.agent->stop();
     sampler.stop();
+    p.containers.stop();  // before the session goes: its thread writes invalidations to it
     if (!d.retiring && !d.keeper_lost) {
         // Hand over: requests queued from now on wait in the kernel for the
         // next procviewfs, which attaches to the keeper (`systemctl restart`).
@@ -407,13 +414,16 @@ int serve(Daemon& d, const Parts& p, Result<UniqueFd>& lock) {
         d.log->error("{}", session.error().message);
         return 1;
     }
+    p.containers.set_session(session->get());
     RequestLoops loops(session->get());
     d.loops = &loops;
+    d.containers = &p.containers;
     RequestLoops::install_signal_handler();
     // From here a stop signal ends the loops between requests; one that came
     // earlier was kept pending (blocked since the start of run) and acts now.
     StopSignalWaiter stop_signals(p.stop_signals, [&d](int sig) {
         d.log->info("{}: stopping between requests", strsignal(sig));
+        if (d.containers) d.containers->stop();
         d.loops->stop();
     });
     if (!d.connection.fresh) {
@@ -457,6 +467,9 @@ int run(const DaemonOptions& options) {
     }
     ViewEngine engine(*sources->host, layout->changes(), ViewOptions{cfg.swap, cfg.loadavg, cfg.cpu_quota}, log);
     Filesystem fs(*sources->registry, engine, *sources->host, log, cfg.max_open_per_container, cfg.max_open);
+    CachedViews containers(*sources->registry, engine, CachedViewsOptions{cfg.cache_window_ms, cfg.max_containers}, log);
+    fs.containers = &containers;
+    fs.containers_only = options.containers_only;
     int ready_fd = options.foreground ? -1 : daemonize();
     auto agent = open_sysinfo_agent(options, *sources->registry, engine, log);
 
@@ -469,7 +482,7 @@ int run(const DaemonOptions& options) {
     auto connection = connect(options, lock.ok(), *log);
     if (!connection) return 1;
     d.connection = std::move(*connection);
-    return serve(d, Parts{options, *sources->registry, engine, fs, agent.get(), stop_signals, ready_fd}, lock);
+    return serve(d, Parts{options, *sources->registry, engine, fs, containers, agent.get(), stop_signals, ready_fd}, lock);
 }
 
 }  // namespace

@@ -22,6 +22,9 @@ Serves container-aware /proc and /sys views under MOUNTPOINT (default /var/lib/p
       --no-swap           show no swap in containers
       --no-loadavg        show the host's loadavg (no load sampling)
       --no-cpu-quota      count CPUs from the cpuset only, ignoring CFS quotas
+      --containers-only   serve only containers/ (per-container files), and
+                          without OPEN: the kernel then serves reads within the
+                          window with no request at all (a mount of its own)
       --threads N         FUSE worker threads (0 = one, the fastest here)
       --log-file FILE     log to FILE
       --takeover          replace the instance serving MOUNTPOINT without a gap (upgrades)
@@ -84,6 +87,7 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args,
         else if (arg == "--no-loadavg") out.config.loadavg = false;
         else if (arg == "--no-cpu-quota") out.config.cpu_quota = false;
         else if (arg == "--takeover") out.takeover = true;
+        else if (arg == "--containers-only") out.containers_only = true;
         else if (arg == "--unmount") out.unmount = true;
         else if (arg == "--no-seccomp") out.config.seccomp = false;
         else if (arg == "--no-sysinfo") out.config.sysinfo = false;

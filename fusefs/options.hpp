@@ -21,6 +21,8 @@ struct DaemonOptions {
     bool show_help = false;
     bool show_version = false;
     bool unmount = false;        // --unmount: remove the mount and its keeper (unmount.hpp)
+    // --containers-only: serve containers/ alone, without OPEN (cached_views.hpp)
+    bool containers_only = false;
 };
 
 // Reads --config FILE (or the default file; core's load_config), then applies

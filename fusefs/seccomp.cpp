@@ -218,7 +218,7 @@ const std::vector<std::string_view>& daemon_syscall_allowlist() {
         // Readers' liveness: pidfd of a container's init.
         "pidfd_open",
         // Watches on cgroup limit files (the inotify fd is created before the filter).
-        "inotify_add_watch",
+        "inotify_add_watch", "inotify_rm_watch",
         // Unix sockets (socket itself is restricted to AF_UNIX datagrams
         // below): the keeper's connection, syslog, systemd notify.
         "connect", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown", "getsockopt",

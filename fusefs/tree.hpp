@@ -4,6 +4,7 @@
 //   proc/                     dir: meminfo cpuinfo stat uptime loadavg diskstats swaps vmstat pressure/
 //   proc/pressure/            dir: cpu memory io (exist only for readers in a non-root v2 cgroup)
 //   sys/devices/system/cpu/   the host's directory, seen through the reader's CPU view
+//   containers/               per-container views (cached_views.hpp)
 //
 // Static nodes are the catalog's (core/catalog.hpp), with its fixed inode
 // numbers, which never change (--takeover). Nodes below sys/devices/system/cpu

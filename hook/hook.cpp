@@ -68,6 +68,26 @@ private:
     std::string stderr_prefix_;
 };
 
+// Points the plan at the container's own files (hook.per_container), from
+// hook.containers_mountpoint if it serves them, else from the main mount; if
+// neither does (a procviewfs without containers/), the shared files stay.
+// Named by the pid alias, which procviewfs resolves to <pid>-<start ticks>:
+// the start time /proc shows the hook is shifted by the hook's own time
+// namespace (procview-runtime runs runc, and so its hooks, in the
+// container's), while procviewfs reads it in the host's.
+void choose_container_files(MountPlan& plan, const Config& config, int pid, Deadline deadline, HookLog& log) {
+    const std::string alias = "pid-" + std::to_string(pid);
+    const std::string probe = "containers/" + alias + "/proc/uptime";
+    const auto timeout = std::chrono::milliseconds(config.hook.health_timeout_ms);
+    for (const std::string& mount : {config.hook.containers_mountpoint, config.mountpoint}) {
+        if (mount.empty()) continue;
+        auto served = check_procview_serving(mount, probe, timeout, deadline);
+        if (served) return use_container_files(plan, alias, mount == config.mountpoint ? "" : mount);
+        log.warn("per-container files at " + mount + ": " + error_text(served.error()));
+    }
+    log.warn("binding the shared proc/ files");
+}
+
 double elapsed_ms(const RunOptions& options) {
     auto d = std::chrono::steady_clock::now() - options.started;
     return std::chrono::duration<double, std::milli>(d).count();
@@ -155,6 +175,8 @@ int serve(const OciState& state, const Config& config, const RunOptions& options
         check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms), deadline);
     if (!health) return cannot_serve(log, config, "procviewfs is not serving: " + error_text(health.error()));
     log.log().debug("procviewfs serves at {} ({:.1f} ms)", config.mountpoint, elapsed_ms(options));
+    // The init's own files: its cgroup, however its pid namespace is shared.
+    if (config.hook.per_container) choose_container_files(plan, config, state.pid, deadline, log);
 
     auto results = inject_mounts(state.pid, bundle->rootfs, config.mountpoint, plan.mounts, options.inject, deadline);
     if (!results) return cannot_serve(log, config, error_text(results.error()));

@@ -55,12 +55,18 @@ bool kind_matches(const struct stat& st, EntryKind kind) {
     return kind == EntryKind::directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
 }
 
+// A source is relative to procviewfs's mountpoint, or absolute (another
+// mount: hook.containers_mountpoint).
+std::string source_path(const std::string& mountpoint, const PlannedMount& m) {
+    return m.source.starts_with('/') ? m.source : mountpoint + "/" + m.source;
+}
+
 // Clones `source` under the mountpoint into a detached mount with the
 // container's flags. ENOSYS comes back as an Error so the caller can fall
 // back to the legacy API; other problems become a skip reason.
 Result<PreparedSource> prepare_new_api(const std::string& mountpoint, const PlannedMount& m) {
     PreparedSource out;
-    out.path = mountpoint + "/" + m.source;
+    out.path = source_path(mountpoint, m);
     int fd = sys_open_tree(AT_FDCWD, out.path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     if (fd < 0) {
         if (errno == ENOSYS) return make_error(ENOSYS, "open_tree");
@@ -168,7 +174,7 @@ Result<std::vector<PreparedSource>> prepare_sources(const ChildContext& ctx, boo
     if (legacy) {
         sources.clear();
         sources.resize(ctx.plan.size());
-        for (std::size_t i = 0; i < ctx.plan.size(); ++i) sources[i].path = ctx.mountpoint + "/" + ctx.plan[i].source;
+        for (std::size_t i = 0; i < ctx.plan.size(); ++i) sources[i].path = source_path(ctx.mountpoint, ctx.plan[i]);
     }
     return sources;
 }

@@ -91,4 +91,11 @@ std::optional<std::string> target_mismatch(unsigned mode, long f_type, EntryKind
     return "is on filesystem type " + hex(f_type) + ", expected " + want_name + " (" + hex(want) + ")";
 }
 
+void use_container_files(MountPlan& plan, std::string_view container_name, std::string_view other_mountpoint) {
+    const std::string prefix =
+        (other_mountpoint.empty() ? "" : std::string(other_mountpoint) + "/") + "containers/" + std::string(container_name) + "/";
+    for (auto& m : plan.mounts)
+        if (m.source.starts_with("proc/")) m.source = prefix + m.source;
+}
+
 }  // namespace procview::hook

@@ -52,6 +52,12 @@ struct HostFacts {
 MountPlan plan_mounts(const std::optional<std::string>& files_annotation, const std::vector<std::string>& config_files,
                       const HostFacts& host);
 
+// Points the plan's proc/ sources at the container's own files,
+// containers/<container_name>/proc/… (fusefs/cached_views.hpp), below
+// `other_mountpoint` (an absolute source) when given, else below procviewfs's
+// mountpoint; sys/ sources stay the shared per-reader ones.
+void use_container_files(MountPlan& plan, std::string_view container_name, std::string_view other_mountpoint = {});
+
 // Why an opened target must not be mounted over, or nullopt when it is
 // what the plan expects: a regular file (or a directory) on procfs (or
 // sysfs). `mode` is st_mode from fstat, `f_type` from fstatfs.

@@ -73,7 +73,12 @@ Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::
 
 Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::milliseconds timeout,
                                     Deadline deadline) {
-    const std::string uptime_path = mountpoint + "/proc/uptime";
+    return check_procview_serving(mountpoint, "proc/uptime", timeout, deadline);
+}
+
+Result<void> check_procview_serving(const std::string& mountpoint, const std::string& probe,
+                                    std::chrono::milliseconds timeout, Deadline deadline) {
+    const std::string uptime_path = mountpoint + "/" + probe;
     const long long bound_ms = std::min<long long>(timeout.count(), ms_left(deadline));
     deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout);
     auto child = run_child_until(deadline, [&](int report_fd) {

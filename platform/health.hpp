@@ -25,5 +25,9 @@ Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::
 // caller's own bound on its total run time).
 Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::milliseconds timeout,
                                     Deadline deadline);
+// The same, reading `probe` (relative to the mountpoint) instead of
+// proc/uptime: a `procviewfs --containers-only` mount serves no proc/.
+Result<void> check_procview_serving(const std::string& mountpoint, const std::string& probe,
+                                    std::chrono::milliseconds timeout, Deadline deadline);
 
 }  // namespace procview

@@ -39,6 +39,10 @@
 #                        cells placement loop knobs scale sysinfo"; e.g.
 #                        --only sysinfo for the sysinfo(2) rows alone
 #   --sysinfo-readers N  concurrent callers in the sysinfo part (default 1)
+#   --window MS          procviewfs's cache_window_ms (default 1000): the rows
+#                        "procviewfs-pc" read a per-container file
+#                        (containers/<pid>-<start>/proc/FILE of a process in the
+#                        readers' first cgroup), which the kernel caches that long
 #
 # Everything it creates is named pvbench-<pid>: scratch directory and mountpoints
 # under /tmp, cgroups in every v1 hierarchy (or under the v2 root). An EXIT
@@ -69,6 +73,9 @@ NICE=-20
 KEEP=0
 ONLY="ready idle cells placement loop knobs scale sysinfo"
 SYSINFO_READERS=1
+WINDOW_MS=1000
+PC_PID=""      # the process whose per-container files the procviewfs-pc rows read
+PC_DIR=""
 COMMAND="scripts/bench.sh $*"
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
@@ -98,6 +105,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --only) ONLY=${2//,/ }; shift ;;
         --sysinfo-readers) SYSINFO_READERS=$2; shift ;;
+        --window) WINDOW_MS=$2; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -185,6 +193,7 @@ cleanup() {
     set +e  # clean up as much as possible whatever fails
     local name
     for name in "${!SERVER_PID[@]}"; do stop_server "$name"; done
+    if [ -n "$PC_PID" ]; then kill "$PC_PID" 2>/dev/null; wait "$PC_PID" 2>/dev/null; fi
     remove_cgroups
     if [ "$KEEP" = 1 ]; then
         log "kept $TMP"
@@ -304,7 +313,7 @@ server_command() {
         knob-timeout0) echo "$BENCH/procview-bench-floor --threads $THREADS --entry-timeout 0 --attr-timeout 0 @MNT@" ;;
     esac
 }
-echo '{}' > "$TMP/procview.json"
+echo "{\"cache_window_ms\": $WINDOW_MS}" > "$TMP/procview.json"
 # The sysinfo part's instance answers sysinfo on a listener of its own (never
 # the node's /run/procview/seccomp.sock); the directory is created 0700 by procviewfs.
 printf '{"sysinfo": true, "sysinfo_listener_path": "%s"}\n' "$TMP/sysinfo/agent.sock" > "$TMP/procview-sysinfo.json"
@@ -425,7 +434,10 @@ cell() {
     local kind=$1 field=$2 file=$3 mode=$4 n=$5 server=$6 source=$7
     shift 7
     local path="/proc/$file" pidarg=() amount=(--seconds "$CELL_SECONDS")
-    if [ "$source" != native ]; then
+    if [ "$source" = procviewfs-pc ]; then
+        path="${SERVER_MNT[procviewfs]}/$PC_DIR/proc/$file"
+        pidarg=(--server-pid "${SERVER_PID[procviewfs]}")
+    elif [ "$source" != native ]; then
         path="${SERVER_MNT[$source]}/proc/$file"
         pidarg=(--server-pid "${SERVER_PID[$source]}")
     fi
@@ -449,6 +461,7 @@ rotate() {
 main_cells() {
     local file mode n s rep servers=()
     for s in native floor lxcfs procviewfs; do has_server "$s" && servers+=("$s"); done
+    [ -n "$PC_DIR" ] && servers+=(procviewfs-pc)
     for file in $FILES; do
         for mode in orc seek; do
             for n in $READERS; do
@@ -589,6 +602,24 @@ if wants idle || wants cells || wants placement || wants scale; then
         [ -n "${SERVER_PID[$s]:-}" ] || start_server "$s" $(server_command "$s")
     done
 fi
+# start_pc_process: a process in the readers' first cgroup whose per-container
+# files the procviewfs-pc rows read (any reader may read them: the inode says whose view).
+start_pc_process() {
+    has_server procviewfs || return 0
+    [ -n "${SERVER_PID[procviewfs]:-}" ] || return 0
+    sleep 1000000 &
+    PC_PID=$!
+    local arg
+    # shellcheck disable=SC2086
+    for arg in $MAIN_CG_ARGS; do
+        [ "$arg" = --cgroup ] && continue
+        echo "$PC_PID" > "${arg//\{\}/0}/cgroup.procs"
+    done
+    PC_DIR="containers/$PC_PID-$(awk '{ print $22 }' "/proc/$PC_PID/stat")"
+    [ -r "${SERVER_MNT[procviewfs]}/$PC_DIR/proc/meminfo" ] || die "procviewfs serves no $PC_DIR"
+    log "per-container rows read $PC_DIR (window $WINDOW_MS ms)"
+}
+start_pc_process
 if wants idle; then idle fresh; fi
 if wants cells; then main_cells; fi
 if wants placement; then placement; fi

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -244,6 +245,12 @@ void Daemon::start() {
         }
         struct statfs st{};
         if (::statfs(mountpoint_.c_str(), &st) == 0 && st.f_type == kFuseSuperMagic) {
+            // --containers-only serves no proc/: a lookup answered is the sign.
+            if (std::find(args_.begin(), args_.end(), "--containers-only") != args_.end()) {
+                if (::access((mountpoint_ + "/containers").c_str(), F_OK) == 0) return;
+                sleep_ms(10);
+                continue;
+            }
             std::ifstream probe(mountpoint_ + "/proc/uptime");
             std::string line;
             if (std::getline(probe, line) && !line.empty()) return;

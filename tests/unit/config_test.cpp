@@ -214,8 +214,8 @@ TEST_CASE("parse_config: the shipped config/procview.json is exactly the default
     // RuntimeConfig's fields: a new field needs its key here and in the file.
     auto json = nlohmann::json::parse(text, nullptr, false, /*ignore_comments=*/true);
     REQUIRE(json.is_object());
-    CHECK(json.size() == 18);
-    CHECK(json["hook"].size() == 5);
+    CHECK(json.size() == 19);
+    CHECK(json["hook"].size() == 7);
     CHECK(json["runtime"].size() == 6);
 }
 
@@ -275,4 +275,25 @@ TEST_CASE("parse_config: sysinfo and its listener path") {
         if (!r) CHECK(r.error().message.find("sysinfo") != std::string::npos);
     }
     CHECK_FALSE(parse_config("{\"sysinfo_listener_path\": \"/" + std::string(120, 'a') + "\"}"));
+}
+
+TEST_CASE("parse_config: cache_window_ms, 0 to 60000") {
+    auto zero = parse_config(R"({"cache_window_ms": 0})");
+    REQUIRE(zero);
+    CHECK(zero->cache_window_ms == 0);
+    auto some = parse_config(R"({"cache_window_ms": 250})");
+    REQUIRE(some);
+    CHECK(some->cache_window_ms == 250);
+    CHECK(!parse_config(R"({"cache_window_ms": 60001})"));
+    CHECK(!parse_config(R"({"cache_window_ms": -1})"));
+    CHECK(!parse_config(R"({"cache_window_ms": "1s"})"));
+}
+
+TEST_CASE("parse_config: hook.per_container and hook.containers_mountpoint") {
+    auto c = parse_config(R"({"hook": {"per_container": false, "containers_mountpoint": "/var/lib/procview-c"}})");
+    REQUIRE(c);
+    CHECK(!c->hook.per_container);
+    CHECK(c->hook.containers_mountpoint == "/var/lib/procview-c");
+    CHECK(!parse_config(R"({"hook": {"containers_mountpoint": "relative"}})"));
+    CHECK(!parse_config(R"({"hook": {"per_container": "yes"}})"));
 }

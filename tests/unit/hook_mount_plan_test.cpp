@@ -1,6 +1,7 @@
 // Opt-in, file selection and target checks of procview-hook.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -142,4 +143,30 @@ TEST_CASE("target_mismatch accepts only the expected type on the expected filesy
     // A second hook run (prestart and createRuntime both registered) finds its own mount.
     CHECK(target_mismatch(kReg, kFuse, EntryKind::file, TargetFs::procfs) ==
           "is already a FUSE mount, expected procfs: mounted over before");
+}
+
+TEST_CASE("per-container files: proc/ sources become the container's own directory, sys/ stays shared, targets unchanged") {
+    const procview::HookConfig defaults;
+    CHECK(defaults.per_container);
+    auto plan = plan_mounts(std::nullopt, defaults.files, kPureV2);
+    auto before = targets(plan);
+    use_container_files(plan, "4242-123456");
+    CHECK(targets(plan) == before);
+    for (const auto& m : plan.mounts) {
+        if (m.target.starts_with("proc/"))
+            CHECK_MESSAGE(m.source == "containers/4242-123456/" + m.target, m.source);
+        else
+            CHECK(m.source == "sys/devices/system/cpu");
+    }
+    CHECK(std::any_of(plan.mounts.begin(), plan.mounts.end(),
+                      [](const PlannedMount& m) { return m.source == "containers/4242-123456/proc/pressure/cpu"; }));
+}
+
+TEST_CASE("per-container files from another mount (hook.containers_mountpoint): absolute proc/ sources") {
+    const procview::HookConfig defaults;
+    CHECK(defaults.containers_mountpoint.empty());
+    auto plan = plan_mounts(std::nullopt, defaults.files, kHybrid);
+    use_container_files(plan, "17-99", "/var/lib/procview-c");
+    CHECK(plan.mounts.front().source == "/var/lib/procview-c/containers/17-99/proc/meminfo");
+    CHECK(plan.mounts.back().source == "sys/devices/system/cpu");
 }

@@ -42,6 +42,14 @@ probe_checks() {
         check "$_n: uptime is the container's" "container uptime '${up_cs}' cs, runc run took $PVH_RUN_CS cs, host $host_cs cs" \
             [ "${up_cs:-999999999}" -le $((PVH_RUN_CS + 1)) ]
     fi
+    if [ "$PVH_IS_PROCVIEWFS" = 1 ]; then
+        # The container's own files (hook.per_container): the mount's root names its init's directory.
+        root=$(pvh_section "$_id" mountinfo | awk '$5 == "/proc/meminfo" { r = $4 } END { print r }')
+        case "$root" in
+        /containers/[0-9]*-[0-9]*/proc/meminfo) pass "$_n: /proc/meminfo is the container's own file ($root)" ;;
+        *) fail "$_n: /proc/meminfo is the container's own file" "mount root '$root'" ;;
+        esac
+    fi
     opts=$(pvh_mount_opts "$_id" /proc/meminfo)
     case "$opts" in
     ro,nosuid,nodev,noexec*) pass "$_n: read-only, nosuid, nodev, noexec" ;;
@@ -89,6 +97,32 @@ pvh_bundle "$id" createRuntime "$enabled" "$(pv_resources_json 268435456 50000 1
 unset PVH_HOOK_ARGS
 pvh_runc "$id"
 probe_checks "runc legacy mount API + walk" "$id" 1
+
+# hook.containers_mountpoint: the per-container files come from a
+# `procviewfs --containers-only` mount (no OPEN round trip), sys/ from the main one.
+if [ "$PVH_IS_PROCVIEWFS" = 1 ]; then
+    cmnt=$PVH_MNT-containers
+    mkdir -p "$cmnt"
+    "$PVH_VIEWS" -f --no-sysinfo --config "$PVH_CONFIG" --containers-only "$cmnt" >"$cmnt.log" 2>&1 &
+    cpid=$!
+    pv_at_exit "rmdir '$cmnt' 2>/dev/null"
+    pv_at_exit "'$PVH_VIEWS' --unmount '$cmnt' >/dev/null 2>&1"
+    pv_at_exit "pv_stop_pid $cpid"
+    pv_wait_until 10 pv_is_mounted "$cmnt" fuse
+    pvh_write_config '"containers_mountpoint": "'"$cmnt"'"'
+    id=pvhook-runc-cmount-$$
+    pvh_bundle "$id" createRuntime "$enabled" "$limits" sh -c "$PVH_PROBE"
+    pvh_runc "$id"
+    probe_checks "runc containers-only mount" "$id" "$want_cpus"
+    dev=$(pvh_section "$id" mountinfo | awk '$5 == "/proc/meminfo" { print $3 }')
+    cdev=$(mountpoint -d "$cmnt")
+    check "runc containers-only mount: /proc/meminfo comes from it" "device '$dev', the containers-only mount is '$cdev'" \
+        [ "$dev" = "$cdev" ]
+    cpudev=$(pvh_section "$id" mountinfo | awk '$5 == "/sys/devices/system/cpu" { print $3 }')
+    check "runc containers-only mount: sys/devices/system/cpu from the main mount" "device '$cpudev'" \
+        [ "$cpudev" = "$(mountpoint -d "$PVH_MNT")" ]
+    pvh_write_config
+fi
 
 # Both stages registered: the second run finds the first one's mounts and
 # leaves them alone (one FUSE mount per target, not two).
