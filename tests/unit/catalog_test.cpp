@@ -36,6 +36,7 @@ TEST_CASE("catalog: inode numbers are pinned") {
         {"sys/devices/system", 5},
         {"sys/devices/system/cpu", 6},
         {"proc/pressure", 7},
+        {"containers", 8},
         {"proc/meminfo", 10},
         {"proc/cpuinfo", 11},
         {"proc/stat", 12},
@@ -90,7 +91,7 @@ TEST_CASE("catalog: the daemon's tree is the catalog's, with its numbers and kin
     REQUIRE(pressure);
     CHECK(pressure->parent == 7);
     CHECK(tree.find(6)->parent == 5);
-    CHECK(tree.static_children(Tree::kRoot).size() == 2);  // proc, sys
+    CHECK(tree.static_children(Tree::kRoot).size() == 3);  // proc, sys, containers
 }
 
 TEST_CASE("catalog: every ProcFile has exactly one row") {
