@@ -1,5 +1,6 @@
 #include "hook/hook.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,6 +77,7 @@ private:
 // namespace (procview-runtime runs runc, and so its hooks, in the
 // container's), while procviewfs reads it in the host's.
 void choose_container_files(MountPlan& plan, const Config& config, int pid, Deadline deadline, HookLog& log) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return;  // gone: inject_mounts says so, in one line
     const std::string alias = "pid-" + std::to_string(pid);
     const std::string probe = "containers/" + alias + "/proc/uptime";
     const auto timeout = std::chrono::milliseconds(config.hook.health_timeout_ms);
