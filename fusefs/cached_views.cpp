@@ -170,9 +170,13 @@ void CachedViews::tick(int64_t now) {
     }
 }
 
+// uptime is a clock: a cached one is older than processes started since
+// (ps then prints negative ages), so it is rendered on every read.
+int64_t CachedViews::window_for(ProcFile file) const { return file == ProcFile::uptime ? 0 : options_.window_ms; }
+
 Result<void> CachedViews::render_locked(Entry& e, ProcFile file, Snapshot& f, bool keep_young) {
     int64_t now = monotonic_ms();
-    if (f.rendered_ms >= 0 && (!keep_young || servable(now - f.rendered_ms, options_.window_ms))) return {};
+    if (f.rendered_ms >= 0 && (!keep_young || servable(now - f.rendered_ms, window_for(file)))) return {};
     auto text = engine_.render(file, e.container.get());
     if (!text) return text.error();
     f.content = std::move(*text);
@@ -212,7 +216,7 @@ Result<double> CachedViews::attributes(fuse_ino_t ino, struct stat& st) {
     st.st_size = static_cast<off_t>(f.content.size());
     st.st_blksize = 4096;
     st.st_atim = st.st_ctim = st.st_mtim = f.mtime;
-    return attr_timeout_s(monotonic_ms() - f.rendered_ms, options_.window_ms);
+    return attr_timeout_s(monotonic_ms() - f.rendered_ms, window_for(file));
 }
 
 // ---- handlers ------------------------------------------------------------------

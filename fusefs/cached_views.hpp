@@ -116,6 +116,7 @@ private:
     Result<double> attributes(fuse_ino_t ino, struct stat& st);
     // Renders `file` unless its rendering may still be served (with f.mu held).
     Result<void> render_locked(Entry& e, ProcFile file, Snapshot& f, bool keep_young);
+    [[nodiscard]] int64_t window_for(ProcFile file) const;
     void watch_limits(const Entry& e);
     void limits_changed(uint64_t key);
     void tick(int64_t now);
