@@ -18,7 +18,11 @@ enabled='"procview.io/enabled": "true"'
 cp "$FIELDS" "$PVS_ROOTFS/bin/sysinfo_fields"
 pvs_delete_containers_at_exit "$ROOT"
 
-pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$SOCK" ||
+# sysinfo(2) is answered live; a container's own /proc files may be up to
+# cache_window_ms old. The checks below bracket live sysinfo values between
+# /proc reads made before and after the call, so those reads are live too.
+echo '{"cache_window_ms": 0}' >"$T/procviewfs.json"
+pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --config "$T/procviewfs.json" --sysinfo-listener "$SOCK" ||
     pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
 cat >"$T/pv.json" <<EOF2
 {"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$SOCK"),
