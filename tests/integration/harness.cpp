@@ -27,17 +27,8 @@
 #include "core/catalog.hpp"
 
 namespace pvtest {
-namespace {
 
-using procview::kFuseSuperMagic;
-const char* kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"};
-
-std::string read_host(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+namespace io {
 
 void write_host(const std::string& path, const std::string& value, bool must = true) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -45,11 +36,6 @@ void write_host(const std::string& path, const std::string& value, bool must = t
     int err = errno;
     if (fd >= 0) ::close(fd);
     if (!ok && must) throw std::runtime_error("write `" + value + "` to " + path + ": " + std::strerror(err));
-}
-
-bool exists(const std::string& path) {
-    struct stat st{};
-    return ::stat(path.c_str(), &st) == 0;
 }
 
 bool write_all(int fd, const std::string& data) {
@@ -91,6 +77,31 @@ std::string read_line(int fd) {
     char c;
     while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
     return line;
+}
+
+}  // namespace io
+
+using io::read_exact;
+using io::read_line;
+using io::write_all;
+using io::write_host;
+
+namespace {
+
+using procview::kFuseSuperMagic;
+const char* kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"};
+
+std::string read_host(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+
+bool exists(const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0;
 }
 
 std::string cgroup_root() { return "/sys/fs/cgroup"; }
@@ -195,7 +206,13 @@ void TestCgroup::set(const Limits& limits) {
 }
 
 void TestCgroup::add(pid_t pid) const {
-    for (const auto& d : dirs_) write_host(d + "/cgroup.procs", std::to_string(pid));
+    for (const auto& procs : procs_files()) write_host(procs, std::to_string(pid));
+}
+
+std::vector<std::string> TestCgroup::procs_files() const {
+    std::vector<std::string> files;
+    for (const auto& d : dirs_) files.push_back(d + "/cgroup.procs");
+    return files;
 }
 
 // ---- Daemon -----------------------------------------------------------------
@@ -216,6 +233,18 @@ std::string Daemon::log() const { return read_host(log_path_); }
 
 void Daemon::start() {
     std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    std::vector<std::string> args{bin, "-f", "-d"};
+    args.insert(args.end(), args_.begin(), args_.end());
+    // The default listener (/run/procview/seccomp.sock) belongs to the node's daemon, not to tests.
+    bool names_listener = false;
+    for (const auto& a : args_) names_listener = names_listener || a.rfind("--sysinfo-listener", 0) == 0;
+    if (!names_listener) args.push_back("--no-sysinfo");
+    args.push_back(mountpoint_);
+    // Built before the fork: the child of a threaded test process makes only
+    // async-signal-safe calls before exec (container_helper.cpp says why).
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork");
     if (pid_ == 0) {
@@ -224,18 +253,8 @@ void Daemon::start() {
             ::dup2(fd, 1);
             ::dup2(fd, 2);
         }
-        std::vector<std::string> argv{bin, "-f", "-d"};
-        argv.insert(argv.end(), args_.begin(), args_.end());
-        // The default listener (/run/procview/seccomp.sock) belongs to the node's daemon, not to tests.
-        bool names_listener = false;
-        for (const auto& a : args_) names_listener = names_listener || a.rfind("--sysinfo-listener", 0) == 0;
-        if (!names_listener) argv.push_back("--no-sysinfo");
-        argv.push_back(mountpoint_);
-        std::vector<char*> cargv;
-        for (auto& a : argv) cargv.push_back(a.data());
-        cargv.push_back(nullptr);
-        ::execv(bin.c_str(), cargv.data());
-        std::_Exit(127);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
     }
     for (int i = 0; i < 500; ++i) {
         int status = 0;
@@ -353,176 +372,24 @@ Daemon::~Daemon() {
 }
 
 // ---- Container --------------------------------------------------------------
-
-namespace {
-
-std::string reply_ok(const std::string& body) { return "OK " + std::to_string(body.size()) + "\n" + body; }
-std::string reply_err(int err) { return "ERR " + std::to_string(err) + "\n"; }
-
-std::string serve_read(const std::string& path, std::size_t chunk, bool twice) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return reply_err(errno);
-    // One buffer for every read of this container's init: a new one per read
-    // would fill an ASan build's quarantine (256 MB) within seconds of a
-    // tight loop and get the init OOM-killed in a small cgroup.
-    static std::vector<char> buf;
-    if (buf.size() < chunk) buf.resize(chunk);
-    auto slurp = [&](std::string& out) -> int {
-        for (;;) {
-            ssize_t n = ::read(fd, buf.data(), chunk);
-            if (n < 0) return errno;
-            if (n == 0) return 0;
-            out.append(buf.data(), static_cast<std::size_t>(n));
-        }
-    };
-    std::string first, second;
-    int err = slurp(first);
-    if (!err && twice) {
-        ::lseek(fd, 0, SEEK_SET);
-        err = slurp(second);
-    }
-    ::close(fd);
-    if (err) return reply_err(err);
-    if (!twice) return reply_ok(first);
-    return reply_ok(std::to_string(first.size()) + "\n" + first + second);
-}
-
-// Reads as busybox cat does: sendfile(2) (a splice read), and read(2) from
-// where it stopped if sendfile fails.
-std::string serve_sendfile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return reply_err(errno);
-    int out = ::memfd_create("pvit-sendfile", MFD_CLOEXEC);
-    ssize_t n;
-    while ((n = ::sendfile(out, fd, nullptr, 65536)) > 0) {
-    }
-    if (n < 0) {
-        char buf[4096];
-        while ((n = ::read(fd, buf, sizeof buf)) > 0)
-            if (::write(out, buf, static_cast<std::size_t>(n)) != n) break;
-    }
-    int err = n < 0 ? errno : 0;
-    ::close(fd);
-    std::string content;
-    if (!err) {
-        off_t size = ::lseek(out, 0, SEEK_END);
-        content.resize(static_cast<std::size_t>(size));
-        if (::pread(out, content.data(), content.size(), 0) != size) err = EIO;
-    }
-    ::close(out);
-    return err ? reply_err(err) : reply_ok(content);
-}
-
-[[noreturn]] void container_init(int sock) {
-    std::vector<pid_t> busy;
-    for (;;) {
-        std::string line = read_line(sock);
-        if (line.empty() || line == "exit") std::_Exit(0);
-        std::istringstream in(line);
-        std::string cmd;
-        in >> cmd;
-        std::string reply;
-        if (cmd == "read" || cmd == "twice") {
-            std::size_t chunk = 0;
-            std::string path;
-            in >> chunk;
-            std::getline(in >> std::ws, path);
-            reply = serve_read(path, chunk, cmd == "twice");
-        } else if (cmd == "sendfile") {
-            std::string path;
-            std::getline(in >> std::ws, path);
-            reply = serve_sendfile(path);
-        } else if (cmd == "open") {
-            int flags = 0;
-            std::string path;
-            in >> flags;
-            std::getline(in >> std::ws, path);
-            int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
-            int err = fd < 0 ? errno : 0;
-            if (fd >= 0) ::close(fd);
-            reply = reply_ok(std::to_string(err));
-        } else if (cmd == "list") {
-            std::string path;
-            std::getline(in >> std::ws, path);
-            DIR* d = ::opendir(path.c_str());
-            if (!d) {
-                reply = reply_err(errno);
-            } else {
-                std::string names;
-                while (auto* e = ::readdir(d)) names += std::string(e->d_name) + "\n";
-                ::closedir(d);
-                reply = reply_ok(names);
-            }
-        } else if (cmd == "busy") {
-            int n = 0;
-            in >> n;
-            for (int i = 0; i < n; ++i) {
-                pid_t p = ::fork();
-                if (p == 0) {
-                    volatile uint64_t x = 0;
-                    for (;;) x = x + 1;
-                }
-                busy.push_back(p);
-            }
-            reply = reply_ok("");
-        } else if (cmd == "notify") {
-            std::string listener, name;
-            in >> listener >> name;
-            std::string err = install_sysinfo_notify(listener, name);
-            reply = err.empty() ? reply_ok("") : reply_ok("ERR " + err);
-        } else if (cmd == "sysinfo") {
-            int count = 1;
-            in >> count;
-            reply = reply_ok(call_sysinfo(count));
-        } else if (cmd == "sysinfo_latency") {
-            int count = 1;
-            in >> count;
-            reply = reply_ok(sysinfo_latency(count));
-        } else if (cmd == "sysinfo_flood") {
-            int n = 0;
-            in >> n;
-            for (int i = 0; i < n; ++i) busy.push_back(start_sysinfo_flood());
-            reply = reply_ok("");
-        } else if (cmd == "idle") {
-            for (pid_t p : busy) ::kill(p, SIGKILL);
-            for (pid_t p : busy) ::waitpid(p, nullptr, 0);
-            busy.clear();
-            reply = reply_ok("");
-        } else {
-            reply = reply_err(EINVAL);
-        }
-        if (!write_all(sock, reply)) std::_Exit(1);
-    }
-}
-
-}  // namespace
-
 Container::Container(const TestCgroup& cgroup) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw std::runtime_error("socketpair");
+    // Everything the child needs is built before the fork: between fork and
+    // exec it makes only async-signal-safe calls (container_helper.cpp says why).
+    std::vector<std::string> args{"/proc/self/exe", kContainerHelperFlag, std::to_string(sv[1])};
+    for (const auto& procs : cgroup.procs_files()) args.push_back(procs);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     helper_pid_ = ::fork();
     if (helper_pid_ < 0) throw std::runtime_error("fork");
     if (helper_pid_ == 0) {
-        ::close(sv[0]);
-        try {
-            cgroup.add(::getpid());
-        } catch (const std::exception& e) {
-            write_all(sv[1], std::string("0 ") + e.what() + "\n");
-            std::_Exit(1);
-        }
-        if (::unshare(CLONE_NEWPID) != 0) {
-            write_all(sv[1], "0 unshare: " + std::string(std::strerror(errno)) + "\n");
-            std::_Exit(1);
-        }
-        pid_t init = ::fork();
-        if (init == 0) container_init(sv[1]);
-        write_all(sv[1], std::to_string(init) + " ok\n");
-        ::close(sv[1]);
-        // The helper's exit status tells the test how the init ended (an
-        // OOM kill in a small cgroup reads as 128 + SIGKILL).
-        int status = 0;
-        ::waitpid(init, &status, 0);
-        std::_Exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+        ::fcntl(sv[1], F_SETFD, 0);  // the helper's end survives the exec
+        ::execv(argv[0], argv.data());
+        static const char failed[] = "0 cannot re-execute the test binary as a container helper\n";
+        (void)!::write(sv[1], failed, sizeof failed - 1);
+        ::_exit(127);
     }
     ::close(sv[1]);
     sock_ = sv[0];

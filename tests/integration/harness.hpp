@@ -41,6 +41,8 @@ public:
     void set_cpus(const std::string& cpus);
     // Moves `pid` into this cgroup in every hierarchy.
     void add(pid_t pid) const;
+    // The cgroup.procs file of each hierarchy, for a process to join by itself.
+    [[nodiscard]] std::vector<std::string> procs_files() const;
     [[nodiscard]] const std::string& path() const { return path_; }  // "/pvit-…"
 
 private:
@@ -89,8 +91,16 @@ private:
     pid_t pid_ = -1;
 };
 
+// argv[1] of a test binary re-executed as a Container's helper.
+inline constexpr const char* kContainerHelperFlag = "--pvtest-container-helper";
+// First thing in the main() of every binary that uses Container: when this
+// process is a container's helper, runs it and never returns.
+void run_container_helper_if_asked(int argc, char** argv);
+
 // A process that is pid 1 of a new pid namespace, in a cgroup, and serves
 // requests from the test over a socket: read files, start and stop busy loops.
+// It is the test binary re-executed (container_helper.cpp), so tests may
+// start containers while their own threads run.
 class Container {
 public:
     explicit Container(const TestCgroup& cgroup);
