@@ -219,6 +219,7 @@ pv_resources_json() {
 #   PV_RESOURCES     linux.resources (pv_resources_json), default devices only
 #   PV_CGROUPS_PATH  linux.cgroupsPath, default none
 #   PV_ROOTFS_PROPAGATION  linux.rootfsPropagation ("rshared", ...), default none
+#   PV_PID_NS_PATH   join this pid namespace (/proc/PID/ns/pid) instead of a new one
 #   PV_NO_PROC=1, PV_NO_SYS=1   leave out the /proc or /sys mount
 #   PV_EXTRA_MOUNTS  more mount objects, comma-separated
 pv_write_config() {
@@ -232,6 +233,8 @@ pv_write_config() {
     [ -n "${PV_EXTRA_MOUNTS:-}" ] && _pv_mounts="$_pv_mounts, $PV_EXTRA_MOUNTS"
     _pv_hooks=${PV_HOOKS:-"{}"}
     _pv_resources=${PV_RESOURCES:-'{"devices": [{"allow": false, "access": "rwm"}]}'}
+    _pv_pidns='{"type": "pid"}'
+    [ -n "${PV_PID_NS_PATH:-}" ] && _pv_pidns="{\"type\": \"pid\", \"path\": $(pv_json_str "$PV_PID_NS_PATH")}"
     _pv_linux_extra=""
     [ -n "${PV_CGROUPS_PATH:-}" ] && _pv_linux_extra="\"cgroupsPath\": $(pv_json_str "$PV_CGROUPS_PATH"),"
     [ -n "${PV_ROOTFS_PROPAGATION:-}" ] &&
@@ -261,7 +264,7 @@ pv_write_config() {
   "linux": {
     $_pv_linux_extra
     "resources": $_pv_resources,
-    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+    "namespaces": [$_pv_pidns, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
     "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
     "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
   }
