@@ -27,6 +27,9 @@
 //   --cgroup DIR        join DIR (write the pid to DIR/cgroup.procs); repeat for
 //                       each cgroup v1 hierarchy, once on cgroup v2.
 //   --pidns             each reader is pid 1 of a new pid namespace.
+//   FILE...             "{self}" in a file is the reader's own pid as /proc
+//                       names it: MNT/containers/pid-{self}/proc/stat reads
+//                       the reader's per-container file.
 //   --cpus LIST         pin reader i to CPU LIST[i % n] (comma-separated);
 //                       default: the scheduler places readers freely.
 //   --server-pid PID    report the CPU time (utime+stime) and RSS of PID over

@@ -167,7 +167,23 @@ struct ReaderContext {
     unsigned index;
     int go_fd;        // read end; EOF = the driver released (or abandoned) the group
     int lifeline_fd;  // read end; POLLHUP = the driver is gone
+    std::vector<std::string> paths{};  // options.files with {self} expanded (reader_main)
 };
+
+// `pattern` with each "{self}" replaced by this process's pid in the pid
+// namespace of /proc (the host's: readers keep the host's /proc), so a reader
+// can name its own per-container files, MNT/containers/pid-{self}/proc/stat.
+std::string expand_self(const std::string& pattern) {
+    constexpr std::string_view kSelf = "{self}";
+    if (pattern.find(kSelf) == std::string::npos) return pattern;
+    char link[32] = {};
+    ssize_t n = ::readlink("/proc/self", link, sizeof link - 1);
+    std::string pid = n > 0 ? std::string(link, static_cast<std::size_t>(n)) : "0";
+    std::string out = pattern;
+    for (auto pos = out.find(kSelf); pos != std::string::npos; pos = out.find(kSelf, pos + pid.size()))
+        out.replace(pos, kSelf.size(), pid);
+    return out;
+}
 
 // Reads file `f` once, recording the latency; false when the reader should stop.
 bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char>& buf, std::size_t f,
@@ -177,7 +193,7 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
         slot.truncated = 1;
         return false;
     }
-    const std::string& path = ctx.options.files[f];
+    const std::string& path = ctx.paths[f];
     std::int64_t t0 = now_ns();
     std::int64_t got;
     if (ctx.options.mode == ReadMode::sysinfo_call) {
@@ -233,9 +249,10 @@ void sleep_unless_orphaned(const ReaderContext& ctx, std::int64_t deadline) {
         }
     }
     std::vector<char> buf(opt.buffer_bytes, 1);
+    for (const auto& file : opt.files) ctx.paths.push_back(expand_self(file));
     std::vector<UniqueFd> kept;
     if (opt.mode == ReadMode::seek_read) {
-        for (const auto& path : opt.files) {
+        for (const auto& path : ctx.paths) {
             kept.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
             if (!kept.back()) {
                 set_setup_error(slot, errno, "open `" + path + "`");

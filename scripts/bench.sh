@@ -583,6 +583,18 @@ scale_runs() {
             "${SERVER_MNT[$s]}/proc/stat" "${SERVER_MNT[$s]}/proc/loadavg")
         printf '{"kind":"scale","server":"%s","cgroups":%s,"result":%s}\n' "$s" "$SCALE_CGROUPS" "$out" >> "$RESULTS"
     done
+    # The same readers through their own per-container files (what
+    # procview-hook binds): the kernel serves reads within the window.
+    if has_server procviewfs; then
+        log "scale: procviewfs-pc, $SCALE_CGROUPS readers reading containers/pid-<own pid>, ${SCALE_SECONDS} s"
+        settle
+        # shellcheck disable=SC2086
+        out=$(reader --mode orc --interval-ms 1000 --seconds "$SCALE_SECONDS" --readers "$SCALE_CGROUPS" --pidns \
+            $args --server-pid "${SERVER_PID[procviewfs]}" --label procviewfs-pc \
+            "${SERVER_MNT[procviewfs]}/containers/pid-{self}/proc/stat" \
+            "${SERVER_MNT[procviewfs]}/containers/pid-{self}/proc/loadavg")
+        printf '{"kind":"scale","server":"procviewfs-pc","cgroups":%s,"result":%s}\n' "$SCALE_CGROUPS" "$out" >> "$RESULTS"
+    fi
     # The scale cgroups stay until the end: the second idle run shows whether
     # a server does periodic work per known cgroup.
 }
