@@ -396,6 +396,19 @@ Container::Container(const TestCgroup& cgroup) {
     std::string hello = read_line(sock_);
     init_pid_ = std::atoi(hello.c_str());
     if (init_pid_ <= 0) throw std::runtime_error("container start failed: " + hello);
+    wait_until_idle();
+}
+
+// The helper and the init are in the container's cgroup: a test's first
+// load sample must not catch the helper still on its way to waitpid (an
+// emulated CPU makes that window long enough to read as a load of 1).
+void Container::wait_until_idle() const {
+    auto sleeping = [](pid_t pid) {
+        std::string stat = read_proc_text("/proc/" + std::to_string(pid) + "/stat");
+        auto close = stat.rfind(')');
+        return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'S';
+    };
+    for (int i = 0; i < 200 && !(sleeping(helper_pid_) && sleeping(init_pid_)); ++i) sleep_ms(5);
 }
 
 Container::~Container() {

@@ -130,6 +130,8 @@ public:
 
 private:
     std::string request(const std::string& command);
+    // Until the helper waits for the init and the init for a command (≤ 1 s).
+    void wait_until_idle() const;
     // Why the container stopped answering: how its init ended, if it did.
     std::string gone_reason();
     int sock_ = -1;
