@@ -467,18 +467,4 @@ Result<std::vector<uint64_t>> parse_cpuacct_usage_percpu(std::string_view text) 
     return out;
 }
 
-std::vector<CpuUsage> precise_cpu_usage(const std::vector<CpuUsage>& tick_split, const std::vector<uint64_t>& exact_ns) {
-    std::vector<CpuUsage> out(exact_ns.size());
-    for (std::size_t cpu = 0; cpu < exact_ns.size(); ++cpu) {
-        uint64_t user = cpu < tick_split.size() ? tick_split[cpu].user_ns : 0;
-        uint64_t system = cpu < tick_split.size() ? tick_split[cpu].system_ns : 0;
-        uint64_t total = exact_ns[cpu];
-        uint64_t user_share = user + system == 0
-                                  ? total
-                                  : static_cast<uint64_t>(static_cast<long double>(total) * user / (user + system));
-        out[cpu] = CpuUsage{user_share, total - user_share};
-    }
-    return out;
-}
-
 }  // namespace procview

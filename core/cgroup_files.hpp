@@ -115,10 +115,6 @@ Result<std::vector<CpuUsage>> parse_cpuacct_usage_all(std::string_view text);
 
 // v1 `cpuacct.usage_percpu`: precise nanoseconds per host CPU, space-separated.
 Result<std::vector<uint64_t>> parse_cpuacct_usage_percpu(std::string_view text);
-// v1's usage_all user/system split is sampled on ticks and overcounts bursty,
-// throttled cgroups; usage_percpu is exact. Keeps each CPU's exact total and
-// splits it in usage_all's user:system ratio (all user when both are 0).
-std::vector<CpuUsage> precise_cpu_usage(const std::vector<CpuUsage>& tick_split, const std::vector<uint64_t>& exact_ns);
 
 // ---- io -------------------------------------------------------------------
 

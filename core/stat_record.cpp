@@ -1,5 +1,6 @@
 #include "core/stat_record.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -68,6 +69,16 @@ bool parse_line(std::string_view key, const std::vector<std::string_view>& f, st
         r.baseline.per_host_cpu[*index] = CpuUsage{*user, *system};
         return true;
     }
+    if (key == "split" && f.size() == 7) {
+        std::optional<uint64_t> v[6];
+        for (int i = 0; i < 6; ++i)
+            if (!(v[i] = parse_u64(f[i + 1]))) return false;
+        SplitAnchor a{*v[1], *v[2], *v[3], *v[4], static_cast<uint32_t>(std::min<uint64_t>(*v[5], UINT32_MAX))};
+        // Given in order, one per CPU from 0: a gap would leave a CPU with no anchor.
+        if (*v[0] != r.split.size() || *v[0] >= kMaxRecordCpus || a.user_ns > a.total_ns || *v[5] > kSplitPpm) return false;
+        r.split.push_back(a);
+        return true;
+    }
     if (key == "capacity" && f.size() == 4) {
         auto time = parse_double(f[1]);
         auto capacity = parse_double(f[2]);
@@ -101,7 +112,8 @@ std::optional<StatRecordKey> parse_stat_record_name(std::string_view name) {
 Result<std::string> format_stat_record(const StatRecord& r) {
     if (r.key.cgroup.empty() || r.key.cgroup.front() != '/' || r.key.cgroup.find('\n') != std::string::npos)
         return invalid("stat record: unusable cgroup path `" + r.key.cgroup + "`");
-    if (r.baseline.per_host_cpu.size() > kMaxRecordCpus) return invalid("stat record: too many CPUs");
+    if (r.baseline.per_host_cpu.size() > kMaxRecordCpus || r.split.size() > kMaxRecordCpus)
+        return invalid("stat record: too many CPUs");
     std::string out(kHeader);
     out += "\ncgroup ";
     out += r.key.cgroup;
@@ -119,6 +131,10 @@ Result<std::string> format_stat_record(const StatRecord& r) {
     out += ' ';
     append_double(out, r.capacity.total);
     out += '\n';
+    for (std::size_t i = 0; i < r.split.size(); ++i) {
+        const auto& a = r.split[i];
+        append_fields(out, "split", {i, a.total_ns, a.user_ns, a.tick_user_ns, a.tick_system_ns, a.user_ppm});
+    }
     return out;
 }
 
@@ -131,7 +147,7 @@ Result<StatRecord> parse_stat_record(std::string_view text) {
     for (std::size_t i = 1; i < lines.size(); ++i) {
         auto fields = split_fields(lines[i]);
         if (fields.empty()) return invalid("stat record: empty line");
-        if (fields[0] != "cpu" && !keys_seen.insert(fields[0]).second)
+        if (fields[0] != "cpu" && fields[0] != "split" && !keys_seen.insert(fields[0]).second)
             return invalid("stat record: `" + std::string(fields[0]) + "` given twice");
         if (!parse_line(fields[0], fields, lines[i], r, cpus_seen))
             return invalid("stat record: bad line `" + std::string(lines[i]) + "`");

@@ -11,6 +11,8 @@
 //   baseline 4180000000 20000000       (user ns, system ns)
 //   cpu 0 2090000000 10000000          (v1 per host CPU: index, user ns, system ns)
 //   capacity 0.31 1.5 0.465            (CapacityIntegral::State: time, capacity, total)
+//   split 0 2100000000 2050000000 2000000000 40000000 975000
+//                                      (v1 per host CPU: index, then SplitAnchor's fields in order)
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/cpu_split.hpp"
 #include "core/result.hpp"
 #include "core/views.hpp"
 
@@ -38,6 +41,7 @@ struct StatRecord {
     StatRecordKey key;
     UsageBaseline baseline;
     CapacityIntegral::State capacity;
+    std::vector<SplitAnchor> split;  // v1: one per host CPU, dense; empty otherwise
     friend bool operator==(const StatRecord&, const StatRecord&) = default;
 };
 
@@ -52,7 +56,8 @@ std::optional<StatRecordKey> parse_stat_record_name(std::string_view name);
 // Errors on a cgroup path with a newline (it could not be read back).
 Result<std::string> format_stat_record(const StatRecord& record);
 // Strict: every line known, every number valid and finite, capacity figures
-// not negative, at most kMaxRecordCpus CPUs each given once; garbage → error.
+// not negative, at most kMaxRecordCpus CPUs each given once, split anchors
+// for CPUs 0..n-1 with user ≤ total and a share ≤ 1; garbage → error.
 Result<StatRecord> parse_stat_record(std::string_view text);
 
 }  // namespace procview

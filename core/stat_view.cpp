@@ -106,9 +106,13 @@ std::vector<CpuTimes> compute_cpu_times(const CpuView& view, const CpuAccounting
 
 void MonotonicCpuTimes::apply(std::vector<CpuTimes>& times) {
     if (floor_.size() < times.size()) floor_.resize(times.size());
-    for (std::size_t i = 0; i < times.size(); ++i) {
+    apply_floor(times, floor_);
+}
+
+void apply_floor(std::vector<CpuTimes>& times, std::span<CpuTimes> floor) {
+    for (std::size_t i = 0; i < times.size() && i < floor.size(); ++i) {
         CpuTimes& t = times[i];
-        CpuTimes& f = floor_[i];
+        CpuTimes& f = floor[i];
         for (auto field : {&CpuTimes::user, &CpuTimes::nice, &CpuTimes::system, &CpuTimes::idle, &CpuTimes::iowait,
                            &CpuTimes::irq, &CpuTimes::softirq, &CpuTimes::steal, &CpuTimes::guest,
                            &CpuTimes::guest_nice}) {

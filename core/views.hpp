@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <span>
 #include <vector>
 
 #include "cgroup_files.hpp"
@@ -160,6 +161,10 @@ public:
 private:
     std::vector<CpuTimes> floor_;
 };
+// The same with the floor in caller's storage (a shared mapping that
+// outlives the daemon): for the CPUs both have, each field is raised to the
+// floor, and the floor to the field.
+void apply_floor(std::vector<CpuTimes>& times, std::span<CpuTimes> floor);
 
 // Integrates a piecewise-constant capacity over time, so that a quota change
 // at runtime changes the rate from then on without rewriting the past.

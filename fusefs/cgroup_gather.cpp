@@ -49,9 +49,9 @@ CpuFiles gather_cpu(CgroupDir* cpuset, CgroupDir* cpu, bool with_quota, CgroupTe
     return files;
 }
 
-std::optional<CpuAccounting> gather_cpu_usage(CgroupDir* cpu, CgroupDir* cpuacct) {
+std::optional<CgroupCpuUsage> gather_cpu_usage(CgroupDir* cpu, CgroupDir* cpuacct) {
     CgroupTexts texts;
-    CpuAccounting acct;
+    CgroupCpuUsage acct;
     if (cpu && cpu->version() == CgroupVersion::v2) {
         auto text = read_text(cpu, CgroupFile::cpu_stat, texts);
         auto usage = text ? parse_cpu_stat_usage(*text) : Result<CpuUsage>(invalid("cpu.stat unreadable"));
@@ -61,15 +61,12 @@ std::optional<CpuAccounting> gather_cpu_usage(CgroupDir* cpu, CgroupDir* cpuacct
     }
     auto text = read_text(cpuacct, CgroupFile::cpuacct_usage_all, texts);
     if (!text) return std::nullopt;
-    auto per_cpu = parse_cpuacct_usage_all(*text);
-    if (!per_cpu) return std::nullopt;
-    if (auto exact = read_text(cpuacct, CgroupFile::cpuacct_usage_percpu, texts))
-        if (auto ns = parse_cpuacct_usage_percpu(*exact)) per_cpu = precise_cpu_usage(*per_cpu, *ns);
-    for (const auto& u : *per_cpu) {
-        acct.total.user_ns += u.user_ns;
-        acct.total.system_ns += u.system_ns;
-    }
-    acct.per_host_cpu = std::move(*per_cpu);
+    auto ticks = parse_cpuacct_usage_all(*text);
+    if (!ticks) return std::nullopt;
+    std::vector<uint64_t> exact;
+    if (auto percpu = read_text(cpuacct, CgroupFile::cpuacct_usage_percpu, texts))
+        if (auto ns = parse_cpuacct_usage_percpu(*percpu)) exact = std::move(*ns);
+    acct.per_host_cpu = cpuacct_samples(*ticks, exact);
     return acct;
 }
 

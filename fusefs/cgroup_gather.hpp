@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/cgroup_file_table.hpp"
+#include "core/cpu_split.hpp"
 #include "core/views.hpp"
 #include "fusefs/cgroup_dir.hpp"
 
@@ -43,10 +44,16 @@ MemoryFiles gather_memory(CgroupDir& dir, CgroupTexts& texts);
 // quota files of the cgroup and its ancestors.
 CpuFiles gather_cpu(CgroupDir* cpuset, CgroupDir* cpu, bool with_quota, CgroupTexts& texts);
 
-// The cgroup's CPU usage: v2 cpu.stat (from `cpu`), else v1 cpuacct's per-CPU
-// usage (made exact by usage_percpu when readable). Only `total` and
-// `per_host_cpu` are set. nullopt when unreadable or garbage.
-std::optional<CpuAccounting> gather_cpu_usage(CgroupDir* cpu, CgroupDir* cpuacct);
+// The cgroup's CPU usage as its files give it: v2 cpu.stat, split between
+// user and system by the kernel; v1 cpuacct per host CPU, exact totals
+// (usage_percpu, when readable) with usage_all's tick-sampled split, for the
+// engine to split (core/cpu_split.hpp).
+struct CgroupCpuUsage {
+    CpuUsage total;                                   // v2
+    std::optional<std::vector<CpuSample>> per_host_cpu;  // v1
+};
+// nullopt when unreadable or garbage.
+std::optional<CgroupCpuUsage> gather_cpu_usage(CgroupDir* cpu, CgroupDir* cpuacct);
 
 // Block I/O per device: v2 io.stat, v1 blkio's recursive throttle counters.
 std::optional<std::vector<DeviceIo>> gather_block_io(CgroupDir* blkio);

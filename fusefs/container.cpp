@@ -238,7 +238,8 @@ bool ContainerRegistry::reverify(Container& c) const {
     auto m = parse_proc_pid_cgroup(*cg);
     if (!m || !open_cgroups(c, *m)) return false;
     c.membership_text = std::move(*cg);
-    c.usage_baseline.reset();  // another cgroup's usage: its own baseline
+    c.usage_baseline.reset();  // another cgroup's usage: its own baseline and split
+    c.cpu_split = CpuSplitter{};
     log_->info("{} moved to another cgroup", c.describe());
     return true;
 }

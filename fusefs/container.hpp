@@ -28,6 +28,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/cgroup_files.hpp"
+#include "core/cpu_split.hpp"
+#include "fusefs/counter_floor.hpp"
 #include "core/result.hpp"
 #include "core/views.hpp"
 #include "fusefs/cgroup_dir.hpp"
@@ -69,6 +71,13 @@ public:
     std::mutex mu;
     ContainerCgroups cgroups;
     MonotonicCpuTimes cpu_floor;
+    // The same floor in the stat record directory, once the container has a
+    // record (counter_floor.hpp): what a restarted daemon starts from.
+    std::unique_ptr<CounterFloor> kept_floor;
+    std::size_t kept_floor_cpus = 0;  // the CPU count it was last mapped (or tried) for
+    CpuSplitter cpu_split;       // v1: user/system per host CPU (core/cpu_split.hpp)
+    int64_t split_saved_ms = 0;  // when its anchors last changed (and were saved to the stat records)
+    static constexpr int64_t kSplitSaveIntervalMs = 1000;  // at most one new share a second
     CapacityIntegral capacity;
     // The cgroup's usage from before the container (views.hpp), once taken or
     // read back from the stat records; reset when the init moves cgroup.

@@ -102,8 +102,9 @@ Result<void> add_thread_rules(scmp_filter_ctx ctx) {
 }
 
 // The /proc/stat records (stat_records.hpp), pinned to their held directory
-// fd: a temporary file created write-only, renamed over a record, records
-// unlinked (never a directory); the directory removed from its held parent.
+// fd: a temporary file created write-only, renamed over a record, a counter
+// floor opened read-write to be mapped (counter_floor.hpp), records unlinked
+// (never a directory); the directory removed from its held parent.
 Result<void> add_record_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& options) {
     if (options.records_dir_fd < 0) return {};
     const uint32_t allow = SCMP_ACT_ALLOW;
@@ -111,6 +112,10 @@ Result<void> add_record_rules(scmp_filter_ctx ctx, const DaemonFilterOptions& op
     constexpr scmp_datum_t kModeBits = O_ACCMODE | O_CREAT | O_TRUNC;
     if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat",
                           {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_WRONLY | O_CREAT | O_TRUNC)});
+        !r)
+        return r;
+    if (auto r = add_rule(ctx, allow, SCMP_SYS(openat), "openat",
+                          {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_MASKED_EQ, kModeBits, O_RDWR | O_CREAT)});
         !r)
         return r;
     if (auto r = add_rule(ctx, allow, SCMP_SYS(renameat), "renameat", {SCMP_A0(SCMP_CMP_EQ, dir), SCMP_A2(SCMP_CMP_EQ, dir)});

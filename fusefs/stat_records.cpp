@@ -18,6 +18,7 @@ namespace {
 
 constexpr const char* kRunDir = "/run/procview";
 constexpr std::string_view kTempPrefix = "tmp.";
+constexpr std::string_view kFloorPrefix = "floor.";  // counter_floor.hpp
 
 // Writes `text` to dir/tmp.<name>, then renames it over dir/<name>: a reader
 // (the next daemon) sees the old record or the new one, never half of one.
@@ -135,6 +136,18 @@ void StatRecordStore::save(const StatRecord& record) {
     names_.insert(name);
 }
 
+std::unique_ptr<CounterFloor> StatRecordStore::map_floor(const StatRecordKey& key, std::size_t cpus) {
+    const std::string name = stat_record_name(key);
+    std::lock_guard lock(mu_);
+    if (!names_.contains(name)) return nullptr;  // no record kept (the store is full): none for its floor either
+    auto floor = CounterFloor::map(dir_.get(), std::string(kFloorPrefix) + name, cpus);
+    if (!floor) {
+        log_->warn("{}/{}{}: {}", path_, kFloorPrefix, name, floor.error().describe());
+        return nullptr;
+    }
+    return std::move(*floor);
+}
+
 void StatRecordStore::prune() {
     // The directory, not names_: a --takeover's other instance may have added
     // records, and a kill mid-write leaves a temporary file behind.
@@ -142,6 +155,7 @@ void StatRecordStore::prune() {
     for (const auto& entry : list_entries()) {
         std::string_view name = entry;
         if (name.starts_with(kTempPrefix)) name.remove_prefix(kTempPrefix.size());
+        if (name.starts_with(kFloorPrefix)) name.remove_prefix(kFloorPrefix.size());
         auto key = parse_stat_record_name(name);
         if (!key) continue;  // not ours: left alone
         if (init_alive(*key)) {

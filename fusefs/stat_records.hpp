@@ -24,6 +24,7 @@
 
 #include "core/result.hpp"
 #include "core/stat_record.hpp"
+#include "fusefs/counter_floor.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace procview {
@@ -41,7 +42,11 @@ public:
     // Writes (or replaces) the record; failures are logged, not returned: a
     // record not kept only costs continuity across a restart.
     void save(const StatRecord& record);
-    // Removes the records (and temporary files left by a kill mid-write)
+    // The shared floor under the counters of `key`'s container, for `cpus`
+    // CPUs (counter_floor.hpp), next to its record; nullptr when it has no
+    // record (the store is full) or the file cannot be mapped (logged).
+    std::unique_ptr<CounterFloor> map_floor(const StatRecordKey& key, std::size_t cpus);
+    // Removes the records, their floors (and temporary files left by a kill mid-write)
     // whose init is gone: no process with that pid, pid namespace and start
     // time. Cheap: one readlink and one read per record.
     void prune();

@@ -155,14 +155,15 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
 
     CpuAccounting acct;
     acct.uptime_seconds = uptime;
-    if (!read_cpu_usage(c, acct)) {
+    auto usage = gather_cpu_usage(c.cgroups.cpu.get(), c.cgroups.cpuacct.get());
+    if (!usage) {
         note_if_gone(c, c.cgroups.cpu ? c.cgroups.cpu.get() : c.cgroups.cpuacct.get());
         c.warn_once(*log_, "cpuacct", "CPU usage unreadable");
         return host_file(file);
     }
-    account_for_baseline(c, acct, view.capacity);
+    account_for_baseline(c, acct, *usage, view.capacity);
     auto times = compute_cpu_times(view, acct);
-    c.cpu_floor.apply(times);
+    apply_counter_floor(c, times);
     if (file == ProcFile::uptime) {
         uint64_t idle = 0;
         for (const auto& t : times) idle += t.idle;
@@ -175,12 +176,23 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
     return render_stat(times, **host_stat, tail);
 }
 
-bool ViewEngine::read_cpu_usage(Container& c, CpuAccounting& acct) {
-    auto usage = gather_cpu_usage(c.cgroups.cpu.get(), c.cgroups.cpuacct.get());
-    if (!usage) return false;
-    acct.total = usage->total;
-    acct.per_host_cpu = std::move(usage->per_host_cpu);
-    return true;
+bool ViewEngine::split_usage(Container& c, CpuAccounting& acct, const CgroupCpuUsage& usage) {
+    if (!usage.per_host_cpu) {  // v2: the kernel split it
+        acct.total = usage.total;
+        acct.per_host_cpu.reset();
+        return false;
+    }
+    // A new share at most once a second: each one is a record write.
+    const int64_t now = monotonic_ms();
+    auto split = c.cpu_split.split(*usage.per_host_cpu, now - c.split_saved_ms >= Container::kSplitSaveIntervalMs);
+    if (split.anchors_changed) c.split_saved_ms = now;
+    acct.total = {};
+    for (const auto& u : split.per_cpu) {
+        acct.total.user_ns += u.user_ns;
+        acct.total.system_ns += u.system_ns;
+    }
+    acct.per_host_cpu = std::move(split.per_cpu);
+    return split.anchors_changed;
 }
 
 std::optional<StatRecordKey> ViewEngine::stat_record_key(const Container& c) const {
@@ -210,18 +222,25 @@ bool record_fits(const StatRecord& r, const CpuAccounting& acct) {
 
 }  // namespace
 
-void ViewEngine::account_for_baseline(Container& c, CpuAccounting& acct, double capacity) {
+void ViewEngine::account_for_baseline(Container& c, CpuAccounting& acct, const CgroupCpuUsage& usage,
+                                      double capacity) {
     auto key = stat_record_key(c);
     bool changed = c.capacity.started() && c.capacity.state().capacity != capacity;
     if (!c.usage_baseline) {
         // A daemon restart or takeover: go on with the previous instance's
-        // baseline and capacity integral, so the counters continue unchanged.
+        // baseline, capacity integral and split, so the counters continue unchanged.
         auto kept = key ? records_->load(*key) : std::nullopt;
+        if (kept) c.cpu_split.restore(kept->split);
+        bool split_changed = split_usage(c, acct, usage);
         if (kept && record_fits(*kept, acct)) {
             c.usage_baseline = std::move(kept->baseline);
             c.capacity.resume(kept->capacity);
-            changed = kept->capacity.capacity != capacity;
+            changed = split_changed || kept->capacity.capacity != capacity;
         } else {
+            if (kept) {  // not this cgroup's counters: nor its split
+                c.cpu_split = CpuSplitter{};
+                split_usage(c, acct, usage);
+            }
             acct.capacity_seconds = c.capacity.advance(acct.uptime_seconds, capacity);
             c.usage_baseline = usage_baseline(acct);
             changed = true;
@@ -230,12 +249,26 @@ void ViewEngine::account_for_baseline(Container& c, CpuAccounting& acct, double 
                 log_->debug("{}: {:.2f} CPU-seconds of its cgroup's usage predate it; not shown as its own",
                             c.describe(), static_cast<double>(old.user_ns + old.system_ns) / 1e9);
         }
+    } else {
+        changed = split_usage(c, acct, usage) || changed;
     }
     acct.capacity_seconds = c.capacity.advance(acct.uptime_seconds, capacity);
     subtract_baseline(acct, *c.usage_baseline);
-    // Written when the figures a restart could not recompute change: a new
-    // baseline, or a new capacity (the integral stops being capacity × uptime).
-    if (changed && key) records_->save(StatRecord{*key, *c.usage_baseline, c.capacity.state()});
+    // Written, before anything computed from them is shown, when the figures
+    // a restart could not recompute change: a new baseline, a new capacity
+    // (the integral stops being capacity × uptime), a new split share.
+    if (changed && key) records_->save(StatRecord{*key, *c.usage_baseline, c.capacity.state(), c.cpu_split.anchors()});
+}
+
+void ViewEngine::apply_counter_floor(Container& c, std::vector<CpuTimes>& times) {
+    c.cpu_floor.apply(times);
+    auto key = stat_record_key(c);
+    if (key && c.kept_floor_cpus != times.size()) {
+        c.kept_floor.reset();  // the new mapping reads what this one stored
+        c.kept_floor = records_->map_floor(*key, times.size());
+        c.kept_floor_cpus = times.size();
+    }
+    if (c.kept_floor) apply_floor(times, c.kept_floor->cpus());
 }
 
 void ViewEngine::prune_stat_records() {

@@ -16,6 +16,7 @@
 #include "core/catalog.hpp"
 #include "core/result.hpp"
 #include "core/views.hpp"
+#include "fusefs/cgroup_gather.hpp"
 #include "fusefs/change_watch.hpp"
 #include "fusefs/container.hpp"
 #include "fusefs/host_files.hpp"
@@ -83,8 +84,14 @@ private:
     // /proc/stat's accounting, with c.mu held: the cgroup's usage (false if
     // unreadable), then capacity_seconds set and the usage that predates the
     // container taken away (its baseline, taken at first sight or read back).
-    bool read_cpu_usage(Container& c, CpuAccounting& acct);
-    void account_for_baseline(Container& c, CpuAccounting& acct, double capacity);
+    // v1: acct's usage per host CPU and in total from the container's split
+    // (core/cpu_split.hpp); true when its anchors changed and must be saved
+    // before anything computed from them is shown. v2: the kernel's split.
+    bool split_usage(Container& c, CpuAccounting& acct, const CgroupCpuUsage& usage);
+    void account_for_baseline(Container& c, CpuAccounting& acct, const CgroupCpuUsage& usage, double capacity);
+    // No counter below what was shown, by this daemon (memory) or, once the
+    // container has a stat record, by any before it (counter_floor.hpp).
+    void apply_counter_floor(Container& c, std::vector<CpuTimes>& times);
     std::optional<StatRecordKey> stat_record_key(const Container& c) const;
 
     HostFiles& host_;

@@ -298,11 +298,15 @@ void probe_records(std::ostream& out, const std::string& top, int dir_fd, int pa
     report("create_in_records", create(dir_fd, "tmp.a", O_WRONLY | O_CREAT | O_TRUNC));
     report("rename_in_records", errno_of(::renameat(dir_fd, "tmp.a", dir_fd, "a")));
     report("rename_out_of_records", errno_of(::renameat(dir_fd, "a", parent_fd, "moved")));
-    report("create_rdwr_in_records", create(dir_fd, "b", O_RDWR | O_CREAT));
+    // Read-write without truncation: a counter floor to map (counter_floor.hpp).
+    report("create_rdwr_in_records", create(dir_fd, "floor.b", O_RDWR | O_CREAT));
+    report("truncate_rdwr_in_records", create(dir_fd, "floor.c", O_RDWR | O_CREAT | O_TRUNC));
+    report("create_rdwr_elsewhere", create(AT_FDCWD, top + "/rdwr", O_RDWR | O_CREAT));
     report("create_elsewhere", create(AT_FDCWD, top + "/new", O_WRONLY | O_CREAT | O_TRUNC));
     report("create_in_parent", create(parent_fd, "new", O_WRONLY | O_CREAT | O_TRUNC));
     report("unlink_in_parent", errno_of(::unlinkat(parent_fd, "file", 0)));
     report("unlink_in_records", errno_of(::unlinkat(dir_fd, "a", 0)));
+    (void)::unlinkat(dir_fd, "floor.b", 0);
     report("rmdir_records", errno_of(::unlinkat(parent_fd, "records", AT_REMOVEDIR)));
 }
 
@@ -337,7 +341,9 @@ TEST_CASE("the /proc/stat records are written, renamed and removed only through 
     CHECK(r["unlink_in_records"] == 0);
     CHECK(r["rmdir_records"] == 0);
     CHECK(r["rename_out_of_records"] == EPERM);
-    CHECK(r["create_rdwr_in_records"] == EPERM);
+    CHECK(r["create_rdwr_in_records"] == 0);
+    CHECK(r["truncate_rdwr_in_records"] == EPERM);
+    CHECK(r["create_rdwr_elsewhere"] == EPERM);
     CHECK(r["create_elsewhere"] == EPERM);
     CHECK(r["create_in_parent"] == EPERM);
     CHECK(r["unlink_in_parent"] == EPERM);

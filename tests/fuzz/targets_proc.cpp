@@ -54,6 +54,8 @@ int fuzz_stat_record(const uint8_t* data, std::size_t size) {
     auto record = parse_stat_record(as_text(data, size));
     if (!record) return 0;
     FUZZ_CHECK(record->baseline.per_host_cpu.size() <= kMaxRecordCpus);
+    FUZZ_CHECK(record->split.size() <= kMaxRecordCpus);
+    for (const auto& a : record->split) FUZZ_CHECK(a.user_ns <= a.total_ns && a.user_ppm <= kSplitPpm);
     auto text = format_stat_record(*record);
     FUZZ_CHECK(text.ok());
     auto again = parse_stat_record(*text);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu_split.hpp"
 #include "core/text.hpp"
 #include "core/views.hpp"
 #include "fuzz_input.hpp"
@@ -81,6 +82,32 @@ int fuzz_render_memory(const uint8_t* data, std::size_t size) {
     return 0;
 }
 
+// v1's user/system split (core/cpu_split.hpp) driven by the input's bytes,
+// three per step (exact usage, tick-sampled user and system advances; the
+// top bit of the first a counter reset): both fields only grow between
+// resets, sum to the exact usage, and a splitter restored from the anchors
+// computes the same.
+void check_cpu_split(const uint8_t* data, std::size_t size) {
+    constexpr uint64_t kMs = 1'000'000;
+    CpuSample s{};
+    CpuSplitter splitter;
+    CpuUsage last{};
+    for (std::size_t i = 0; i + 3 <= size; i += 3) {
+        if (data[i] & 0x80) s = CpuSample{};
+        s.total_ns += (data[i] & 0x7f) * kMs;
+        s.tick_user_ns += (data[i + 1] % 8) * 4 * kMs;
+        s.tick_system_ns += (data[i + 2] % 8) * 4 * kMs;
+        auto out = splitter.split({s}, data[i + 1] & 0x80);
+        const CpuUsage& u = out.per_cpu[0];
+        FUZZ_CHECK(u.user_ns + u.system_ns == s.total_ns);
+        if (!(data[i] & 0x80)) FUZZ_CHECK(u.user_ns >= last.user_ns && u.system_ns >= last.system_ns);
+        last = u;
+        CpuSplitter restored;
+        restored.restore(splitter.anchors());
+        FUZZ_CHECK(restored.split({s}, false).per_cpu[0] == u);
+    }
+}
+
 // Parts: host cpuinfo, host online CPUs, cpuset.cpus.effective, two levels of
 // quota (cpu.max, or cfs_quota_us + cfs_period_us), cpuacct.usage_all,
 // cpu.stat, host /proc/stat, uptime and capacity-seconds in hundredths.
@@ -151,6 +178,7 @@ int fuzz_render_cpu(const uint8_t* data, std::size_t size) {
 
     std::string uptime = render_uptime(accounting.uptime_seconds, seconds_from(p[12]));
     FUZZ_CHECK(split_fields(trim(uptime)).size() == 2 && uptime.back() == '\n');
+    check_cpu_split(data, size);
     return 0;
 }
 

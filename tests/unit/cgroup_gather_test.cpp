@@ -112,10 +112,15 @@ TEST_CASE("gather_cpu_usage: v2 cpu.stat; v1 cpuacct per CPU") {
     auto v1_usage = gather_cpu_usage(v1.open("cpu", "/pvfx").get(), v1.open("cpuacct", "/pvfx").get());
     REQUIRE(v1_usage);
     REQUIRE(v1_usage->per_host_cpu);
-    CHECK(v1_usage->per_host_cpu->size() == 2);
-    uint64_t sum = 0;
-    for (const auto& u : *v1_usage->per_host_cpu) sum += u.user_ns + u.system_ns;
-    CHECK(v1_usage->total.user_ns + v1_usage->total.system_ns == sum);
+    // usage_percpu's exact totals with usage_all's tick-sampled split, per CPU.
+    auto exact = parse_cpuacct_usage_percpu(read_fixture("v1/cgroup/cpuacct/pvfx/cpuacct.usage_percpu")).value();
+    auto ticks = parse_cpuacct_usage_all(read_fixture("v1/cgroup/cpuacct/pvfx/cpuacct.usage_all")).value();
+    REQUIRE(v1_usage->per_host_cpu->size() == 2);
+    for (std::size_t cpu = 0; cpu < 2; ++cpu) {
+        CHECK((*v1_usage->per_host_cpu)[cpu].total_ns == exact[cpu]);
+        CHECK((*v1_usage->per_host_cpu)[cpu].tick_user_ns == ticks[cpu].user_ns);
+        CHECK((*v1_usage->per_host_cpu)[cpu].tick_system_ns == ticks[cpu].system_ns);
+    }
     CHECK_FALSE(gather_cpu_usage(nullptr, nullptr));
 }
 

@@ -12,6 +12,7 @@ StatRecord sample() {
     r.baseline.total = CpuUsage{4'180'000'000, 20'000'000};
     r.baseline.per_host_cpu = {{2'090'000'000, 10'000'000}, {}, {2'090'000'000, 10'000'000}};
     r.capacity = CapacityIntegral::State{0.31, 1.5, 0.465};
+    r.split = {{2'100'000'000, 2'050'000'000, 2'000'000'000, 40'000'000, 975'000}, {}, {7, 7, 0, 0, 1'000'000}};
     return r;
 }
 
@@ -27,7 +28,10 @@ TEST_CASE("stat record: the text form reads back exactly") {
           "baseline 4180000000 20000000\n"
           "cpu 0 2090000000 10000000\n"
           "cpu 2 2090000000 10000000\n"
-          "capacity 0.31 1.5 0.465\n");
+          "capacity 0.31 1.5 0.465\n"
+          "split 0 2100000000 2050000000 2000000000 40000000 975000\n"
+          "split 1 0 0 0 0 1000000\n"
+          "split 2 7 7 0 0 1000000\n");
     auto back = parse_stat_record(*text);
     REQUIRE(back);
     CHECK(*back == sample());
@@ -39,7 +43,10 @@ TEST_CASE("stat record: the text form reads back exactly") {
     CHECK(odd->capacity == r.capacity);
     // No per-CPU lines (v2): none come back.
     r.baseline.per_host_cpu.clear();
-    CHECK(parse_stat_record(format_stat_record(r).value())->baseline.per_host_cpu.empty());
+    r.split.clear();
+    auto v2 = parse_stat_record(format_stat_record(r).value());
+    CHECK(v2->baseline.per_host_cpu.empty());
+    CHECK(v2->split.empty());
 }
 
 TEST_CASE("stat record: garbage is refused, never half-read") {
@@ -58,6 +65,11 @@ TEST_CASE("stat record: garbage is refused, never half-read") {
     CHECK_FALSE(replaced("capacity 0.31 1.5 0.465", "capacity 0.31 -1.5 0.465"));
     CHECK_FALSE(replaced("capacity 0.31 1.5 0.465", "capacity 0.31 inf 0.465"));
     CHECK_FALSE(replaced("cpu 2 ", "cpu 0 "));      // a CPU given twice
+    CHECK_FALSE(replaced("split 2 ", "split 1 "));  // a split given twice
+    CHECK_FALSE(replaced("split 1 ", "split 3 "));  // or with a gap: CPU 1 would have none
+    CHECK_FALSE(replaced("split 2 7 7 ", "split 2 7 8 "));  // more user than usage
+    CHECK_FALSE(replaced("0 0 1000000\nsplit 2", "0 0 1000001\nsplit 2"));  // a share above 1
+    CHECK_FALSE(replaced("split 2 7 7 0 0 1000000", "split 2 7 7 0 0"));
     CHECK_FALSE(replaced("cpu 2 ", "cpu 8192 "));   // past NR_CPUS
     CHECK_FALSE(replaced("init 4026532291 4242", "init 4026532291 0"));
     CHECK_FALSE(replaced("cgroup /system", "cgroup system"));

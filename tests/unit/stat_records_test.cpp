@@ -134,3 +134,55 @@ TEST_CASE("StatRecordStore: refuses a directory others can write") {
     auto store = StatRecordStore::open(dir.store(), 4, quiet());
     CHECK_FALSE(store);
 }
+
+TEST_CASE("counter floor: what one instance stored, the next maps again; only with a record; pruned with it") {
+    TempDir dir;
+    const auto key = own_key();
+    const std::string file = "floor." + stat_record_name(key);
+    {
+        auto store = StatRecordStore::open(dir.store(), 16, quiet()).value();
+        CHECK(store->map_floor(key, 2) == nullptr);  // no record kept: no floor either
+        store->save(record_for(key));
+        auto floor = store->map_floor(key, 2);
+        REQUIRE(floor);
+        REQUIRE(floor->cpus().size() == 2);
+        CHECK(floor->cpus()[1] == CpuTimes{});
+        std::vector<CpuTimes> shown{{.user = 7, .idle = 90}, {.system = 3, .idle = 95}};
+        apply_floor(shown, floor->cpus());
+        // Killed here: nothing was written but the stores into the mapping.
+    }
+    {
+        auto store = StatRecordStore::open(dir.store(), 16, quiet()).value();
+        REQUIRE(store->load(key));
+        auto floor = store->map_floor(key, 2);
+        REQUIRE(floor);
+        std::vector<CpuTimes> lower{{.user = 6, .idle = 91}, {.system = 2, .idle = 94}};
+        apply_floor(lower, floor->cpus());
+        CHECK(lower[0] == CpuTimes{.user = 7, .idle = 91});
+        CHECK(lower[1] == CpuTimes{.system = 3, .idle = 95});
+        // One CPU more (a wider cpuset): the CPUs both have keep their floor.
+        floor.reset();
+        auto wider = store->map_floor(key, 3);
+        REQUIRE(wider);
+        CHECK(wider->cpus()[0] == CpuTimes{.user = 7, .idle = 91});
+        CHECK(wider->cpus()[2] == CpuTimes{});
+    }
+    // A damaged file starts from zeros, never from its bytes.
+    dir.write(file, "pvfloor1 garbage");
+    {
+        auto store = StatRecordStore::open(dir.store(), 16, quiet()).value();
+        REQUIRE(store->load(key));
+        auto floor = store->map_floor(key, 3);
+        REQUIRE(floor);
+        CHECK(floor->cpus()[0] == CpuTimes{});
+    }
+    // A dead container's floor goes with its record.
+    StatRecordKey dead = key;
+    dead.init_start_ticks += 1;
+    dir.write("floor." + stat_record_name(dead), "x");
+    auto store = StatRecordStore::open(dir.store(), 16, quiet()).value();
+    CHECK_FALSE(dir.has("floor." + stat_record_name(dead)));
+    CHECK(dir.has(file));
+    store->remove_all();
+    CHECK_FALSE(dir.has(file));
+}

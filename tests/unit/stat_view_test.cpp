@@ -335,7 +335,7 @@ TEST_CASE("usage_baseline: after a daemon restart the kept record gives the same
     (void)before.read(view, 10.0, used(25, 6.5));
     (void)before.read(CpuView{cpus("0"), 0.5}, 20.0, used(26, 7));  // the quota drops to 0.5 at t = 20
     // What the daemon keeps (stat_records), through its text form.
-    StatRecord kept{StatRecordKey{"/ctr", 4026532291, 4242, 123456}, *before.baseline, before.capacity.state()};
+    StatRecord kept{StatRecordKey{"/ctr", 4026532291, 4242, 123456}, *before.baseline, before.capacity.state(), {}};
     auto text = format_stat_record(kept);
     REQUIRE(text);
     auto back = parse_stat_record(*text);
