@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <climits>
 #include <cstring>
 #include <new>
 #include <set>
@@ -172,7 +173,9 @@ struct ReaderContext {
 
 // `pattern` with each "{self}" replaced by this process's pid in the pid
 // namespace of /proc (the host's: readers keep the host's /proc), so a reader
-// can name its own per-container files, MNT/containers/pid-{self}/proc/stat.
+// can name its own per-container files, MNT/containers/pid-{self}/proc/stat;
+// symlinks resolved once, as a bind mount of the file is (procview-hook's),
+// so each read opens the file itself.
 std::string expand_self(const std::string& pattern) {
     constexpr std::string_view kSelf = "{self}";
     if (pattern.find(kSelf) == std::string::npos) return pattern;
@@ -182,7 +185,8 @@ std::string expand_self(const std::string& pattern) {
     std::string out = pattern;
     for (auto pos = out.find(kSelf); pos != std::string::npos; pos = out.find(kSelf, pos + pid.size()))
         out.replace(pos, kSelf.size(), pid);
-    return out;
+    char resolved[PATH_MAX];
+    return ::realpath(out.c_str(), resolved) ? std::string(resolved) : out;
 }
 
 // Reads file `f` once, recording the latency; false when the reader should stop.

@@ -586,7 +586,7 @@ scale_runs() {
     # The same readers through their own per-container files (what
     # procview-hook binds): the kernel serves reads within the window.
     if has_server procviewfs; then
-        log "scale: procviewfs-pc, $SCALE_CGROUPS readers reading containers/pid-<own pid>, ${SCALE_SECONDS} s"
+        log "scale: procviewfs-pc, $SCALE_CGROUPS readers reading their own containers/<pid>-<start> (resolved once, as a bind mount is), ${SCALE_SECONDS} s"
         settle
         # shellcheck disable=SC2086
         out=$(reader --mode orc --interval-ms 1000 --seconds "$SCALE_SECONDS" --readers "$SCALE_CGROUPS" --pidns \
