@@ -262,10 +262,10 @@ void ViewEngine::account_for_baseline(Container& c, CpuAccounting& acct, const C
 
 void ViewEngine::apply_counter_floor(Container& c, std::vector<CpuTimes>& times) {
     c.cpu_floor.apply(times);
-    auto key = stat_record_key(c);
-    if (key && c.kept_floor_cpus != times.size()) {
+    if (c.kept_floor_cpus != times.size()) {  // mapped (or tried) once per CPU count, not per read
         c.kept_floor.reset();  // the new mapping reads what this one stored
-        c.kept_floor = records_->map_floor(*key, times.size());
+        auto key = stat_record_key(c);
+        if (key) c.kept_floor = records_->map_floor(*key, times.size());
         c.kept_floor_cpus = times.size();
     }
     if (c.kept_floor) apply_floor(times, c.kept_floor->cpus());
