@@ -16,22 +16,13 @@
 #   sh resize_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS SYSINFO_FIELDS
 . "$(dirname "$0")/shim_lib.sh"
 pvs_init resize "$1" "$2" "$3"
-FIELDS=$4
 pv_have runc || pv_skip_all "runc not installed"
-[ -x "$FIELDS" ] || pv_skip_all "pv-sysinfo-fields not built ($FIELDS)"
 T=$PVS_TMP
 ROOT=$T/runc-root
 W="$PVS_RUNTIME"
-SOCK=$T/agent/seccomp.sock
-cp "$FIELDS" "$PVS_ROOTFS/bin/sysinfo_fields"
 pvs_delete_containers_at_exit "$ROOT"
-pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$SOCK" ||
-    pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
-cat >"$T/pv.json" <<EOF
-{"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$SOCK"),
- "hook": {"log_file": $(pv_json_str "$T/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
-EOF
-G="--procview-config $T/pv.json --root $ROOT"
+pvs_sysinfo_views "$4"
+G="--procview-config $PVS_CONFIG --root $ROOT"
 
 b=$T/ctr
 mkdir -p "$b"

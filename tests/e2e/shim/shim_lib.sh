@@ -94,6 +94,24 @@ pvs_delete_containers() {
 
 pvs_memtotal() { pv_meminfo_kb MemTotal <"$1"; }
 
+# pvs_sysinfo_views FIELDS [PROCVIEWFS OPTION...]: the sysinfo(2) scripts'
+# common start. pv-sysinfo-fields goes into the rootfs as /bin/sysinfo_fields;
+# procviewfs starts with its agent listening at PVS_SOCK; PVS_CONFIG is the
+# procview.json naming both for procview-runtime and the hook.
+pvs_sysinfo_views() {
+    [ -x "$1" ] || pv_skip_all "pv-sysinfo-fields not built ($1)"
+    cp "$1" "$PVS_ROOTFS/bin/sysinfo_fields"
+    shift
+    PVS_SOCK=$PVS_TMP/agent/seccomp.sock
+    PVS_CONFIG=$PVS_TMP/pv.json
+    pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" "$@" --sysinfo-listener "$PVS_SOCK" ||
+        pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
+    cat >"$PVS_CONFIG" <<PVSEOF
+{"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$PVS_SOCK"),
+ "hook": {"log_file": $(pv_json_str "$PVS_TMP/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
+PVSEOF
+}
+
 # pvs_start_containerd DIR NAMESPACE PROCVIEW_CONFIG: a private containerd
 # (state under DIR, no CRI plugin) whose runc shims, and so procview-runtime,
 # see PROCVIEW_CONFIG. Sets CTR ("ctr" on its socket and in NAMESPACE) and

@@ -6,21 +6,12 @@
 #   sh sysinfo_containerd_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS SYSINFO_FIELDS
 . "$(dirname "$0")/shim_lib.sh"
 pvs_init sysinfoctd "$1" "$2" "$3"
-FIELDS=$4
 { pv_have containerd && pv_have ctr; } || pv_skip_all "containerd and ctr are not installed"
 pv_have runc || pv_skip_all "runc not installed"
-[ -x "$FIELDS" ] || pv_skip_all "pv-sysinfo-fields not built ($FIELDS)"
 T=$PVS_TMP
-LSOCK=$T/agent/seccomp.sock
-cp "$FIELDS" "$PVS_ROOTFS/bin/sysinfo_fields"
-pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$LSOCK" ||
-    pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
-cat >"$T/procview.json" <<EOF2
-{"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$LSOCK"),
- "hook": {"log_file": $(pv_json_str "$T/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
-EOF2
+pvs_sysinfo_views "$4"
 
-pvs_start_containerd "$T/ctd" "pvsi-$$" "$T/procview.json"
+pvs_start_containerd "$T/ctd" "pvsi-$$" "$PVS_CONFIG"
 
 id=pvsi-ctd-$$
 $CTR run -d --null-io --rootfs --runtime io.containerd.runc.v2 --runc-root "$T/runc-root" --seccomp \
@@ -32,7 +23,7 @@ SPEC=$T/ctd/state/io.containerd.runtime.v2.task/$PVS_CTD_NS/$id/config.json
 check "containerd's profile: default action kept, notify rule and listener added" "seccomp: $(grep -o '"seccomp".\{0,300\}' "$SPEC")" \
     sh -c "grep -q '\"defaultAction\":\"SCMP_ACT_ERRNO\"' '$SPEC' && \
            grep -q '{\"names\":\[\"sysinfo\"\],\"action\":\"SCMP_ACT_NOTIFY\"}' '$SPEC' && \
-           grep -q '\"listenerPath\":\"$LSOCK\"' '$SPEC' && grep -q '\"listenerMetadata\":\"procview:$id\"' '$SPEC'"
+           grep -q '\"listenerPath\":\"$PVS_SOCK\"' '$SPEC' && grep -q '\"listenerMetadata\":\"procview:$id\"' '$SPEC'"
 $CTR task exec --fifo-dir "$T/fifo" --exec-id "f$$" "$id" sysinfo_fields >"$T/fields.out" 2>"$T/fields.err"
 check "task exec: sysinfo totalram is the 256 MiB limit" "$(cat "$T/fields.out" "$T/fields.err")" \
     grep -qx "totalram 268435456" "$T/fields.out"

@@ -7,31 +7,22 @@
 #   sh sysinfo_test.sh PROCVIEW_RUNTIME PROCVIEW_HOOK PROCVIEWFS SYSINFO_FIELDS
 . "$(dirname "$0")/shim_lib.sh"
 pvs_init sysinfo "$1" "$2" "$3"
-FIELDS=$4
 pv_have runc || pv_skip_all "runc not installed"
-[ -x "$FIELDS" ] || pv_skip_all "pv-sysinfo-fields not built ($FIELDS)"
 T=$PVS_TMP
 ROOT=$T/runc-root
 W="$PVS_RUNTIME"
-SOCK=$T/agent/seccomp.sock
 enabled='"procview.io/enabled": "true"'
-cp "$FIELDS" "$PVS_ROOTFS/bin/sysinfo_fields"
 pvs_delete_containers_at_exit "$ROOT"
 
 # sysinfo(2) is answered live; a container's own /proc files may be up to
 # cache_window_ms old. The checks below bracket live sysinfo values between
 # /proc reads made before and after the call, so those reads are live too.
 echo '{"cache_window_ms": 0}' >"$T/procviewfs.json"
-pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --config "$T/procviewfs.json" --sysinfo-listener "$SOCK" ||
-    pv_skip_all "procviewfs did not start: $(cat "$PVS_MNT.log" 2>/dev/null)"
-cat >"$T/pv.json" <<EOF2
-{"mountpoint": $(pv_json_str "$PVS_MNT"), "sysinfo_listener_path": $(pv_json_str "$SOCK"),
- "hook": {"log_file": $(pv_json_str "$T/hook.log")}, "runtime": {"hook_path": $(pv_json_str "$PVS_HOOK")}}
-EOF2
-G="--procview-config $T/pv.json --root $ROOT"
+pvs_sysinfo_views "$4" --config "$T/procviewfs.json"
+G="--procview-config $PVS_CONFIG --root $ROOT"
 
 check "the listener's directory is root's only" "$(ls -ld "$T/agent")" \
-    sh -c "[ \"\$(stat -c %a '$T/agent')\" = 700 ] && [ \"\$(stat -c %a '$SOCK')\" = 600 ]"
+    sh -c "[ \"\$(stat -c %a '$T/agent')\" = 700 ] && [ \"\$(stat -c %a '$PVS_SOCK')\" = 600 ]"
 
 # field NAME FILE: a sysinfo_fields value.
 field() { awk -v k="$1" '$1 == k { print $2; exit }' "$2"; }
@@ -46,7 +37,7 @@ pvs_bundle "$b" "$enabled" sh -c "$probe"
 rc=$?
 check "run: exit 0" "exit $rc: $(cat "$T/clients.err")" [ "$rc" = 0 ]
 check "config.json: sysinfo notify rule and listener" "spec: $(cat "$b/config.json")" \
-    sh -c "grep -q '\"listenerPath\":\"$SOCK\"' '$b/config.json' && grep -q '{\"names\":\[\"sysinfo\"\],\"action\":\"SCMP_ACT_NOTIFY\"}' '$b/config.json'"
+    sh -c "grep -q '\"listenerPath\":\"$PVS_SOCK\"' '$b/config.json' && grep -q '{\"names\":\[\"sysinfo\"\],\"action\":\"SCMP_ACT_NOTIFY\"}' '$b/config.json'"
 awk 'BEGIN { s = 0 } /^---$/ { s++; next } { print > (FILENAME "." s) }' "$T/clients.out"
 o=$T/clients.out
 mem=$(kb MemTotal "$o.3")
@@ -181,7 +172,7 @@ if pv_have podman; then
     pmparent=pvsi-podman-$$
     pv_at_exit "for c in /sys/fs/cgroup/*/$pmparent /sys/fs/cgroup/$pmparent; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
     # shellcheck disable=SC2086
-    $pm --runtime "$W" --runtime-flag "procview-config=$T/pv.json" run --rm --cgroup-manager cgroupfs \
+    $pm --runtime "$W" --runtime-flag "procview-config=$PVS_CONFIG" run --rm --cgroup-manager cgroupfs \
         --cgroup-parent "/$pmparent" --network none --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
         --memory 256m --annotation procview.io/enabled=true --rootfs "$PVS_ROOTFS" \
         /bin/sh -c 'free; sysinfo_fields' >"$T/podman.out" 2>"$T/podman.err" </dev/null
@@ -204,7 +195,7 @@ restart_run() {  # NAME: a 6 s loop in a new container, in the background
 restart_run kill9
 kill -KILL "$PV_VIEWS_PID"
 sleep 0.3
-pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$SOCK"
+pv_start_views "$PVS_VIEWS_BIN" "$PVS_MNT" --sysinfo-listener "$PVS_SOCK"
 wait "$RESTART_PID"
 r=$(cat "$T/kill9.out")
 echo "     kill -9 loop: $r"
@@ -214,7 +205,7 @@ check "kill -9 and restart: answered again within 1 s" "$r" \
     sh -c "[ \$(echo '$r' | awk '{ print \$10 }') -lt 1000 ]"
 
 restart_run takeover
-"$PVS_VIEWS_BIN" -f --takeover --sysinfo-listener "$SOCK" "$PVS_MNT" >"$PVS_MNT.takeover.log" 2>&1 &
+"$PVS_VIEWS_BIN" -f --takeover --sysinfo-listener "$PVS_SOCK" "$PVS_MNT" >"$PVS_MNT.takeover.log" 2>&1 &
 TAKEOVER_PID=$!
 pv_at_exit "pv_stop_pid $TAKEOVER_PID"
 wait "$RESTART_PID"
