@@ -310,6 +310,15 @@ void Daemon::stop() {
     kill9();
 }
 
+void exec_procviewfs(const std::string& log_path, const std::string& mountpoint) {
+    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
+    ::execl(bin.c_str(), bin.c_str(), "-f", mountpoint.c_str(), nullptr);
+    std::_Exit(127);
+}
+
 bool mounted_at(const std::string& path) {
     std::ifstream in("/proc/self/mountinfo");
     for (std::string line; std::getline(in, line);) {

@@ -51,6 +51,10 @@ private:
     std::vector<std::string> dirs_;  // created, deepest last
 };
 
+// In a forked child: `procviewfs -f MOUNTPOINT`, stdout and stderr to
+// `log_path` (truncated); never returns (exit 127 when the exec fails).
+[[noreturn]] void exec_procviewfs(const std::string& log_path, const std::string& mountpoint);
+
 // procviewfs on a fresh temp mountpoint, foreground, logging to a file.
 // A /proc file's text, or "" when it cannot be read: never throws (a process
 // can exit between the open and the read, which an ifstream reports by

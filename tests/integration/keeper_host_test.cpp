@@ -59,12 +59,7 @@ pid_t start_in_pod(const TestCgroup& pod, const std::string& mountpoint, const s
     }
     ::setenv("PROCVIEW_KEEPER_CGROUP", keeper_cgroup.c_str(), 1);
     ::setenv("PROCVIEW_HOST_PID", host_pid.c_str(), 1);
-    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
-    ::execl(bin.c_str(), bin.c_str(), "-f", mountpoint.c_str(), nullptr);
-    std::_Exit(127);
+    exec_procviewfs(log_path, mountpoint);
 }
 
 // Whatever an assertion left: the mount, a keeper this test started, the files.

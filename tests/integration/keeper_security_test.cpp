@@ -520,12 +520,7 @@ pid_t start_in_other_mount_namespace(const std::string& mountpoint, const std::s
     if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         std::_Exit(20);
     drop_capabilities(keep);
-    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    std::string bin = env_or("PROCVIEWFS_BIN", PROCVIEWFS_DEFAULT_BIN);
-    ::execl(bin.c_str(), bin.c_str(), "-f", mountpoint.c_str(), nullptr);
-    std::_Exit(127);
+    exec_procviewfs(log_path, mountpoint);
 }
 
 // Waits up to `ms` for `pid` to exit; kills it after that. Its exit code, or -1.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -403,26 +404,45 @@ std::pair<int, std::string> run_on(const std::string& dir) {
     return {WEXITSTATUS(rc), text};
 }
 
-// Unmounts `mountpoint` (every mount stacked there) and removes `base`, even
-// when an assertion or a daemon that did not start ended the case early.
-struct VolumeCleanup {
-    std::string base, mountpoint;
-    ~VolumeCleanup() {
-        while (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) {}
-        if (std::system(("rm -rf " + base).c_str()) != 0) MESSAGE("could not remove " << base);
+// A volume as Kubernetes makes one: scratch directory `source` bound on
+// scratch directory `mountpoint`, both under a fresh /tmp directory. At the
+// end every mount stacked on `mountpoint` is unmounted and the directory
+// removed, even when an assertion or a daemon that did not start ended the
+// case early.
+struct ScratchVolume {
+    std::string base, source, mountpoint;
+    ScratchVolume(const std::string& source_below, const std::string& mountpoint_below) {
+        char tmpl[] = "/tmp/pvit-volume.XXXXXX";
+        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+        base = tmpl;
+        source = base + "/" + source_below;
+        mountpoint = base + "/" + mountpoint_below;
+        std::error_code ec;
+        std::filesystem::create_directories(source, ec);
+        if (!ec) std::filesystem::create_directories(mountpoint, ec);
+        if (ec) {
+            std::filesystem::remove_all(base, ec);
+            throw std::runtime_error("create " + source + " and " + mountpoint);
+        }
     }
+    void bind() const { REQUIRE(::mount(source.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0); }
+    ~ScratchVolume() {
+        while (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) {}
+        std::error_code ec;
+        std::filesystem::remove_all(base, ec);
+        if (ec) MESSAGE("could not remove " << base << ": " << ec.message());
+    }
+    ScratchVolume(const ScratchVolume&) = delete;
+    ScratchVolume& operator=(const ScratchVolume&) = delete;
 };
 
 }  // namespace
 
 TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is mounted over; --unmount leaves the bind") {
     SKIP_UNLESS_SUPPORTED();
-    char tmpl[] = "/tmp/pvit-volume.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    std::string base = tmpl, host_dir = base + "/host/var/lib/procview", mountpoint = base + "/pod/var/lib/procview";
-    VolumeCleanup cleanup{base, mountpoint};
-    REQUIRE(std::system(("mkdir -p " + host_dir + " " + mountpoint).c_str()) == 0);
-    REQUIRE(::mount(host_dir.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    ScratchVolume volume("host/var/lib/procview", "pod/var/lib/procview");
+    volume.bind();
+    const std::string& mountpoint = volume.mountpoint;
     auto before = procview::mount_at(mountpoint);
     REQUIRE(before.has_value());
     CHECK(before->root != "/");  // a directory of its filesystem: a bind mount
@@ -442,12 +462,14 @@ TEST_CASE("a bind mount of an empty directory (a Kubernetes hostPath volume) is 
 
 TEST_CASE("a bind mount of a non-empty directory is refused with a clear message and nothing hidden") {
     SKIP_UNLESS_SUPPORTED();
-    char tmpl[] = "/tmp/pvit-volume.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    std::string base = tmpl, data = base + "/data", mountpoint = base + "/mnt";
-    VolumeCleanup cleanup{base, mountpoint};
-    REQUIRE(std::system(("mkdir -p " + data + " " + mountpoint + " && echo x > " + data + "/somebodys-file").c_str()) == 0);
-    REQUIRE(::mount(data.c_str(), mountpoint.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    ScratchVolume volume("data", "mnt");
+    {
+        std::ofstream file(volume.source + "/somebodys-file");
+        file << "x\n";
+        REQUIRE(file.good());
+    }
+    volume.bind();
+    const std::string &data = volume.source, &mountpoint = volume.mountpoint;
     auto [rc, text] = run_on(mountpoint);
     MESSAGE(text);
     CHECK(rc == 1);
