@@ -457,6 +457,19 @@ Result<std::vector<pid_t>> parse_status_nspid(std::string_view status_text) {
     return pids;
 }
 
+Result<pid_t> parse_status_tgid(std::string_view status_text) {
+    constexpr std::string_view kKey = "Tgid:";
+    std::optional<std::string_view> found;
+    for_each_line(status_text, [&](std::string_view line) {
+        if (!found && line.substr(0, kKey.size()) == kKey) found = line.substr(kKey.size());
+    });
+    if (!found) return invalid("/proc/<pid>/status has no Tgid line");
+    auto pid = parse_u64(trim(*found));
+    if (!pid || *pid == 0 || *pid > 0x7fffffff)
+        return invalid("/proc/<pid>/status: Tgid " + excerpt(trim(*found)) + " is not a pid");
+    return static_cast<pid_t>(*pid);
+}
+
 Result<std::vector<uint64_t>> parse_cpuacct_usage_percpu(std::string_view text) {
     std::vector<uint64_t> out;
     for (auto field : split_fields(trim(text))) {

@@ -164,5 +164,7 @@ Result<ProcStat> parse_proc_pid_stat(std::string_view text);
 // The "NSpid:" line of /proc/<pid>/status: pids from the outermost to the
 // innermost namespace. An error when the line is absent or malformed.
 Result<std::vector<pid_t>> parse_status_nspid(std::string_view status_text);
+// The "Tgid:" line of /proc/<tid>/status: the process a thread belongs to.
+Result<pid_t> parse_status_tgid(std::string_view status_text);
 
 }  // namespace procview

@@ -38,6 +38,11 @@ std::string format_container_name(const ContainerName& name);
 std::optional<ContainerName> parse_container_name(std::string_view text);
 // "pid-<pid>": the operator's alias, a symlink to the container's directory.
 std::optional<pid_t> parse_pid_alias(std::string_view text);
+// "self": like /proc/self, a symlink to the directory of whichever process
+// follows it. Bound by a runtime into a container, it names the container's
+// init: the runtime's process doing the bind mount (runc init, crun's child)
+// is the one that becomes the container's pid 1.
+inline constexpr std::string_view kSelfAlias = "self";
 
 // Which node of a container directory an inode number names.
 enum class NodeIndex : uint8_t {
@@ -45,7 +50,7 @@ enum class NodeIndex : uint8_t {
     proc_dir = 1,
     pressure_dir = 2,
     first_file = 0x10,  // + the file's ProcFile value (view_engine.hpp)
-    alias = 0xff,       // a pid-<pid> symlink (its start bits are 0)
+    alias = 0xff,       // a pid-<pid> symlink (its start bits are 0), or self (pid 0 too)
 };
 
 inline constexpr pid_t kMaxContainerPid = (1 << 22) - 1;
@@ -55,6 +60,8 @@ constexpr bool is_container_ino(uint64_t ino) { return (ino >> 63) != 0; }
 // The number of node `index` of container `name` (pid must be ≤ kMaxContainerPid).
 uint64_t container_ino(const ContainerName& name, uint8_t index);
 uint64_t alias_ino(pid_t pid);
+// The number of the self symlink: an alias of pid 0, which no process has.
+constexpr uint64_t kSelfAliasIno = (uint64_t{1} << 63) | 0xff;
 pid_t pid_of_ino(uint64_t ino);
 uint8_t index_of_ino(uint64_t ino);
 // The container part of a number (index bits cleared): the key of its entry.

@@ -42,6 +42,14 @@ Result<uint64_t> start_ticks_of(pid_t pid) {
     return parsed->start_ticks;
 }
 
+// The process thread `tid` belongs to: a request carries the calling
+// thread's id, and a directory names a process (a thread's start time is its own).
+Result<pid_t> process_of(pid_t tid) {
+    auto text = read_file("/proc/" + std::to_string(tid) + "/status");
+    if (!text) return text.error();
+    return parse_status_tgid(*text);
+}
+
 void fill_dir(struct stat& st, fuse_ino_t ino, timespec when) {
     st.st_ino = ino;
     st.st_mode = S_IFDIR | 0555;
@@ -251,7 +259,9 @@ void CachedViews::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         // next container without its files. A container never looks up here:
         // its bind mounts hold the inodes.
         if (fuse_req_ctx(req)->uid != 0) return (void)fuse_reply_err(req, EACCES);
-        if (auto pid = parse_pid_alias(name)) {
+        if (std::string_view(name) == kSelfAlias) {
+            ino = kSelfAliasIno;
+        } else if (auto pid = parse_pid_alias(name)) {
             ino = alias_ino(*pid);
         } else if (auto id = parse_container_name(name)) {
             auto e = make_entry(*id);
@@ -284,9 +294,19 @@ void CachedViews::getattr(fuse_req_t req, fuse_ino_t ino) {
 void CachedViews::readlink(fuse_req_t req, fuse_ino_t ino) {
     if (index_of_ino(ino) != static_cast<uint8_t>(NodeIndex::alias)) return (void)fuse_reply_err(req, EINVAL);
     pid_t pid = pid_of_ino(ino);
+    if (ino == kSelfAliasIno) {
+        // The requester, in our pid namespace (0: it is not in it). Nothing is
+        // made here: the directory the answer names is made, within
+        // max_containers, by the lookup that follows.
+        auto process = process_of(fuse_req_ctx(req)->pid);
+        if (!process) return (void)fuse_reply_err(req, ENOENT);
+        pid = *process;
+    }
     auto start = start_ticks_of(pid);
     if (!start) return (void)fuse_reply_err(req, ENOENT);
-    fuse_reply_readlink(req, format_container_name({pid, *start}).c_str());
+    std::string target = format_container_name({pid, *start});
+    if (ino == kSelfAliasIno) log_->debug("containers/self for thread {}: {}", fuse_req_ctx(req)->pid, target);
+    fuse_reply_readlink(req, target.c_str());
 }
 
 void CachedViews::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {

@@ -4,6 +4,8 @@
 //   containers/<pid>-<start ticks>/          the view of process <pid> (the container's init)
 //   containers/<pid>-<start ticks>/proc/     meminfo cpuinfo stat uptime loadavg diskstats swaps vmstat [pressure/]
 //   containers/pid-<pid>                     symlink to <pid>-<start ticks> (for operators)
+//   containers/self                          symlink to the <pid>-<start ticks> of the process
+//                                            following it (a thread: its process), like /proc/self
 //
 // Whose view a file shows is fixed by its inode number (core/freshness.hpp):
 // the process named by the directory, its own cgroup (not its pid namespace
@@ -27,6 +29,16 @@
 //
 // Lookups in containers/ are root's alone (the hook, operators): an entry
 // costs fds, and the cap must not be filled by any host user.
+//
+// self: its READLINK answers for the requester (the pid in the request, in
+// our pid namespace; ENOENT when it is not in it or its start time cannot be
+// read), with timeouts 0 and no symlink caching, so every path walk resolves
+// it anew. A runtime's bind mount of containers/self/proc/<file> is resolved
+// by the container's init (runc 1.1's runc init, crun 1.8's child; not with a
+// user namespace: docs/runtime.md), so it pins that container's own files.
+// A host process gets its own view too (the host's, in the root cgroup). The
+// READLINK makes nothing; the lookup of the name it answers makes the entry,
+// under the same root-only rule and max_containers cap.
 //
 // Lifetime: an entry is made at the directory's first lookup or, after a
 // restart, at the first request for one of its inode numbers (the number

@@ -296,6 +296,15 @@ TEST_CASE("parse_proc_pid_stat rejects garbage") {
     CHECK_FALSE(parse_proc_pid_stat("133 (sleep) S 1 0 0 0 -1 4194304 62 0 0 0 0 0 0 0 20 0 x 0 413 2314240"));
 }
 
+TEST_CASE("parse_status_tgid") {
+    CHECK(parse_status_tgid(read_fixture("v2/proc/133/status")).value() == 133);
+    // A thread's status names its process.
+    CHECK(parse_status_tgid("Name:\tgo\nUmask:\t0022\nState:\tS\nTgid:\t4065\nNgid:\t0\nPid:\t4071\n").value() == 4065);
+    CHECK(!parse_status_tgid("Name:\tsh\nPid:\t1\n").ok());
+    CHECK(!parse_status_tgid("Tgid:\t0\n").ok());
+    CHECK(!parse_status_tgid("Tgid:\tx1\n").ok());
+}
+
 TEST_CASE("parse_status_nspid") {
     CHECK(parse_status_nspid(read_fixture("v2/proc/133/status")).value() == std::vector<pid_t>{133});
     CHECK(parse_status_nspid("Name:\tsh\nNSpid:\t4065\t1\nNSpgid:\t1\n").value() == std::vector<pid_t>{4065, 1});

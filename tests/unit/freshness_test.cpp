@@ -35,6 +35,12 @@ TEST_CASE("container inode numbers: self-describing, disjoint from the shared tr
     CHECK(pid_of_ino(alias_ino(17)) == 17);
     CHECK(index_of_ino(alias_ino(17)) == 0xff);
     CHECK(is_container_ino(alias_ino(17)));
+    // self: an alias of pid 0, which no process and no pid-<pid> name has.
+    CHECK(is_container_ino(kSelfAliasIno));
+    CHECK(index_of_ino(kSelfAliasIno) == 0xff);
+    CHECK(pid_of_ino(kSelfAliasIno) == 0);
+    CHECK(!parse_pid_alias("pid-0"));
+    CHECK(!parse_container_name(kSelfAlias));
 }
 
 TEST_CASE("freshness window: attribute timeouts end with the window; window 0 serves nothing kept") {
