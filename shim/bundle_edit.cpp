@@ -39,16 +39,44 @@ Result<BundleEditOutcome> add_hook(Spec& spec, OptIn opt_in, const Config& confi
                              {}};
 }
 
+// hook.per_container: MOUNT/containers/self of the first of
+// hook.containers_mountpoint and the mountpoint where this process reads its
+// own containers/self/proc/uptime within health_timeout_ms; "" (the shared
+// files) when neither does or the spec has a user namespace. Says which in `notes`.
+std::string choose_container_dir(const Spec& spec, const Config& config, std::vector<std::string>& notes) {
+    if (!config.hook.per_container) return {};
+    if (spec_has_user_namespace(spec)) {
+        notes.push_back("per-container files: the spec has a user namespace, where the runtime opens mount sources "
+                        "from a process that is not the container's init; binding the shared proc/ files");
+        return {};
+    }
+    const auto timeout = std::chrono::milliseconds(config.hook.health_timeout_ms);
+    for (const std::string& mount : {config.hook.containers_mountpoint, config.mountpoint}) {
+        if (mount.empty()) continue;
+        auto served = check_procview_serving(mount, "containers/self/proc/uptime", timeout,
+                                             std::chrono::steady_clock::now() + timeout);
+        if (served) {
+            notes.push_back("per-container files: binding " + self_container_dir(mount) + "/proc/*");
+            return self_container_dir(mount);
+        }
+        notes.push_back("per-container files at " + mount + ": " + served.error().describe());
+    }
+    notes.push_back("per-container files: binding the shared proc/ files");
+    return {};
+}
+
 Result<BundleEditOutcome> add_mounts(Spec& spec, OptIn opt_in, const Config& config) {
     auto serving = check_procview_serving(config.mountpoint, std::chrono::milliseconds(config.hook.health_timeout_ms));
     if (!serving) return serving.error().context("procviewfs at `" + config.mountpoint + "`");
-    auto selection = select_mounts(spec_annotation(spec, kFilesAnnotation), config.hook.files, config.mountpoint);
-    auto added = add_procview_mounts(spec, selection.mounts);
     BundleEditOutcome out;
+    std::string container_dir = choose_container_dir(spec, config, out.notes);
+    auto selection =
+        select_mounts(spec_annotation(spec, kFilesAnnotation), config.hook.files, config.mountpoint, container_dir);
+    auto added = add_procview_mounts(spec, selection.mounts);
     out.changed = !added.empty();
     out.summary = added.empty() ? "every procview mount is already in the spec"
                                 : "added bind mounts of " + join(added) + " (" + std::string(describe(opt_in)) + ")";
-    out.notes = std::move(selection.notes);
+    out.notes.insert(out.notes.end(), selection.notes.begin(), selection.notes.end());
     return out;
 }
 

@@ -127,7 +127,8 @@ bool add_procview_hook(Spec& spec, const HookEntry& hook) {
 }
 
 MountSelection select_mounts(const std::optional<std::string>& files_annotation,
-                             const std::vector<std::string>& config_files, std::string_view mountpoint) {
+                             const std::vector<std::string>& config_files, std::string_view mountpoint,
+                             std::string_view container_dir) {
     std::vector<std::string> names = files_annotation ? split_view_names(*files_annotation) : config_files;
     MountSelection out;
     bool want_cpu_dir = std::find(names.begin(), names.end(), "cpu") != names.end();
@@ -146,10 +147,25 @@ MountSelection select_mounts(const std::optional<std::string>& files_annotation,
             continue;
         }
         if (name == "cpu_online" && want_cpu_dir) continue;  // the cpu directory carries `online`
-        for (const auto& p : view->paths)
-            out.mounts.push_back(BindMount{name, join_mountpoint(mountpoint, p.path), "/" + std::string(p.path)});
+        for (const auto& p : view->paths) {
+            bool own = !container_dir.empty() && p.path.starts_with("proc/");
+            out.mounts.push_back(
+                BindMount{name, join_mountpoint(own ? container_dir : mountpoint, p.path), "/" + std::string(p.path)});
+        }
     }
     return out;
+}
+
+std::string self_container_dir(std::string_view mountpoint) { return join_mountpoint(mountpoint, "containers/self"); }
+
+bool spec_has_user_namespace(const Spec& spec) {
+    auto linux = spec.find("linux");
+    if (linux == spec.end() || !linux->is_object()) return false;
+    auto namespaces = linux->find("namespaces");
+    if (namespaces == linux->end() || !namespaces->is_array()) return false;
+    return std::any_of(namespaces->begin(), namespaces->end(), [](const Json& ns) {
+        return ns.is_object() && ns.contains("type") && ns["type"] == "user";
+    });
 }
 
 std::vector<std::string> add_procview_mounts(Spec& spec, const std::vector<BindMount>& mounts) {

@@ -88,8 +88,26 @@ struct MountSelection {
 // `config_files`. Unknown names and the catalog's views a config.json mount
 // cannot deliver (pressure, vmstat: runc's allowlist) are noted and left out;
 // cpu_online is dropped when cpu (the directory holding it) is chosen.
+// `container_dir` (hook.per_container): a directory whose proc/ files are the
+// container's own, MOUNT/containers/self, taken for the proc/ views instead
+// of the mountpoint's shared ones; the sys/ CPU entries stay the mountpoint's
+// (a per-container directory holds only proc/). Empty: the shared files.
 MountSelection select_mounts(const std::optional<std::string>& files_annotation,
-                             const std::vector<std::string>& config_files, std::string_view mountpoint);
+                             const std::vector<std::string>& config_files, std::string_view mountpoint,
+                             std::string_view container_dir = {});
+
+// MOUNTPOINT/containers/self: procviewfs resolves `self` for whichever
+// process follows it. The runtime's process that resolves a config.json bind
+// mount's source is the container's init (runc 1.1 `runc init`, crun 1.8's
+// child: same pid and start time as the container's pid 1, already in its
+// cgroup), so the mount pins that container's own files.
+std::string self_container_dir(std::string_view mountpoint);
+
+// Whether the spec makes (or joins) a user namespace. Then runc and crun open
+// mount sources from a process outside the container (runc 1.1: a `runc
+// init` in the host's pid namespace that exits before the container runs),
+// so containers/self would pin that process's files, gone with it.
+bool spec_has_user_namespace(const Spec& spec);
 
 // Appends each mount whose destination no mount in the spec covers yet (a
 // mount the user or an earlier run put there wins). Options: rbind, ro,

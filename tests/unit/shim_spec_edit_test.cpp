@@ -222,6 +222,45 @@ TEST_CASE("mounts mode: which files") {
     CHECK(select_mounts(std::string(""), defaults, "/pv").mounts.empty());
 }
 
+TEST_CASE("mounts mode, per-container: proc/ files from containers/self, sys/ CPU entries shared") {
+    const std::vector<std::string> defaults{"meminfo", "cpuinfo", "stat",  "uptime",  "loadavg",
+                                            "diskstats", "swaps",  "vmstat", "pressure", "cpu"};
+    CHECK(self_container_dir("/var/lib/procview/") == "/var/lib/procview/containers/self");
+    auto own = select_mounts(std::nullopt, defaults, "/var/lib/procview", self_container_dir("/var/lib/procview"));
+    REQUIRE(own.mounts.size() == 8);
+    CHECK(own.mounts[0] == BindMount{"meminfo", "/var/lib/procview/containers/self/proc/meminfo", "/proc/meminfo"});
+    CHECK(own.mounts[3] == BindMount{"uptime", "/var/lib/procview/containers/self/proc/uptime", "/proc/uptime"});
+    CHECK(own.mounts[6] == BindMount{"swaps", "/var/lib/procview/containers/self/proc/swaps", "/proc/swaps"});
+    // A per-container directory holds only proc/: the CPU directory stays the mountpoint's.
+    CHECK(own.mounts[7] == BindMount{"cpu", "/var/lib/procview/sys/devices/system/cpu", "/sys/devices/system/cpu"});
+    CHECK(own.notes.size() == 2);
+
+    // From a `procviewfs --containers-only` mount: proc/ from there, sys/ from the main mount.
+    auto other = select_mounts(std::string("meminfo,cpu_online"), {}, "/pv", self_container_dir("/run/pvc"));
+    REQUIRE(other.mounts.size() == 2);
+    CHECK(other.mounts[0] == BindMount{"meminfo", "/run/pvc/containers/self/proc/meminfo", "/proc/meminfo"});
+    CHECK(other.mounts[1].source == "/pv/sys/devices/system/cpu/online");
+
+    Spec spec = parsed(fixture("runc-spec.json"));
+    auto added = add_procview_mounts(spec, own.mounts);
+    REQUIRE(added.size() == 8);
+    CHECK(dump_spec(spec["mounts"][spec["mounts"].size() - 8]) ==
+          R"({"destination":"/proc/meminfo","type":"bind","source":"/var/lib/procview/containers/self/proc/meminfo",)"
+          R"("options":["rbind","ro","nosuid","nodev","noexec"]})");
+}
+
+TEST_CASE("mounts mode, per-container: a user namespace in the spec is recognised") {
+    // runc and crun open mount sources of a user-namespaced container from a
+    // process that is not its init: the shim then binds the shared files.
+    CHECK(!spec_has_user_namespace(parsed(fixture("runc-spec.json"))));
+    CHECK(!spec_has_user_namespace(parsed(R"({"linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}})")));
+    CHECK(spec_has_user_namespace(parsed(R"({"linux": {"namespaces": [{"type": "pid"}, {"type": "user"}]}})")));
+    CHECK(spec_has_user_namespace(
+        parsed(R"({"linux": {"namespaces": [{"type": "user", "path": "/proc/42/ns/user"}]}})")));
+    CHECK(!spec_has_user_namespace(parsed(R"({"linux": {"namespaces": {"type": "user"}}})")));
+    CHECK(!spec_has_user_namespace(parsed(R"({"linux": 3})")));
+}
+
 TEST_CASE("mounts mode: procview.io/files separated by blanks, as the hook reads it") {
     // docs/hook.md tells podman users to write "meminfo stat" (podman splits
     // --annotation values at commas): the shim gave 0 mounts, the hook 2.
