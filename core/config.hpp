@@ -58,11 +58,12 @@ struct HookConfig {
     bool fail_closed = false;
     // Bind the container's own files (containers/<pid>-<start>/proc/…, keyed
     // by its init's cgroup and cached within cache_window_ms) instead of the
-    // shared per-reader proc/ files.
+    // shared per-reader proc/ files. The hook and procview-runtime's mounts
+    // mode (as containers/self/proc/…: docs/runtime.md) both read it.
     bool per_container = true;
     // With per_container: where `procviewfs --containers-only` serves them
     // (no OPEN round trip); "" = containers/ of `mountpoint`. When it does
-    // not answer, the hook binds those of `mountpoint`.
+    // not answer, the hook (and the shim) bind those of `mountpoint`.
     std::string containers_mountpoint;
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health
