@@ -109,6 +109,12 @@ tar -C "$T/rootfs" -cf - . | $D import - pvds-app:1 >/dev/null 2>&1 || pv_skip_a
 # `--privileged`, or where this sandbox's bounding set lacks a capability
 # (runc then fails to apply them all): every capability it has, no seccomp
 # profile, no masked /proc paths, /dev/fuse. The same for what procview does.
+# (podman's --privileged grants the bounding set and works here, but podman
+# run statfs()s every volume's source, even with exec,suid,dev given, and
+# the source is the FUSE mount, whose requests wait while no procviewfs
+# serves: the next node container's `podman run` waits for itself, for good.
+# Kubernetes engines that statfs a hostPath volume would do the same: see
+# deploy/kubernetes/README.md.)
 bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
 lacking=$(awk -v bnd="$bnd" 'BEGIN {
     names = "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE"
