@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -284,3 +285,18 @@ TEST_CASE("CPU per 1,000 reads") {
     CHECK(cpu_ms_per_1k_reads(json{{"count", 10}}) < 0);
     CHECK(cpu_ms_per_1k_reads(reader_result(1, 1, 1, 250, 0)) < 0);
 }
+
+TEST_CASE("a reader with several threads: every thread reads, into its own samples") {
+    GroupOptions options;
+    options.files = {"/proc/self/stat"};
+    options.readers = 2;
+    options.threads_per_reader = 3;
+    options.count = 5;
+    auto result = run_reader_group(options);
+    REQUIRE(result);
+    CHECK(result->count == 30);  // 2 processes x 3 threads x 5 reads
+    CHECK(result->errors == 0);
+    CHECK(result->latency.count == 30);
+    CHECK(result->files.at(0).bytes > 0);
+}
+

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <new>
 #include <set>
+#include <thread>
 
 #include "bench/server_usage.hpp"
 #include "bench/sysinfo_caller.hpp"
@@ -169,7 +170,10 @@ struct ReaderContext {
     int go_fd;        // read end; EOF = the driver released (or abandoned) the group
     int lifeline_fd;  // read end; POLLHUP = the driver is gone
     std::vector<std::string> paths{};  // options.files with {self} expanded (reader_main)
+    unsigned slot = 0;  // this thread's samples: index * threads_per_reader + its thread
 };
+
+unsigned total_slots(const GroupOptions& options) { return options.readers * options.threads_per_reader; }
 
 // `pattern` with each "{self}" replaced by this process's pid in the pid
 // namespace of /proc (the host's: readers keep the host's /proc), so a reader
@@ -192,7 +196,7 @@ std::string expand_self(const std::string& pattern) {
 // Reads file `f` once, recording the latency; false when the reader should stop.
 bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char>& buf, std::size_t f,
                std::uint64_t& consecutive_errors) {
-    Slot& slot = ctx.region.slot(ctx.index);
+    Slot& slot = ctx.region.slot(ctx.slot);
     if (slot.count[f] >= ctx.region.capacity()) {
         slot.truncated = 1;
         return false;
@@ -224,8 +228,8 @@ bool read_once(ReaderContext& ctx, std::vector<UniqueFd>& kept, std::vector<char
     }
     consecutive_errors = 0;
     std::int64_t latency = t1 - t0;
-    if (std::uint64_t* times = ctx.region.times(ctx.index, f)) times[slot.count[f]] = static_cast<std::uint64_t>(t0);
-    ctx.region.samples(ctx.index, f)[slot.count[f]++] = static_cast<std::uint64_t>(latency);
+    if (std::uint64_t* times = ctx.region.times(ctx.slot, f)) times[slot.count[f]] = static_cast<std::uint64_t>(t0);
+    ctx.region.samples(ctx.slot, f)[slot.count[f]++] = static_cast<std::uint64_t>(latency);
     slot.bytes[f] = static_cast<std::uint64_t>(got);
     return true;
 }
@@ -241,41 +245,11 @@ void sleep_unless_orphaned(const ReaderContext& ctx, std::int64_t deadline) {
     }
 }
 
-[[noreturn]] void reader_main(ReaderContext ctx) {
+// One thread's reads (ctx.slot's samples), from the start signal to the end.
+void read_loop(ReaderContext ctx, std::vector<UniqueFd>& kept) {
     const GroupOptions& opt = ctx.options;
-    Slot& slot = ctx.region.slot(ctx.index);
-    // Touch the sample buffers and the read buffer now so page faults do not
-    // land inside measured reads.
-    for (std::size_t f = 0; f < opt.files.size(); ++f) {
-        std::memset(ctx.region.samples(ctx.index, f), 0, ctx.region.capacity() * sizeof(std::uint64_t));
-        if (std::uint64_t* times = ctx.region.times(ctx.index, f)) {
-            std::memset(times, 0, ctx.region.capacity() * sizeof(std::uint64_t));
-        }
-    }
+    Slot& slot = ctx.region.slot(ctx.slot);
     std::vector<char> buf(opt.buffer_bytes, 1);
-    for (const auto& file : opt.files) ctx.paths.push_back(expand_self(file));
-    std::vector<UniqueFd> kept;
-    if (opt.mode == ReadMode::seek_read) {
-        for (const auto& path : ctx.paths) {
-            kept.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!kept.back()) {
-                set_setup_error(slot, errno, "open `" + path + "`");
-                ::_exit(3);
-            }
-        }
-    }
-    if (opt.mode == ReadMode::sysinfo_call && !opt.sysinfo_listener.empty()) {
-        if (auto r = hand_sysinfo_to_agent(opt.sysinfo_listener, "pvbench-" + std::to_string(ctx.index)); !r) {
-            set_setup_error(slot, r.error().errnum, r.error().describe());
-            ::_exit(3);
-        }
-    }
-    ctx.region.header().ready.fetch_add(1);
-    char byte;
-    while (::read(ctx.go_fd, &byte, 1) < 0 && errno == EINTR) {
-    }
-    if (ctx.region.header().started.load() == 0) ::_exit(4);  // the driver gave up
-
     const std::int64_t start = ctx.region.header().start_ns.load();
     const std::int64_t phase =
         opt.interval_ms == 0 ? 0 : static_cast<std::int64_t>(opt.interval_ms) * kNsPerMs * ctx.index / opt.readers;
@@ -299,13 +273,74 @@ void sleep_unless_orphaned(const ReaderContext& ctx, std::int64_t deadline) {
         sleep_unless_orphaned(ctx, next);
     }
     slot.t_end = now_ns();
+}
+
+// Pre-faults a slot's sample buffers so page faults do not land inside
+// measured reads.
+void touch_samples(ReaderContext& ctx, unsigned slot) {
+    for (std::size_t f = 0; f < ctx.options.files.size(); ++f) {
+        std::memset(ctx.region.samples(slot, f), 0, ctx.region.capacity() * sizeof(std::uint64_t));
+        if (std::uint64_t* times = ctx.region.times(slot, f)) {
+            std::memset(times, 0, ctx.region.capacity() * sizeof(std::uint64_t));
+        }
+    }
+}
+
+// Opens every file once for a kept-open thread (seek mode); false on failure.
+bool open_kept(ReaderContext& ctx, std::vector<UniqueFd>& kept) {
+    for (const auto& path : ctx.paths) {
+        kept.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!kept.back()) {
+            set_setup_error(ctx.region.slot(ctx.slot), errno, "open `" + path + "`");
+            return false;
+        }
+    }
+    return true;
+}
+
+[[noreturn]] void reader_main(ReaderContext ctx) {
+    const GroupOptions& opt = ctx.options;
+    const unsigned threads = opt.threads_per_reader;
+    Slot& slot = ctx.region.slot(ctx.slot);
+    for (unsigned t = 0; t < threads; ++t) touch_samples(ctx, ctx.slot + t);
+    for (const auto& file : opt.files) ctx.paths.push_back(expand_self(file));
+    std::vector<std::vector<UniqueFd>> kept(threads);  // one fd per file and thread
+    if (opt.mode == ReadMode::seek_read) {
+        for (auto& fds : kept) {
+            if (!open_kept(ctx, fds)) ::_exit(3);
+        }
+    }
+    if (opt.mode == ReadMode::sysinfo_call && !opt.sysinfo_listener.empty()) {
+        if (auto r = hand_sysinfo_to_agent(opt.sysinfo_listener, "pvbench-" + std::to_string(ctx.index)); !r) {
+            set_setup_error(slot, r.error().errnum, r.error().describe());
+            ::_exit(3);
+        }
+    }
+    ctx.region.header().ready.fetch_add(1);
+    char byte;
+    while (::read(ctx.go_fd, &byte, 1) < 0 && errno == EINTR) {
+    }
+    if (ctx.region.header().started.load() == 0) ::_exit(4);  // the driver gave up
+
+    std::vector<std::thread> others;
+    for (unsigned t = 1; t < threads; ++t) {
+        ReaderContext mine = ctx;
+        mine.slot = ctx.slot + t;
+        others.emplace_back([mine, &kept, t] { read_loop(mine, kept[t]); });
+    }
+    read_loop(ctx, kept[0]);
+    for (auto& thread : others) thread.join();
     // Paced readers finish over the last interval, each at its own phase. A
     // reader exiting tears down its pid namespace, and a thousand of those
     // while the others still read slowed the last second's reads of every
     // server that looks readers up in /proc (procviewfs and lxcfs alike, not
     // the floor). Leave together, a second after the window, so the run
-    // measures the server and not its own teardown.
-    if (opt.interval_ms != 0 && !by_count) sleep_unless_orphaned(ctx, end + kNsPerS);
+    // measures the server and not its own teardown (a lone reader has no one
+    // to disturb).
+    if (opt.interval_ms != 0 && !opt.count && opt.readers > 1) {
+        const std::int64_t end = ctx.region.header().start_ns.load() + static_cast<std::int64_t>(opt.seconds * kNsPerS);
+        sleep_unless_orphaned(ctx, end + kNsPerS);
+    }
     ::_exit(0);
 }
 
@@ -325,7 +360,7 @@ bool pin_to_cpu(const GroupOptions& options, unsigned index, Slot& slot) {
 // The helper forked per reader: cgroups (and CPU), then a new pid namespace
 // whose init is the reader.
 [[noreturn]] void helper_main(ReaderContext ctx) {
-    Slot& slot = ctx.region.slot(ctx.index);
+    Slot& slot = ctx.region.slot(ctx.slot);
     if (!join_cgroups(ctx.options, ctx.index, slot)) ::_exit(2);
     if (!pin_to_cpu(ctx.options, ctx.index, slot)) ::_exit(2);
     if (!ctx.options.new_pid_namespace) {
@@ -433,7 +468,9 @@ Result<void> Driver::spawn(Pipe& go, Pipe& lifeline) {
             ::sigprocmask(SIG_SETMASK, &interrupts_.old_mask(), nullptr);
             go.write_end.reset();
             lifeline.write_end.reset();
-            helper_main(ReaderContext{opt_, region_, i, go.read_end.get(), lifeline.read_end.get()});
+            ReaderContext ctx{opt_, region_, i, go.read_end.get(), lifeline.read_end.get()};
+            ctx.slot = i * opt_.threads_per_reader;
+            helper_main(std::move(ctx));
         }
         helpers_.insert(pid);
     }
@@ -450,7 +487,7 @@ Result<void> Driver::reap(bool block) {
         bool is_worker = !opt_.new_pid_namespace || !is_helper;
         if (is_worker) ++workers_done_;
         if (failed) {
-            for (unsigned i = 0; i < opt_.readers; ++i) {
+            for (unsigned i = 0; i < total_slots(opt_); ++i) {
                 Slot& s = region_.slot(i);
                 if (s.setup_error[0] != '\0') {
                     return make_error(s.setup_errno, "reader " + std::to_string(i) + ": " + s.setup_error);
@@ -467,7 +504,7 @@ void Driver::abort_all(Pipe& go) {
     go.write_end.reset();  // readers still at the barrier leave on their own
     for (pid_t pid : helpers_) ::kill(pid, SIGKILL);
     for (unsigned i = 0; i < opt_.readers; ++i) {
-        pid_t worker = region_.slot(i).worker_pid.load();
+        pid_t worker = region_.slot(i * opt_.threads_per_reader).worker_pid.load();
         if (worker > 0) ::kill(worker, SIGKILL);
     }
     while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
@@ -583,7 +620,7 @@ GroupResult Driver::summarize_results(std::int64_t start) {
     for (std::size_t f = 0; f < opt_.files.size(); ++f) {
         FileResult file{opt_.files[f], {}, 0};
         std::vector<std::uint64_t> samples;
-        for (unsigned i = 0; i < opt_.readers; ++i) {
+        for (unsigned i = 0; i < total_slots(opt_); ++i) {
             Slot& s = region_.slot(i);
             const std::uint64_t* data = region_.samples(i, f);
             samples.insert(samples.end(), data, data + s.count[f]);
@@ -595,7 +632,7 @@ GroupResult Driver::summarize_results(std::int64_t start) {
         file.latency = summarize(samples);
         out.files.push_back(std::move(file));
     }
-    for (unsigned i = 0; i < opt_.readers; ++i) {
+    for (unsigned i = 0; i < total_slots(opt_); ++i) {
         Slot& s = region_.slot(i);
         std::uint64_t reads = 0;
         for (std::size_t f = 0; f < opt_.files.size(); ++f) reads += s.count[f];
@@ -633,6 +670,7 @@ std::string expand_pattern(const std::string& pattern, unsigned index) {
 Result<GroupResult> run_reader_group(const GroupOptions& options) {
     if (options.files.empty() || options.files.size() > kMaxFiles) return invalid("between 1 and 8 files");
     if (options.readers == 0) return invalid("at least one reader");
+    if (options.threads_per_reader == 0) return invalid("at least one thread per reader");
     if (!options.count && options.seconds <= 0) return invalid("a count or a duration");
     std::size_t capacity;
     if (options.count) {
@@ -642,7 +680,7 @@ Result<GroupResult> run_reader_group(const GroupOptions& options) {
     } else {
         capacity = static_cast<std::size_t>(options.seconds * static_cast<double>(options.max_rate)) + 1;
     }
-    SharedRegion region(options.readers, options.files.size(), capacity, options.interval_ms != 0);
+    SharedRegion region(total_slots(options), options.files.size(), capacity, options.interval_ms != 0);
     if (!region.ok()) return make_error(errno, "mmap the sample buffers");
     Driver driver(options, region);
     return driver.run();
