@@ -388,3 +388,20 @@ TEST_CASE("the smoke check requires issue 16's rows the run asked for") {
     records.erase(records.begin() + 2, records.end());
     CHECK(check_records(records).empty());
 }
+
+TEST_CASE("scale target for per-container files: CPU against the floor's as shown, the slowest steady reads beside") {
+    auto scale = [](const char* server, double cpu_ms, double window_s, double steady_max_us) {
+        return json{{"kind", "scale"}, {"server", server}, {"cgroups", 200},
+                    {"result", {{"window_s", window_s}, {"max_us", 20000}, {"errors", 0}, {"count", 4000},
+                                {"steady", {{"max_us", steady_max_us}}}, {"server", {{"cpu_ms", cpu_ms}}}}}};
+    };
+    // 190 ms over 10.001 s and 10.002 s: both 1.90% — the same ticks, not a miss.
+    std::string report = render_report({scale("floor", 190, 10.002, 4900), scale("procviewfs-co", 190, 10.001, 4580)});
+    CHECK(report.find("**met** — containers reading stat and loadavg once a second through per-container files, no OPEN"
+                      " (procviewfs-co): server CPU ≤ the floor's (slowest steady-state read shown): 200 containers:"
+                      " 1.90% vs the floor's 1.90%; steady slowest read 4.58 ms (the floor: 4.90 ms)") != std::string::npos);
+    report = render_report({scale("floor", 190, 10, 4900), scale("procviewfs-co", 200, 10, 4580)});
+    CHECK(report.find("**MISSED** — containers reading stat and loadavg once a second through per-container files, no"
+                      " OPEN (procviewfs-co): server CPU ≤ the floor's (slowest steady-state read shown): 200 containers:"
+                      " 2.00% vs the floor's 1.90%") != std::string::npos);
+}

@@ -380,7 +380,7 @@ std::string render_report(const std::vector<json>& records) {
         render_sysinfo(out, records, cpus);
         out << "\n";
     }
-    if (partial) return out.str() + render_issue16(records, cpus);
+    if (partial) return out.str() + render_issue16(records);
 
     out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"
         << "Each row is the run with the median reads/s (range: min–max over the runs); latencies are that run's,"
@@ -392,7 +392,7 @@ std::string render_report(const std::vector<json>& records) {
     render_main_table(out, collect(records, "cell", "server"), cpus);
 
     out << "\n## Targets (issue 5)\n\n" << render_targets(records);
-    out << render_issue16(records, cpus);
+    out << render_issue16(records);
 
     CellTable loop = collect(records, "loop", "threads");
     if (!loop.order.empty()) {

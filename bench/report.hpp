@@ -39,7 +39,7 @@ std::vector<std::string> check_records(const std::vector<nlohmann::json>& record
 // Issue 16's sections: per-container files beside the floor, the noisy
 // neighbour, and the issue's targets met/missed. Empty when the run has no
 // per-container or noisy records.
-std::string render_issue16(const std::vector<nlohmann::json>& records, double cpus);
+std::string render_issue16(const std::vector<nlohmann::json>& records);
 
 // What a run that asked for issue 16's rows (meta "parts" and "servers")
 // lacks: procviewfs-co and procviewfs-pc cells, a procviewfs-co scale row and
