@@ -331,6 +331,9 @@ TEST_CASE("noisy neighbour: CPU A adds to each server, B's p50/p99 noisy over qu
                       " to the server: +2.0% of a core (shared files +80.0%)") != std::string::npos);
     CHECK(report.find("**MISSED** — noisy neighbour, no OPEN (procviewfs-co): B's p50 and p99 ≤ 1.2× their quiet values:"
                       " p50 1.10× (10.0 → 11.0 µs), p99 1.50× (40.0 → 60.0 µs) (1 of 2 missed)") != std::string::npos);
+
+    records[4]["neighbour"]["errors"] = 3;  // A's errors are flagged on the row
+    CHECK(render_report(records).find("| procviewfs: shared files (proc/) ⚠ 3 read errors | 150,000 |") != std::string::npos);
 }
 
 TEST_CASE("per-container rows: reads/s over the floor's in the same cell, and the ≥ 5× target") {

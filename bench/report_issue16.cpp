@@ -73,6 +73,7 @@ struct NoisyPhase {
     double cpu_ms = 0;
     double window_s = 0;
     bool has_cpu = true;
+    double errors = 0;  // B's and A's read errors
     std::vector<double> p50, p99, neighbour_rate;
 
     [[nodiscard]] std::optional<double> cpu_pct() const {
@@ -94,10 +95,14 @@ NoisyTable collect_noisy(const std::vector<json>& records) {
         auto server = result.find("server");
         if (server == result.end() || !server->contains("cpu_ms")) p.has_cpu = false;
         else p.cpu_ms += num(*server, "cpu_ms");
+        p.errors += num(result, "errors");
         p.p50.push_back(num(result, "p50_us"));
         p.p99.push_back(num(result, "p99_us"));
         auto neighbour = r.find("neighbour");
-        if (neighbour != r.end() && neighbour->is_object()) p.neighbour_rate.push_back(num(*neighbour, "reads_per_s"));
+        if (neighbour != r.end() && neighbour->is_object()) {
+            p.neighbour_rate.push_back(num(*neighbour, "reads_per_s"));
+            p.errors += num(*neighbour, "errors");
+        }
     }
     return table;
 }
@@ -133,7 +138,9 @@ void render_noisy(std::ostringstream& out, const std::vector<json>& records, con
         const std::string added = q && n ? printf_string("%+.1f", n.value() - q.value()) : "—";
         double q50 = median_of(quiet.p50), n50 = median_of(noisy.p50);
         double q99 = median_of(quiet.p99), n99 = median_of(noisy.p99);
-        out << "| " << label << " | " << fmt_rate(median_of(noisy.neighbour_rate)) << " | " << pct_cell(quiet.cpu_pct())
+        const double errors = quiet.errors + noisy.errors;
+        out << "| " << label << (errors > 0 ? " ⚠ " + fmt_rate(errors) + " read errors" : "") << " | "
+            << fmt_rate(median_of(noisy.neighbour_rate)) << " | " << pct_cell(quiet.cpu_pct())
             << " | " << pct_cell(noisy.cpu_pct()) << " | **" << added
             << "** | " << fmt_us(q50) << " | " << fmt_us(n50) << " | **" << fmt_opt_ratio(ratio(n50, q50)) << "** | "
             << fmt_us(q99) << " | " << fmt_us(n99) << " | **" << fmt_opt_ratio(ratio(n99, q99)) << "** |\n";
