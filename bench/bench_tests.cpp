@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -283,4 +284,127 @@ TEST_CASE("CPU per 1,000 reads") {
     CHECK(cpu_ms_per_1k_reads(reader_result(1, 1, 1, 250, 5000)) == doctest::Approx(50));
     CHECK(cpu_ms_per_1k_reads(json{{"count", 10}}) < 0);
     CHECK(cpu_ms_per_1k_reads(reader_result(1, 1, 1, 250, 0)) < 0);
+}
+
+TEST_CASE("a reader with several threads: every thread reads, into its own samples") {
+    GroupOptions options;
+    options.files = {"/proc/self/stat"};
+    options.readers = 2;
+    options.threads_per_reader = 3;
+    options.count = 5;
+    auto result = run_reader_group(options);
+    REQUIRE(result);
+    CHECK(result->count == 30);  // 2 processes x 3 threads x 5 reads
+    CHECK(result->errors == 0);
+    CHECK(result->latency.count == 30);
+    CHECK(result->files.at(0).bytes > 0);
+}
+
+namespace {
+
+json noisy(const std::string& server, const std::string& phase, double p50, double p99, double cpu_ms) {
+    json r = {{"kind", "noisy"}, {"server", server}, {"phase", phase}, {"rep", 1}, {"file", "meminfo"},
+              {"mode", "orc"}, {"readers", 1}, {"neighbour_threads", 4}, {"interval_ms", 1},
+              {"result", reader_result(1000, p50, p99, cpu_ms, 2000)}, {"neighbour", nullptr}};
+    r["result"]["window_s"] = 2.0;
+    if (phase == "noisy") r["neighbour"] = reader_result(150000, 5, 9, 0, 300000);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("noisy neighbour: CPU A adds to each server, B's p50/p99 noisy over quiet, issue 16's targets") {
+    std::vector<json> records = {
+        {{"kind", "meta"}, {"cpus", 2}},
+        // procviewfs-co: 20 ms → 60 ms over 2 s = 1% → 3% of a core; p50 10 → 11 µs, p99 40 → 60 µs
+        noisy("procviewfs-co", "quiet", 10, 40, 20), noisy("procviewfs-co", "noisy", 11, 60, 60),
+        // shared files: 100 ms → 1700 ms = 5% → 85%
+        noisy("procviewfs", "quiet", 90, 300, 100), noisy("procviewfs", "noisy", 250, 700, 1700),
+    };
+    std::string report = render_report(records);
+    CHECK(report.find("## Reads:") == std::string::npos);  // --only noisy: only what was measured
+    CHECK(report.find("| procviewfs-co: per-container files, --containers-only (no OPEN) | 150,000 | 1.0 | 3.0 | **+2.0**"
+                      " | 10.0 | 11.0 | **1.10×** | 40.0 | 60.0 | **1.50×** |") != std::string::npos);
+    CHECK(report.find("| procviewfs: shared files (proc/) | 150,000 | 5.0 | 85.0 | **+80.0** | 90.0 | 250.0 | **2.78×** |") !=
+          std::string::npos);
+    CHECK(report.find("**met** — noisy neighbour, no OPEN (procviewfs-co): A reading with 4 threads adds ≤ 5% of a core"
+                      " to the server: +2.0% of a core (shared files +80.0%)") != std::string::npos);
+    CHECK(report.find("**MISSED** — noisy neighbour, no OPEN (procviewfs-co): B's p50 and p99 ≤ 1.2× their quiet values:"
+                      " p50 1.10× (10.0 → 11.0 µs), p99 1.50× (40.0 → 60.0 µs) (1 of 2 missed)") != std::string::npos);
+
+    records[4]["neighbour"]["errors"] = 3;  // A's errors are flagged on the row
+    CHECK(render_report(records).find("| procviewfs: shared files (proc/) ⚠ 3 read errors | 150,000 |") != std::string::npos);
+}
+
+TEST_CASE("per-container rows: reads/s over the floor's in the same cell, and the ≥ 5× target") {
+    std::vector<json> records = {
+        {{"kind", "meta"}, {"cpus", 2}},
+        cell("floor", "meminfo", "orc", 1, reader_result(12000, 50, 90, 400, 36000)),
+        cell("procviewfs-pc", "meminfo", "orc", 1, reader_result(24000, 35, 89, 300, 72000)),
+        cell("procviewfs-co", "meminfo", "orc", 1, reader_result(120000, 4.5, 8, 0, 360000)),
+        cell("floor", "stat", "seek", 1, reader_result(20000, 45, 80, 400, 60000)),
+        cell("procviewfs-co", "stat", "seek", 1, reader_result(60000, 1, 2, 0, 180000)),
+    };
+    const std::string report = render_report(records);
+    CHECK(report.find("| meminfo | orc | 1 | 12,000 | 50.0 / 90.0 | 24,000 | **2.00×** | 35.0 / 89.0 | 120,000 | **10.00×**"
+                      " | 4.5 / 8.0 | 0.00 |") != std::string::npos);
+    // The reads table's ÷ floor column covers the per-container rows too.
+    CHECK(report.find("| meminfo | orc | 1 | procviewfs-co | 120,000 |") != std::string::npos);
+    CHECK(report.find("**MISSED** — a container reading its own files back to back, no OPEN (procviewfs-co), 1 reader:"
+                      " ≥ 5× the floor's reads/s, open–read–close and kept-open (uptime, a clock rendered on every read,"
+                      " not counted): meminfo/orc 10.00× (p50 / p99 4.5 / 8.0 µs; on the main mount 2.00×), stat/seek"
+                      " 3.00× (p50 / p99 1.0 / 2.0 µs) (1 of 2 missed)") != std::string::npos);
+}
+
+TEST_CASE("the smoke check requires issue 16's rows the run asked for") {
+    json meta = {{"kind", "meta"}, {"parts", "cells scale noisy"}, {"servers", "procviewfs floor"}, {"scale_cgroups", 20}};
+    std::vector<json> records = {meta, cell("procviewfs", "stat", "orc", 1, reader_result(10, 90, 900, 1, 300))};
+    auto problems = check_records(records);
+    auto mentions = [&](const std::string& what) {
+        return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) { return p == what; });
+    };
+    CHECK(mentions("cells: no procviewfs-co rows"));
+    CHECK(mentions("cells: no procviewfs-pc rows"));
+    CHECK(mentions("scale: no procviewfs-co row"));
+    CHECK(mentions("noisy: no procviewfs-co quiet run"));
+    CHECK(mentions("noisy: no floor noisy run"));
+    CHECK_FALSE(mentions("noisy: no lxcfs quiet run"));  // lxcfs was not among the servers
+
+    records.push_back(cell("procviewfs-pc", "stat", "orc", 1, reader_result(10, 90, 900, 1, 300)));
+    records.push_back(cell("procviewfs-co", "stat", "orc", 1, reader_result(10, 90, 900, 1, 300)));
+    records.push_back({{"kind", "scale"}, {"server", "procviewfs-co"}, {"cgroups", 20},
+                       {"result", reader_result(10, 90, 900, 1, 300)}});
+    for (const char* s : {"procviewfs-co", "procviewfs-pc", "procviewfs", "floor"}) {
+        records.push_back(noisy(s, "quiet", 10, 40, 20));
+        records.push_back(noisy(s, "noisy", 10, 40, 20));
+    }
+    CHECK(check_records(records).empty());
+
+    records.back()["neighbour"]["errors"] = 2;
+    records.back()["neighbour"]["first_error"] = "meminfo: Transport endpoint is not connected";
+    problems = check_records(records);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == "noisy floor: container A: 2 read errors (meminfo: Transport endpoint is not connected)");
+
+    records[0].erase("parts");  // results of an older run: nothing is required
+    records.back()["neighbour"]["errors"] = 0;
+    records.erase(records.begin() + 2, records.end());
+    CHECK(check_records(records).empty());
+}
+
+TEST_CASE("scale target for per-container files: CPU against the floor's as shown, the slowest steady reads beside") {
+    auto scale = [](const char* server, double cpu_ms, double window_s, double steady_max_us) {
+        return json{{"kind", "scale"}, {"server", server}, {"cgroups", 200},
+                    {"result", {{"window_s", window_s}, {"max_us", 20000}, {"errors", 0}, {"count", 4000},
+                                {"steady", {{"max_us", steady_max_us}}}, {"server", {{"cpu_ms", cpu_ms}}}}}};
+    };
+    // 190 ms over 10.001 s and 10.002 s: both 1.90% — the same ticks, not a miss.
+    std::string report = render_report({scale("floor", 190, 10.002, 4900), scale("procviewfs-co", 190, 10.001, 4580)});
+    CHECK(report.find("**met** — containers reading stat and loadavg once a second through per-container files, no OPEN"
+                      " (procviewfs-co): server CPU ≤ the floor's (slowest steady-state read shown): 200 containers:"
+                      " 1.90% vs the floor's 1.90%; steady slowest read 4.58 ms (the floor: 4.90 ms)") != std::string::npos);
+    report = render_report({scale("floor", 190, 10, 4900), scale("procviewfs-co", 200, 10, 4580)});
+    CHECK(report.find("**MISSED** — containers reading stat and loadavg once a second through per-container files, no"
+                      " OPEN (procviewfs-co): server CPU ≤ the floor's (slowest steady-state read shown): 200 containers:"
+                      " 2.00% vs the floor's 1.90%") != std::string::npos);
 }

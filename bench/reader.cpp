@@ -24,6 +24,9 @@
 //   --interval-ms MS    one read of every file per MS (default 0: back to back).
 //   --readers K         K concurrent readers (default 1); "{}" in --cgroup is
 //                       replaced by the reader's index 0..K-1.
+//   --threads-per-reader T  each reader process reads with T threads (one
+//                       container reading with T threads: one cgroup, one pid
+//                       namespace); latencies and rates cover every thread.
 //   --cgroup DIR        join DIR (write the pid to DIR/cgroup.procs); repeat for
 //                       each cgroup v1 hierarchy, once on cgroup v2.
 //   --pidns             each reader is pid 1 of a new pid namespace.
@@ -71,7 +74,8 @@ struct Cli {
 int usage(const std::string& why) {
     std::cerr << "procview-bench-reader: " << why
               << "\nusage: procview-bench-reader [--mode orc|seek|sysinfo] (--count N | --seconds S) [--interval-ms MS]"
-                 " [--readers K] [--cgroup DIR]... [--pidns] [--cpus LIST] [--server-pid PID] [--buffer BYTES]"
+                 " [--readers K] [--threads-per-reader T] [--cgroup DIR]... [--pidns] [--cpus LIST] [--server-pid PID]"
+                 " [--buffer BYTES]"
                  " [--max-rate R] [--sysinfo-listener PATH] [--label TEXT] FILE...\n";
     return 1;
 }
@@ -105,6 +109,11 @@ std::string parse_cli(int argc, char** argv, Cli& cli) {
         } else if (arg == "--readers") {
             if (!parse_number(value(), g.readers) || g.readers == 0 || g.readers > 10000) {
                 return "--readers needs 1..10000";
+            }
+        } else if (arg == "--threads-per-reader") {
+            if (!parse_number(value(), g.threads_per_reader) || g.threads_per_reader == 0 ||
+                g.threads_per_reader > 64) {
+                return "--threads-per-reader needs 1..64";
             }
         } else if (arg == "--cgroup") {
             auto v = value();
@@ -161,6 +170,7 @@ nlohmann::json to_json(const Cli& cli, const GroupResult& r) {
     j["label"] = cli.label;
     j["mode"] = g.mode == ReadMode::open_read_close ? "orc" : g.mode == ReadMode::seek_read ? "seek" : "sysinfo";
     j["readers"] = g.readers;
+    if (g.threads_per_reader != 1) j["threads_per_reader"] = g.threads_per_reader;
     j["interval_ms"] = g.interval_ms;
     j["pidns"] = g.new_pid_namespace;
     if (!g.cpus.empty()) j["cpus"] = g.cpus;

@@ -6,7 +6,9 @@
 // be that init and sit in the limited cgroup. The driver forks a helper per
 // reader; the helper joins the cgroups, unshare(CLONE_NEWPID)s and forks the
 // reader (pid 1 of the new namespace), then exits. The driver is a child
-// subreaper, so it inherits and reaps the readers: one process per reader.
+// subreaper, so it inherits and reaps the readers: one process per reader,
+// which may run several reading threads (threads_per_reader: one container
+// reading with several threads); each thread has its own sample slot.
 // Samples live in a MAP_SHARED region the driver summarises afterwards.
 #pragma once
 
@@ -34,6 +36,9 @@ struct GroupOptions {
     ReadMode mode = ReadMode::open_read_close;
     std::vector<std::string> files;           // read in order on each tick
     unsigned readers = 1;
+    // Threads per reader process, each reading on its own (one container with
+    // several readers: they share the process's cgroup and pid namespace).
+    unsigned threads_per_reader = 1;
     std::optional<std::uint64_t> count;       // reads per reader and file
     double seconds = 0;                       // used when count is unset
     unsigned interval_ms = 0;                 // 0: back to back; else one tick per interval

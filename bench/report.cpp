@@ -15,7 +15,8 @@ namespace {
 using namespace report_detail;
 
 const char* const kSubject = "procviewfs";
-const std::vector<std::string> kServerOrder = {"native", "floor", "lxcfs", "procviewfs", "procviewfs-pc"};
+const std::vector<std::string> kServerOrder = {"native", "floor", "lxcfs", "procviewfs", "procviewfs-pc",
+                                               "procviewfs-co"};
 
 double background_cpu_pct(const json& result, double cpus) {
     double window_ms = num(result, "window_s") * 1000;
@@ -64,8 +65,9 @@ void render_main_table(std::ostringstream& out, const CellTable& cells, double c
                 << fmt_us(num(r, "p50_us")) << " | " << fmt_us(num(r, "p99_us")) << " | " << fmt_us(num(r, "p999_us"))
                 << " | " << cpu_cell(r) << " | "
                 << (bg < 0 ? "—" : printf_string("%.0f", bg)) << " |";
-            // procviewfs-pc: the per-container files of the same daemon (cached_views.hpp).
-            if (server == kSubject || server == std::string(kSubject) + "-pc") {
+            // procviewfs-pc: the per-container files of the same daemon (cached_views.hpp);
+            // procviewfs-co: the same files from a --containers-only instance (no OPEN).
+            if (server.starts_with(kSubject)) {
                 double rate = num(r, "reads_per_s");
                 auto vs = [&](const char* other) -> std::optional<double> {
                     const json* o = cells.find(key, other);
@@ -317,10 +319,10 @@ std::vector<std::string> check_records(const std::vector<json>& records) {
     for (const auto& r : records) {
         const std::string kind = str(r, "kind");
         if (kind == "cell" || kind == "loop" || kind == "scale" || kind == "placement" || kind == "knob" ||
-            kind == "sysinfo") {
+            kind == "sysinfo" || kind == "noisy") {
             ++measured;
             const json result = r.value("result", json::object());
-            std::string what = kind + " " + str(r, "server") +
+            std::string what = kind + " " + str(r, "server") + (kind == "noisy" ? " " + str(r, "phase") : "") +
                                (kind == "loop" ? "threads=" + std::to_string(static_cast<int>(num(r, "threads"))) : "") +
                                " " + str(r, "file") + " " + str(r, "mode") + " x" +
                                std::to_string(static_cast<int>(num(r, "readers")));
@@ -335,6 +337,8 @@ std::vector<std::string> check_records(const std::vector<json>& records) {
         }
     }
     if (measured == 0) problems.push_back("no measurements in the results");
+    auto missing = check_issue16_records(records);
+    problems.insert(problems.end(), missing.begin(), missing.end());
     return problems;
 }
 
@@ -364,8 +368,9 @@ std::string render_report(const std::vector<json>& records) {
            " readers at nice " << num(meta, "nice") << "\n"
         << "- command: `" << str(meta, "command") << "`\n\n";
 
-    bool only_sysinfo = std::all_of(records.begin(), records.end(), [](const json& r) {
-        return str(r, "kind") == "meta" || str(r, "kind") == "sysinfo";
+    // bench.sh --only sysinfo or --only noisy: only what was measured.
+    bool partial = std::all_of(records.begin(), records.end(), [](const json& r) {
+        return str(r, "kind") == "meta" || str(r, "kind") == "sysinfo" || str(r, "kind") == "noisy";
     });
     if (std::any_of(records.begin(), records.end(), [](const json& r) { return str(r, "kind") == "sysinfo"; })) {
         out << "## sysinfo(2): through procviewfs's agent, native, and a meminfo read through procviewfs\n\n"
@@ -375,7 +380,7 @@ std::string render_report(const std::vector<json>& records) {
         render_sysinfo(out, records, cpus);
         out << "\n";
     }
-    if (only_sysinfo) return out.str();  // bench.sh --only sysinfo: no other section was measured
+    if (partial) return out.str() + render_issue16(records);
 
     out << "## Reads: procviewfs, lxcfs, the FUSE floor and native procfs\n\n"
         << "Each row is the run with the median reads/s (range: min–max over the runs); latencies are that run's,"
@@ -387,6 +392,7 @@ std::string render_report(const std::vector<json>& records) {
     render_main_table(out, collect(records, "cell", "server"), cpus);
 
     out << "\n## Targets (issue 5)\n\n" << render_targets(records);
+    out << render_issue16(records);
 
     CellTable loop = collect(records, "loop", "threads");
     if (!loop.order.empty()) {
@@ -406,7 +412,9 @@ std::string render_report(const std::vector<json>& records) {
     render_scale(out, records, cpus);
     out << "\n## Idle: servers mounted, nothing reading\n\n";
     render_idle(out, records);
-    out << "\n## Ready to serve: exec to the first successful read of proc/meminfo\n\n";
+    out << "\n## Ready to serve: exec to the first successful read of proc/meminfo\n\n"
+        << "procviewfs-co serves no proc/: its row is the first read of a per-container meminfo"
+           " (containers/pid-<the bench's pid>/proc/meminfo, rendered on that read).\n\n";
     render_ready(out, records);
     return out.str();
 }

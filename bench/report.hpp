@@ -11,6 +11,11 @@
 //   {"kind":"scale","server","cgroups","result":{reader JSON}}
 //   {"kind":"idle", "server","phase","seconds","cpu_ms","wakeups","threads"}
 //   {"kind":"ready","server","runs_ms":[...]}
+//   {"kind":"noisy","server":"procviewfs-co|procviewfs-pc|procviewfs|lxcfs|floor","phase":"quiet|noisy","rep",
+//                   "neighbour_threads","interval_ms","result":{B's reader JSON},"neighbour":{A's}|null}
+// Cell and scale records' "server" may also be procviewfs-pc (per-container
+// files on the main mount) or procviewfs-co (--containers-only, no OPEN); the
+// meta record lists the run's "parts" and "servers" (--only, --servers).
 #pragma once
 
 #include <string>
@@ -30,6 +35,17 @@ std::string render_targets(const std::vector<nlohmann::json>& records);
 // measured, a measurement with no reads or with read errors, a server never
 // ready. Empty when the run is sound. Timings are not judged.
 std::vector<std::string> check_records(const std::vector<nlohmann::json>& records);
+
+// Issue 16's sections: per-container files beside the floor, the noisy
+// neighbour, and the issue's targets met/missed. Empty when the run has no
+// per-container or noisy records.
+std::string render_issue16(const std::vector<nlohmann::json>& records);
+
+// What a run that asked for issue 16's rows (meta "parts" and "servers")
+// lacks: procviewfs-co and procviewfs-pc cells, a procviewfs-co scale row and
+// ready record, each noisy variant quiet and noisy with a neighbour that read
+// without errors. Empty for results without "parts" in their meta.
+std::vector<std::string> check_issue16_records(const std::vector<nlohmann::json>& records);
 
 // Server CPU milliseconds per 1,000 reads of a reader result, or a negative
 // value when the result has no server sample or no reads.

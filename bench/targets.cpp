@@ -13,34 +13,6 @@ using namespace report_detail;
 
 const std::string kSubject = "procviewfs";
 
-// One target line: the verdict over every check it covers.
-class Target {
-public:
-    explicit Target(std::string what) : what_(std::move(what)) {}
-    void check(const std::string& where, std::optional<double> value, bool met, const std::string& shown) {
-        if (!value) return;
-        ++checked_;
-        if (!met) ++missed_;
-        details_.push_back(where.empty() ? shown : where + " " + shown);
-    }
-    void render(std::ostringstream& out) const {
-        if (checked_ == 0) {
-            out << "- not measured — " << what_ << "\n";
-            return;
-        }
-        out << "- " << (missed_ == 0 ? "**met**" : "**MISSED**") << " — " << what_ << ": ";
-        for (std::size_t i = 0; i < details_.size(); ++i) out << (i ? ", " : "") << details_[i];
-        if (missed_ != 0 && checked_ > 1) out << " (" << missed_ << " of " << checked_ << " missed)";
-        out << "\n";
-    }
-
-private:
-    std::string what_;
-    std::vector<std::string> details_;
-    int checked_ = 0;
-    int missed_ = 0;
-};
-
 std::optional<double> rate(const CellTable& cells, const CellKey& key, const std::string& server) {
     const json* r = cells.find(key, server);
     if (!r) return std::nullopt;
