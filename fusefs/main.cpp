@@ -200,10 +200,12 @@ Result<Sources> open_sources(const DaemonOptions& options, const CgroupLayout& l
 
 // The sysinfo agent, listening; null when sysinfo is off or cannot be
 // answered. Before the seccomp filter, which allows no new stream socket.
+// A --containers-only instance shares the main one's config file, listener
+// path included: the main instance answers sysinfo, never this one.
 std::unique_ptr<SysinfoAgent> open_sysinfo_agent(const DaemonOptions& options, ContainerRegistry& registry,
                                                  ViewEngine& engine, const std::shared_ptr<spdlog::logger>& log) {
     const Config& cfg = options.config;
-    if (!cfg.sysinfo) return nullptr;
+    if (!cfg.sysinfo || options.containers_only) return nullptr;
     auto agent = std::make_unique<SysinfoAgent>(registry, engine, log, cfg.max_containers);
     const char* fault = std::getenv("PROCVIEWFS_TEST_FAULT");  // tests only: sysinfo_test.cpp
     agent->set_kill_after_receive(fault && std::string_view(fault) == "kill-after-sysinfo-receive");

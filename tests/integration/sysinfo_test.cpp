@@ -201,6 +201,24 @@ TEST_CASE("a second procviewfs leaves a live sysinfo listener to the first") {
     CHECK(parse_sysinfo(c.sysinfo(1)).totalram == 160 * MiB);
 }
 
+// The per-container instance runs with the main one's config file: started
+// first, it must not take the listener, or the main instance (and so every
+// container's sysinfo) would be refused it.
+TEST_CASE("a --containers-only procviewfs never listens for sysinfo; the main one started after it does") {
+    SKIP_UNLESS_SUPPORTED();
+    ListenerDir ld;
+    Daemon containers({"--containers-only", "--sysinfo-listener", ld.socket()});
+    struct stat st{};
+    CHECK(::stat(ld.socket().c_str(), &st) != 0);
+    Daemon main_instance({"--sysinfo-listener", ld.socket()});
+    CHECK(main_instance.log().find("another procviewfs answers sysinfo") == std::string::npos);
+    TestCgroup cg(unique_name("sysinfo-co"));
+    cg.set_memory(176 * MiB);
+    Container c(cg);
+    REQUIRE(c.notify_sysinfo(ld.socket(), "co") == "");
+    CHECK(parse_sysinfo(c.sysinfo(1)).totalram == 176 * MiB);
+}
+
 TEST_CASE("sysinfo survives kill -9 of procviewfs: no ENOSYS, no call left waiting, right values after") {
     SKIP_UNLESS_SUPPORTED();
     ListenerDir ld;
