@@ -177,6 +177,9 @@ Result<Config> parse_config(std::string_view json_text) {
     if (!root.is_object()) return invalid("config: the top level must be a JSON object");
     Config config;
     if (auto r = parse_top(root, config); !r) return r.error();
+    const auto hook = root.find("hook");
+    if (hook == root.end() || !hook->contains("containers_mountpoint"))
+        config.hook.containers_mountpoint = containers_mountpoint_for(config.mountpoint);
     return config;
 }
 

@@ -23,7 +23,8 @@
 //     "files": [...],             // view names; default: the catalog's default-on views (core/catalog.hpp)
 //     "fail_closed": false,       // true = refuse the container when procviewfs is not serving
 //     "per_container": true,      // bind containers/<pid>-<start>/proc/* (false = the shared per-reader proc/*)
-//     "containers_mountpoint": "", // a `procviewfs --containers-only` mount to take them from ("" = mountpoint's)
+//     "containers_mountpoint": "/var/lib/procview-containers", // the `procviewfs --containers-only` mount to take them from
+//                                 // (default: mountpoint + "-containers"; "" = the mountpoint's containers/ only)
 //     "health_timeout_ms": 50,    // at most 60000
 //     "timeout_ms": 2000,         // the hook's whole run, even against a server that never answers; 1 to 60000
 //     "log_file": "/var/log/procview-hook.log"
@@ -50,6 +51,14 @@
 
 namespace procview {
 
+inline constexpr std::string_view kDefaultMountpoint = "/var/lib/procview";
+// Where the per-container files' own instance serves by default, next to the
+// main mount (not inside it: a mount inside a FUSE mount would be gone with
+// every remount of it).
+inline std::string containers_mountpoint_for(std::string_view mountpoint) {
+    return std::string(mountpoint) + "-containers";
+}
+
 struct HookConfig {
     // View names of the catalog (core/catalog.hpp, which says what each
     // serves and whether a config.json mount can deliver it); by default its
@@ -62,9 +71,11 @@ struct HookConfig {
     // mode (as containers/self/proc/…: docs/runtime.md) both read it.
     bool per_container = true;
     // With per_container: where `procviewfs --containers-only` serves them
-    // (no OPEN round trip); "" = containers/ of `mountpoint`. When it does
-    // not answer, the hook (and the shim) bind those of `mountpoint`.
-    std::string containers_mountpoint;
+    // (no OPEN round trip; the default install runs it, as
+    // procviewfs-containers.service or the DaemonSet's second container).
+    // Unset: `mountpoint` + "-containers"; "" = none. When it does not
+    // answer, the hook (and the shim) bind those of `mountpoint`.
+    std::string containers_mountpoint = containers_mountpoint_for(kDefaultMountpoint);
     unsigned health_timeout_ms = 50;
     // Bound of the hook's whole run from main(): every wait (stdin, the health
     // probe, the mount helper) ends by then, and a run cut short counts as
@@ -89,7 +100,7 @@ struct RuntimeConfig {
 };
 
 struct Config {
-    std::string mountpoint = "/var/lib/procview";
+    std::string mountpoint = std::string(kDefaultMountpoint);
     std::string cgroup_root;  // "" = discover
     std::string proc_root = "/proc";
     std::string sys_cpu_root = "/sys/devices/system/cpu";

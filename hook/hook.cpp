@@ -85,7 +85,11 @@ void choose_container_files(MountPlan& plan, const Config& config, int pid, Dead
         if (mount.empty()) continue;
         auto served = check_procview_serving(mount, probe, timeout, deadline);
         if (served) return use_container_files(plan, alias, mount == config.mountpoint ? "" : mount);
-        log.warn("per-container files at " + mount + ": " + error_text(served.error()));
+        const std::string why = "per-container files at " + mount + ": " + error_text(served.error());
+        // No --containers-only instance installed (the default names one):
+        // the main mount's files are the plan, not a problem.
+        if (mount != config.mountpoint && is_not_mounted(served.error())) log.log().info("{}", why);
+        else log.warn(why);
     }
     log.warn("binding the shared proc/ files");
 }

@@ -95,4 +95,6 @@ Result<void> check_procview_serving(const std::string& mountpoint, const std::st
     return {};
 }
 
+bool is_not_mounted(const Error& error) { return error.errnum == ENOENT || error.errnum == EMEDIUMTYPE; }
+
 }  // namespace procview

@@ -29,5 +29,9 @@ Result<void> check_procview_serving(const std::string& mountpoint, std::chrono::
 // proc/uptime: a `procviewfs --containers-only` mount serves no proc/.
 Result<void> check_procview_serving(const std::string& mountpoint, const std::string& probe,
                                     std::chrono::milliseconds timeout, Deadline deadline);
+// True for a probe's Error that says nothing is mounted there (no such
+// directory, or not a FUSE mount): an instance that is not installed, as
+// opposed to one that is mounted and fails.
+bool is_not_mounted(const Error& error);
 
 }  // namespace procview

@@ -297,3 +297,18 @@ TEST_CASE("parse_config: hook.per_container and hook.containers_mountpoint") {
     CHECK(!parse_config(R"({"hook": {"containers_mountpoint": "relative"}})"));
     CHECK(!parse_config(R"({"hook": {"per_container": "yes"}})"));
 }
+
+// The per-container files' own instance is found next to the main mount
+// unless the file says where (or "" for none).
+TEST_CASE("parse_config: hook.containers_mountpoint defaults to the mountpoint's sibling") {
+    CHECK(Config{}.hook.containers_mountpoint == "/var/lib/procview-containers");
+    auto empty = parse_config("{}");
+    REQUIRE(empty);
+    CHECK(empty->hook.containers_mountpoint == "/var/lib/procview-containers");
+    auto moved = parse_config(R"({"mountpoint": "/run/pv", "hook": {"fail_closed": true}})");
+    REQUIRE(moved);
+    CHECK(moved->hook.containers_mountpoint == "/run/pv-containers");
+    auto none = parse_config(R"({"mountpoint": "/run/pv", "hook": {"containers_mountpoint": ""}})");
+    REQUIRE(none);
+    CHECK(none->hook.containers_mountpoint.empty());
+}

@@ -164,7 +164,7 @@ TEST_CASE("per-container files: proc/ sources become the container's own directo
 
 TEST_CASE("per-container files from another mount (hook.containers_mountpoint): absolute proc/ sources") {
     const procview::HookConfig defaults;
-    CHECK(defaults.containers_mountpoint.empty());
+    CHECK(defaults.containers_mountpoint == "/var/lib/procview-containers");
     auto plan = plan_mounts(std::nullopt, defaults.files, kHybrid);
     use_container_files(plan, "17-99", "/var/lib/procview-c");
     CHECK(plan.mounts.front().source == "/var/lib/procview-c/containers/17-99/proc/meminfo");
