@@ -83,6 +83,19 @@ check "install: the unit is active and serves" "$(pin 'systemctl status procview
 check "install: /var/lib/procview is a fuse.procviewfs mount" "not in /proc/1/mountinfo" pkg_mounted
 check "install: the unit runs /usr/sbin/procviewfs" "ExecStart is not /usr/sbin/procviewfs" \
     pin 'systemctl show -p ExecStart procviewfs | grep -q "path=/usr/sbin/procviewfs "'
+# The per-container files' own no-OPEN instance (hook.containers_mountpoint's
+# default): enabled, serving, and what a container's bind mount reads from it
+# is that container's own view (a process in a 256 MiB cgroup, read by path).
+check "install: procviewfs-containers.service is enabled and active" \
+    "$(pin 'systemctl status procviewfs-containers --no-pager' 2>&1 | tail -n 5)" \
+    pv_wait_until 10 pin '[ "$(systemctl is-enabled procviewfs-containers)" = enabled ] &&
+                          [ "$(systemctl is-active procviewfs-containers)" = active ]'
+co_mem=$(pin "mkdir -p $PKG_CG_ROOT/pvpkg-co && echo 268435456 >$PKG_CG_ROOT/pvpkg-co/$PKG_CG_LIMIT &&
+              sh -c 'echo \$\$ >$PKG_CG_ROOT/pvpkg-co/cgroup.procs;
+                     awk \"/^MemTotal:/ { print \\\$2 }\" /var/lib/procview-containers/containers/pid-\$\$/proc/meminfo';
+              rmdir $PKG_CG_ROOT/pvpkg-co" 2>&1)
+check "install: /var/lib/procview-containers serves a process's own view (256 MiB)" "MemTotal '$co_mem'" \
+    [ "$co_mem" = 262144 ]
 check "install: the hooks.d entry points at the installed hook" "wrong or missing hooks.d entry" \
     pin 'grep -q "\"/usr/libexec/procview/procview-hook\"" /usr/share/containers/oci/hooks.d/procview-hook.json &&
          [ -x /usr/libexec/procview/procview-hook ]'
@@ -184,7 +197,7 @@ expect_no_loss upgrade "postinst's restart hands over to the keeper"
 
 # --- purge -------------------------------------------------------------------
 # Purge from what a stop leaves: the mount and its keeper, no daemon.
-pin 'systemctl stop procviewfs'
+pin 'systemctl stop procviewfs procviewfs-containers'
 if pkg_mounted; then
     echo "INFO purge: starting from a live mount held by the keeper alone"
 else
@@ -193,7 +206,8 @@ fi
 pin 'DEBIAN_FRONTEND=noninteractive apt-get purge -y procview' >"$tmp/purge.log" 2>&1
 check "purge: the package is gone" "$(tail -n 5 "$tmp/purge.log")" \
     pin '! dpkg-query -W -f="\${Status}" procview 2>/dev/null | grep -q installed'
-check "purge: /var/lib/procview is not mounted" "$(pin 'grep procview /proc/1/mountinfo')" eval '! pkg_mounted'
+check "purge: /var/lib/procview and /var/lib/procview-containers are not mounted" "$(pin 'grep procview /proc/1/mountinfo')" \
+    eval '! pin "grep -q fuse.procviewfs /proc/1/mountinfo"'
 procview_procs() {
     pin 'for d in /proc/[0-9]*; do
              a=$(tr "\0" "\n" <$d/cmdline 2>/dev/null | head -n 1)
@@ -205,7 +219,9 @@ check "purge: no procviewfs process is left" "$(procview_procs)" eval '[ -z "$(p
 left=$(pin 'for f in /etc/procview /run/procview /usr/sbin/procviewfs /usr/bin/procview-runtime /usr/bin/procview-ctl \
                    /usr/libexec/procview /usr/share/containers/oci/hooks.d/procview-hook.json \
                    /lib/systemd/system/procviewfs.service /etc/systemd/system/multi-user.target.wants/procviewfs.service \
-                   /var/lib/procview; do [ -e $f ] || [ -L $f ] && echo $f; done; true')
+                   /lib/systemd/system/procviewfs-containers.service \
+                   /etc/systemd/system/multi-user.target.wants/procviewfs-containers.service \
+                   /var/lib/procview /var/lib/procview-containers; do [ -e $f ] || [ -L $f ] && echo $f; done; true')
 check "purge: no file is left" "left: $left" [ -z "$left" ]
 
 echo "INFO summary (PROCVIEW_EXPECT_HANDOVER=$handover PROCVIEW_EXPECT_RESEND=$resend):"
