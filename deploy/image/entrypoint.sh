@@ -4,6 +4,9 @@
 #
 #   /entrypoint.sh [run]    install on the host, register the runtime, then exec
 #                           procviewfs in the foreground (the DaemonSet's container)
+#   /entrypoint.sh containers  exec procviewfs --containers-only in the
+#                           foreground on $PROCVIEW_CONTAINERS_MOUNTPOINT (the
+#                           DaemonSet's second container; installs nothing)
 #   /entrypoint.sh install  install and register only
 #   /entrypoint.sh uninstall  unregister and delete what install wrote (the
 #                           uninstall Job; stop the DaemonSet first)
@@ -12,6 +15,7 @@
 # Environment (all optional):
 #   PROCVIEW_HOST_ROOT=/host           where the host's / is mounted
 #   PROCVIEW_MOUNTPOINT=/var/lib/procview   (the same path in the pod and on the host)
+#   PROCVIEW_CONTAINERS_MOUNTPOINT=$PROCVIEW_MOUNTPOINT-containers  (`containers`)
 #   PROCVIEW_ENGINES="containerd crio" engines to register, each only where
 #                                      /host/etc/<engine> exists
 #   PROCVIEW_RESTART_ENGINE=false      true: restart an engine whose config
@@ -25,6 +29,7 @@ set -eu
 
 host="${PROCVIEW_HOST_ROOT:-/host}"
 mountpoint="${PROCVIEW_MOUNTPOINT:-/var/lib/procview}"
+containers_mountpoint="${PROCVIEW_CONTAINERS_MOUNTPOINT:-$mountpoint-containers}"
 engines="${PROCVIEW_ENGINES:-containerd crio}"
 restart="${PROCVIEW_RESTART_ENGINE:-false}"
 hooks_dir="${PROCVIEW_HOOKS_DIR-/etc/containers/oci/hooks.d}"
@@ -113,12 +118,15 @@ uninstall() {
   # Through the keeper's socket under /run/procview: the keeper unmounts in
   # the host's mount namespace. (The Job must not have the mountpoint as a
   # volume: that would be a bind of the FUSE mount itself, left in the Job.)
-  if ! "$installed/bin/procviewfs" --unmount "$mountpoint" >/tmp/unmount.out 2>&1; then
+  # Both instances ("nothing mounted" is success: an install without the second).
+  for mnt in "$mountpoint" "$containers_mountpoint"; do
+    if ! "$installed/bin/procviewfs" --unmount "$mnt" >/tmp/unmount.out 2>&1; then
+      sed 's/^/procview-node: /' /tmp/unmount.out >&2
+      log "error: could not remove the mount at $mnt (is the DaemonSet deleted? is /run/procview mounted?)"
+      exit 1
+    fi
     sed 's/^/procview-node: /' /tmp/unmount.out >&2
-    log "error: could not remove the mount at $mountpoint (is the DaemonSet deleted? is /run/procview mounted?)"
-    exit 1
-  fi
-  sed 's/^/procview-node: /' /tmp/unmount.out >&2
+  done
   for_engines remove
   [ -z "$hooks_dir" ] || rm -f "$host$hooks_dir/procview-hook.json"
   if cmp -s "/opt/procview/$release/share/procview.json" "$host/etc/procview/procview.json"; then
@@ -146,11 +154,23 @@ uninstall() {
 # to the keeper through /run/procview. SIGTERM (the kubelet's) makes
 # procviewfs hand the connection over to the keeper, never unmount; only the
 # uninstall below (procviewfs --unmount) ends the keeper.
+#
+# serve [--containers-only MOUNTPOINT]: the main mount, or the per-container
+# files' own instance (the DaemonSet's second container). That one installs
+# nothing and reads the host's procview.json when the first container has
+# written it (its defaults until then: the window, bounds and log level).
 serve() {
-  set -- --foreground --config "$host/etc/procview/procview.json"
+  target="$mountpoint"
+  if [ "${1:-}" = --containers-only ]; then
+    target="$2"
+    set -- --foreground --containers-only
+    [ ! -e "$host/etc/procview/procview.json" ] || set -- "$@" --config "$host/etc/procview/procview.json"
+  else
+    set -- --foreground --config "$host/etc/procview/procview.json"
+  fi
   [ ! -e "$host/sys/fs/cgroup" ] || set -- "$@" --cgroup-root "$host/sys/fs/cgroup"
   # shellcheck disable=SC2086  # PROCVIEW_ARGS is a list of options
-  set -- "$@" ${PROCVIEW_ARGS:-} "$mountpoint"
+  set -- "$@" ${PROCVIEW_ARGS:-} "$target"
   export PROCVIEW_KEEPER_CGROUP="${PROCVIEW_KEEPER_CGROUP:-procview-keeper}"
   host_pid="${PROCVIEW_HOST_PID:-1}"
   host_ns="$(readlink "/proc/$host_pid/ns/cgroup" 2>/dev/null || true)"
@@ -164,8 +184,9 @@ serve() {
 
 case "${1:-run}" in
   run) install_release; install_config; for_engines configure; serve ;;
+  containers) serve --containers-only "$containers_mountpoint" ;;
   install) install_release; install_config; for_engines configure ;;
   uninstall) uninstall ;;
   /*) exec "$@" ;;  # `podman run IMAGE /usr/bin/procviewfs --version`
-  *) echo "usage: $0 [run|install|uninstall]" >&2; exit 2 ;;
+  *) echo "usage: $0 [run|containers|install|uninstall]" >&2; exit 2 ;;
 esac

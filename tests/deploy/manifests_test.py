@@ -110,6 +110,30 @@ def check_daemonset(ds, mountpoint):
     return c, host_paths
 
 
+def check_containers_instance(ds, containers_mountpoint):
+    """The per-container files' instance: a container of the same pod running
+    the entrypoint's `containers` on procview.json's hook.containers_mountpoint."""
+    spec = ds["spec"]["template"]["spec"]
+    found = [c for c in spec["containers"] if c.get("command", [])[-1:] == ["containers"]]
+    check("DaemonSet runs the per-container files' instance (entrypoint `containers`)", len(found) == 1,
+          repr([c.get("command") for c in spec["containers"]]))
+    if not found:
+        return
+    c = found[0]
+    check("containers instance privileged", c.get("securityContext", {}).get("privileged") is True)
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
+    mounts = {host_paths.get(m["name"]): m for m in c.get("volumeMounts", [])}
+    m = mounts.get(containers_mountpoint)
+    check(f"containers instance mounts the host's {containers_mountpoint} Bidirectional at the same path",
+          m is not None and m.get("mountPropagation") == "Bidirectional" and m["mountPath"] == containers_mountpoint,
+          repr(m))
+    check("containers instance shares /run/procview and /dev/fuse",
+          "/run/procview" in mounts and "/dev/fuse" in mounts, repr(sorted(k for k in mounts if k)))
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    check("containers instance's keeper leaves the pod too (PROCVIEW_KEEPER_CGROUP)",
+          bool(env.get("PROCVIEW_KEEPER_CGROUP")), repr(env))
+
+
 def check_uninstall_job(job, mountpoint):
     spec = job["spec"]["template"]["spec"]
     c = spec["containers"][0]
@@ -178,10 +202,13 @@ def main():
     for fname, d in docs:
         check_document(fname, d)
     with open(f"{source}/config/procview.json") as f:
-        mountpoint = yaml.safe_load(re.sub(r"^\s*//.*$", "", f.read(), flags=re.M))["mountpoint"]
+        shipped = yaml.safe_load(re.sub(r"^\s*//.*$", "", f.read(), flags=re.M))
+    mountpoint = shipped["mountpoint"]
+    containers_mountpoint = shipped["hook"]["containers_mountpoint"]
     daemonsets = by_kind(docs, "DaemonSet")
     check("one DaemonSet", len(daemonsets) == 1, str(len(daemonsets)))
     container, _ = check_daemonset(daemonsets[0], mountpoint)
+    check_containers_instance(daemonsets[0], containers_mountpoint)
     images = {c["image"] for d in docs for c in (pod_spec(d[1]) or {}).get("containers", [])
               if d[1]["kind"] in ("DaemonSet", "Job")}
     check("the DaemonSet and the uninstall Job run the same image", len(images) == 1, repr(images))

@@ -3,7 +3,10 @@
 # node image built without a registry (deploy/image/build-rootfs.sh, `docker
 # import`ed twice: two builds, two releases, a rollout between them).
 #
-# The node container runs as deploy/kubernetes/daemonset.yaml specifies:
+# The pod's two containers run as deploy/kubernetes/daemonset.yaml specifies
+# (the second, `containers`, is procviewfs --containers-only on $MP-containers,
+# where the apps' hook binds their own files from; every round below replaces
+# both, and both keepers must survive it). The main node container:
 # --privileged, --pid=host, its own network namespace (no hostNetwork: the
 # keeper is found on its /run/procview socket, never through the network
 # namespace), the mountpoint's hostPath bound rshared (procviewfs mounts on
@@ -40,6 +43,7 @@ now() { "$READER" now; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) / 1e6 }'; }
 
 MP=$T/mnt            # the hostPath volume and the mountpoint, same path in the pod
+MPC=$MP-containers   # the second container's (procview.json's default hook.containers_mountpoint)
 HOST=$T/host         # the host root the installer writes into (/host in the pod)
 KCG=pvds-keeper-$$   # the keeper's host cgroup
 CG=pvds-$$           # dockerd's cgroup parent
@@ -58,12 +62,21 @@ docker_leftovers() {
 pv_at_exit "for c in /sys/fs/cgroup/$CG /sys/fs/cgroup/*/$CG /sys/fs/cgroup/$KCG /sys/fs/cgroup/*/$KCG; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
 pv_at_exit docker_leftovers
 # A keeper left by a failed run: it is in our cgroup, found by it.
-keeper_pid() { grep -l ":/$KCG\$" /proc/[0-9]*/cgroup 2>/dev/null | head -n 1 | cut -d/ -f3; }
-pv_at_exit '"$BUILD/fusefs/procviewfs" --unmount "$MP" >/dev/null 2>&1'
+# keeper_pid [MOUNTPOINT]: the keeper of MOUNTPOINT ($MP), in our cgroup.
+keeper_pid() {
+    for _f in $(grep -l ":/$KCG\$" /proc/[0-9]*/cgroup 2>/dev/null); do
+        _p=${_f#/proc/}; _p=${_p%/cgroup}
+        tr '\0' '\n' <"/proc/$_p/cmdline" 2>/dev/null | sed -n 3p | grep -qx -F "${1:-$MP}" && echo "$_p" && return 0
+    done
+    return 0
+}
+pv_at_exit '"$BUILD/fusefs/procviewfs" --unmount "$MP" >/dev/null 2>&1; "$BUILD/fusefs/procviewfs" --unmount "$MPC" >/dev/null 2>&1'
 
 # ---- the host side: the volume (a bind of an empty directory, rshared), the config ----
-mkdir -p "$MP" "$HOST/etc/containerd" "$HOST/etc/procview" "$T/agent" /run/procview
-mount --bind "$MP" "$MP" && mount --make-rshared "$MP" || pv_skip_all "cannot make $MP a shared bind mount"
+mkdir -p "$MP" "$MPC" "$HOST/etc/containerd" "$HOST/etc/procview" "$T/agent" /run/procview
+for v in "$MP" "$MPC"; do
+    mount --bind "$v" "$v" && mount --make-rshared "$v" || pv_skip_all "cannot make $v a shared bind mount"
+done
 # The node's procview.json, kept by the installer: this test's sysinfo socket
 # and hook, and the same file is the runtime's config (PROCVIEW_CONFIG).
 cat >"$HOST/etc/procview/procview.json" <<EOF
@@ -132,7 +145,9 @@ else
     echo "INFO this sandbox's bounding set ($bnd) lacks $(echo $lacking): the node container runs with $PRIV instead of --privileged"
 fi
 
-# run_node TAG: the DaemonSet's container; waits until the host's mountpoint serves.
+co_serves() { [ -n "$(head -c 16 "$MPC/containers/self/proc/uptime" 2>/dev/null)" ]; }
+# run_node TAG: the DaemonSet's two containers (the main mount, and the
+# per-container files' instance); waits until both serve on the host.
 run_node() {
     # shellcheck disable=SC2086  # $PRIV is a list of options
     $D run -d --name "$NODE" $PRIV --pid=host --network=none \
@@ -140,7 +155,12 @@ run_node() {
         -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro -v "$T/agent:$T/agent" \
         -e PROCVIEW_MOUNTPOINT="$MP" -e PROCVIEW_HOOKS_DIR= -e PROCVIEW_ENGINES=containerd \
         -e PROCVIEW_KEEPER_CGROUP="$KCG" -e PROCVIEW_HOST_PID=$$ "$1" >"$T/node.id" 2>"$T/node.err" || return 1
-    pv_wait_until 20 pv_serves "$MP"
+    # shellcheck disable=SC2086
+    $D run -d --name "$NODE-co" $PRIV --pid=host --network=none \
+        -v "$MPC:$MPC:rshared" -v /run/procview:/run/procview -v "$HOST/etc:/host/etc:ro" \
+        -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro -e PROCVIEW_MOUNTPOINT="$MP" \
+        -e PROCVIEW_KEEPER_CGROUP="$KCG" -e PROCVIEW_HOST_PID=$$ "$1" containers >"$T/node-co.id" 2>>"$T/node.err" || return 1
+    pv_wait_until 20 pv_serves "$MP" && pv_wait_until 20 co_serves
 }
 t0=$(now)
 run_node pvds-node:1 || pv_skip_all "the node container did not serve: $(cat "$T/node.err"; $D logs "$NODE" 2>&1 | tail -n 5)"
@@ -150,9 +170,12 @@ check "procviewfs mounted on the volume itself (a bind mount of an empty directo
 check "installed on the host: current -> release 1, containerd registered" "$(ls -l "$HOST/opt/procview" 2>&1)" \
     sh -c "[ \"\$(readlink '$HOST/opt/procview/current')\" = 'releases/$rel1' ] && grep -q BinaryName '$HOST/etc/containerd/conf.d/procview.toml'"
 pv_wait_until 5 sh -c '[ -n "$(grep -l ":/'"$KCG"'\$" /proc/[0-9]*/cgroup 2>/dev/null)" ]'
-KEEPER=$(keeper_pid)
-check "the keeper left the pod's cgroup for $KCG in every hierarchy" "keeper '$KEEPER': $(cat "/proc/$KEEPER/cgroup" 2>&1)" \
-    sh -c "[ -n '$KEEPER' ] && ! grep -v ':/$KCG\$' /proc/$KEEPER/cgroup | grep -q ."
+pv_wait_until 5 sh -c '[ -n "$(keeper_pid "$MPC")" ]'
+KEEPER=$(keeper_pid) KEEPER_CO=$(keeper_pid "$MPC")
+for k in "$KEEPER" "$KEEPER_CO"; do
+    check "the keeper $k left the pod's cgroup for $KCG in every hierarchy" "keeper '$k': $(cat "/proc/$k/cgroup" 2>&1)" \
+        sh -c "[ -n '$k' ] && ! grep -v ':/$KCG\$' /proc/$k/cgroup | grep -q ."
+done
 
 # ---- the app containers, reading in a loop ------------------------------------------
 apps="a b"
@@ -169,6 +192,15 @@ for a in $apps; do
     check "app $a reads its own view (262144 kB, 1 CPU)" "$(tail -n 1 "$T/app-$a/reads.log" 2>&1)" \
         pv_wait_until 10 correct_now "$T/app-$a/reads.log"
 done
+# Each app's bind mounts come from the per-container instance: the device of
+# its /proc/meminfo is that FUSE connection's, not the main mount's.
+fuse_dev() { awk -v m="$1" '{ for (i = 7; i <= NF; i++) if ($i == "-") break } $5 == m && $(i + 1) == "fuse.procviewfs" { print $3 }' /proc/self/mountinfo | tail -n 1; }
+co_dev=$(fuse_dev "$MPC")
+for a in $apps; do
+    dev=$($D exec "pvds-app-$a-$$" cat /proc/self/mountinfo 2>&1 | awk '$5 == "/proc/meminfo" { print $3 }')
+    check "app $a binds its own files from $MPC (procviewfs --containers-only)" "meminfo on $dev; $MPC is $co_dev, $MP $(fuse_dev "$MP")" \
+        sh -c "[ -n '$co_dev' ] && [ '$dev' = '$co_dev' ]"
+done
 # sysinfo_total WHEN: sysinfo(2)'s totalram in app a is its 256 MiB.
 sysinfo_total() {
     $D exec "pvds-app-a-$$" sysinfo_fields >"$T/sysinfo-$1.out" 2>&1
@@ -184,17 +216,21 @@ events=$T/events
 round() { # N KIND HOW TAG
     echo "$1 down $(now)" >>"$events"
     case "$3" in
-    rm) $D rm -f "$NODE" >/dev/null 2>&1 ;;
-    kill) $D kill -s KILL "$NODE" >/dev/null 2>&1; $D wait "$NODE" >/dev/null 2>&1; $D rm "$NODE" >/dev/null 2>&1 ;;
-    stop) $D stop -t 30 "$NODE" >/dev/null 2>&1; $D rm "$NODE" >/dev/null 2>&1 ;;
+    rm) $D rm -f "$NODE" "$NODE-co" >/dev/null 2>&1 ;;
+    kill) $D kill -s KILL "$NODE" "$NODE-co" >/dev/null 2>&1; $D wait "$NODE" "$NODE-co" >/dev/null 2>&1
+          $D rm "$NODE" "$NODE-co" >/dev/null 2>&1 ;;
+    stop) $D stop -t 30 "$NODE" "$NODE-co" >/dev/null 2>&1; $D rm "$NODE" "$NODE-co" >/dev/null 2>&1 ;;
     esac
     echo "$1 gone $(now)" >>"$events"
-    check "round $1 ($2): the keeper outlived the node container" "keeper $KEEPER gone" kill -0 "$KEEPER"
+    check "round $1 ($2): both keepers outlived the node containers" "keepers $KEEPER $KEEPER_CO" kill -0 "$KEEPER" "$KEEPER_CO"
     run_node "$4"
     echo "$1 serving $(now)" >>"$events"
-    check "round $1 ($2): the new node container serves" "$(cat "$T/node.err"; $D logs "$NODE" 2>&1 | tail -n 3)" pv_serves "$MP"
-    check "round $1 ($2): it attached to the same keeper" "keeper now '$(keeper_pid)', was $KEEPER; $($D logs "$NODE" 2>&1 | tail -n 2)" \
-        sh -c "[ '$(keeper_pid)' = '$KEEPER' ] && $D logs '$NODE' 2>&1 | grep -q 'attached to the live mount'"
+    check "round $1 ($2): the new node containers serve" "$(cat "$T/node.err"; $D logs "$NODE" 2>&1 | tail -n 3)" \
+        sh -c "[ -n \"\$(head -c 16 '$MP/proc/uptime')\" ] && [ -n \"\$(head -c 16 '$MPC/containers/self/proc/uptime')\" ]"
+    check "round $1 ($2): both attached to their keepers" \
+        "keepers now '$(keeper_pid)' '$(keeper_pid "$MPC")', were $KEEPER $KEEPER_CO; $($D logs "$NODE-co" 2>&1 | tail -n 2)" \
+        sh -c "[ '$(keeper_pid)' = '$KEEPER' ] && [ '$(keeper_pid "$MPC")' = '$KEEPER_CO' ] &&
+               $D logs '$NODE' 2>&1 | grep -q 'attached to the live mount' && $D logs '$NODE-co' 2>&1 | grep -q 'attached to the live mount'"
     for a in $apps; do pv_wait_until 5 correct_now "$T/app-$a/reads.log"; done
     sleep 1
 }
@@ -247,8 +283,8 @@ done
 # ---- the explicit uninstall ---------------------------------------------------------
 hash=$(grep -l -F "$MP:" /run/procview/keeper/*.log 2>/dev/null | head -n 1 | sed 's|.*/||; s|\.log$||')
 check "the keeper logs to /run/procview/keeper/<hash>.log" "no log naming $MP" [ -n "$hash" ]
-$D rm -f "pvds-app-a-$$" "pvds-app-b-$$" "$NODE" >/dev/null 2>&1
-check "the keeper outlived the DaemonSet's deletion" "keeper $KEEPER gone" kill -0 "$KEEPER"
+$D rm -f "pvds-app-a-$$" "pvds-app-b-$$" "$NODE" "$NODE-co" >/dev/null 2>&1
+check "both keepers outlived the DaemonSet's deletion" "keepers $KEEPER $KEEPER_CO" kill -0 "$KEEPER" "$KEEPER_CO"
 # shellcheck disable=SC2086
 # Without the mountpoint's volume, as uninstall-job.yaml: a hostPath of it
 # would be a bind of the FUSE mount itself (the topmost mount at that path),
@@ -259,8 +295,11 @@ $D run --rm $PRIV --pid=host --network=none -v /run/procview:/run/procview \
 rc=$?
 sed 's/^/     uninstall: /' "$T/uninstall.out"
 check "uninstall: exit 0" "exit $rc: $(cat "$T/uninstall.out")" [ "$rc" = 0 ]
-pv_wait_until 5 sh -c "! kill -0 $KEEPER 2>/dev/null"
-check "uninstall: the keeper exited" "pid $KEEPER: $(cat /proc/$KEEPER/status 2>/dev/null | head -n 3)" sh -c "! kill -0 $KEEPER 2>/dev/null"
+pv_wait_until 5 sh -c "! kill -0 $KEEPER 2>/dev/null && ! kill -0 $KEEPER_CO 2>/dev/null"
+check "uninstall: both keepers exited" "pids $KEEPER $KEEPER_CO: $(cat /proc/$KEEPER/status /proc/$KEEPER_CO/status 2>/dev/null | grep Name)" \
+    sh -c "! kill -0 $KEEPER 2>/dev/null && ! kill -0 $KEEPER_CO 2>/dev/null"
+check "uninstall: nothing mounted at $MPC but the volume" "$(awk -v m="$MPC" '$5 == m' /proc/self/mountinfo)" \
+    sh -c "[ -z '$(fuse_dev "$MPC")' ]"
 check "uninstall: nothing mounted at $MP but the volume" "$(awk -v m="$MP" '$5 == m' /proc/self/mountinfo)" \
     sh -c "! awk -v m='$MP' '\$5 == m' /proc/self/mountinfo | grep -q fuse"
 check "uninstall: no keeper cgroup" "$(ls -d /sys/fs/cgroup/$KCG /sys/fs/cgroup/*/$KCG 2>/dev/null)" \
@@ -269,7 +308,7 @@ check "uninstall: no keeper cgroup" "$(ls -d /sys/fs/cgroup/$KCG /sys/fs/cgroup/
 # is split so that no process matches it for holding it in its arguments.
 procviewfs_procs() {
     for f in /proc/[0-9]*/cmdline; do
-        awk -v a=procview -v b=fs -v m="$MP" 'BEGIN { RS = "\0" } index($0, a b) { p = 1 } $0 == m { q = 1 } END { exit !(p && q) }' "$f" 2>/dev/null &&
+        awk -v a=procview -v b=fs -v m="$MP" -v mc="$MPC" 'BEGIN { RS = "\0" } index($0, a b) { p = 1 } $0 == m || $0 == mc { q = 1 } END { exit !(p && q) }' "$f" 2>/dev/null &&
             echo "${f%/cmdline}"
     done
 }
