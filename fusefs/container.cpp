@@ -218,8 +218,24 @@ Result<std::shared_ptr<Container>> ContainerRegistry::build(pid_t init, uint64_t
         c->membership_text = std::move(*cg);
     }
     if (auto r = open_cgroups(*c, membership); !r) return r.error().context(c->describe());
+    c->load = load_of(c->cgroup_path);
     c->verified_ms = monotonic_ms();
     return c;
+}
+
+std::shared_ptr<SharedLoad> ContainerRegistry::load_of(const std::string& path) const {
+    std::lock_guard lock(loads_mu_);
+    if (loads_.size() >= 2 * loads_live_ + 64) {
+        std::erase_if(loads_, [](const auto& entry) { return entry.second.expired(); });
+        loads_live_ = loads_.size();
+    }
+    auto& slot = loads_[path];
+    auto load = slot.lock();
+    if (!load) {
+        load = std::make_shared<SharedLoad>();
+        slot = load;
+    }
+    return load;
 }
 
 Result<std::shared_ptr<Container>> ContainerRegistry::build_for_process(pid_t pid) const {
@@ -238,8 +254,9 @@ bool ContainerRegistry::reverify(Container& c) const {
     auto m = parse_proc_pid_cgroup(*cg);
     if (!m || !open_cgroups(c, *m)) return false;
     c.membership_text = std::move(*cg);
-    c.usage_baseline.reset();  // another cgroup's usage: its own baseline and split
+    c.usage_baseline.reset();  // another cgroup's usage: its own baseline, split and load
     c.cpu_split = CpuSplitter{};
+    c.load = load_of(c.cgroup_path);
     log_->info("{} moved to another cgroup", c.describe());
     return true;
 }

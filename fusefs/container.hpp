@@ -54,6 +54,19 @@ struct LoadState {
     int64_t sampled_ms = 0;
 };
 
+// The load average of one cgroup, shared by every Container showing it: the
+// pid namespace's (proc/, sysinfo) and the per-container files' of its init
+// (containers/<pid>-<start>). Two averages sampled at different moments
+// would disagree (`uptime` against /proc/loadavg in one container).
+struct SharedLoad {
+    std::mutex mu;
+    LoadState state;  // guarded by mu
+    [[nodiscard]] LoadState snapshot() {
+        std::lock_guard lock(mu);
+        return state;
+    }
+};
+
 class Container {
 public:
     uint64_t pidns = 0;
@@ -82,7 +95,10 @@ public:
     // The cgroup's usage from before the container (views.hpp), once taken or
     // read back from the stat records; reset when the init moves cgroup.
     std::optional<UsageBaseline> usage_baseline;
-    LoadState load;
+    // The pointer is guarded by `mu` (a move to another cgroup replaces it),
+    // what it points to by its own lock, taken after `mu` when both are.
+    // ContainerRegistry shares one per cgroup.
+    std::shared_ptr<SharedLoad> load = std::make_shared<SharedLoad>();
     std::set<std::string, std::less<>> warned;  // fallbacks already logged once
 
     std::atomic<int64_t> last_read_ms{0};
@@ -163,6 +179,9 @@ private:
     // containers whose init exited to make room. An admitted `c` shares the
     // handle count of a tracked namespace of its cgroup.
     Result<void> admit(Container& c);
+    // The load average of cgroup `path` (Container::cgroup_path), shared by
+    // every Container built for it while any holds it.
+    std::shared_ptr<SharedLoad> load_of(const std::string& path) const;
 
     const CgroupLayout& layout_;
     std::shared_ptr<spdlog::logger> log_;
@@ -176,6 +195,11 @@ private:
     std::shared_ptr<Container> fixed_;
     std::size_t max_containers_;
     std::unordered_map<uint64_t, int64_t> refused_;  // pid namespace → when it may be looked for again
+    // Bounded by the live Containers: an expired entry is dropped on the next lookup of its path
+    // and all of them whenever the map doubles past the last count of live ones.
+    mutable std::mutex loads_mu_;
+    mutable std::unordered_map<std::string, std::weak_ptr<SharedLoad>> loads_;
+    mutable std::size_t loads_live_ = 0;
 };
 
 int64_t monotonic_ms();

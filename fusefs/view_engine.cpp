@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "fusefs/cgroup_gather.hpp"
+#include "fusefs/load_sampler.hpp"
 #include "platform/fs.hpp"
 
 namespace procview {
@@ -137,13 +138,10 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
     if (!online) return online.error();
     auto host_stat = host_.stat();
     if (!host_stat) return host_stat.error();
-    bool need_sample = false;
-    {
-        std::lock_guard lock(c.mu);
-        need_sample = file == ProcFile::stat &&
-                      (!c.load.seeded || (!options_.loadavg && monotonic_ms() - c.load.sampled_ms > 5000));
+    if (file == ProcFile::stat) {
+        LoadState load = load_of(c)->snapshot();
+        if (!load.seeded || (!options_.loadavg && monotonic_ms() - load.sampled_ms > 5000)) sample_load(c);
     }
-    if (need_sample) sample_load(c);
 
     std::lock_guard lock(c.mu);
     CpuView view = cpu_view_locked(c, **online);
@@ -171,8 +169,9 @@ Result<std::string> ViewEngine::stat_or_uptime(ProcFile file, Container& c) {
     }
     StatTail tail;
     tail.btime = clock.btime;
-    tail.procs_running = c.load.running;
-    tail.procs_blocked = c.load.blocked;
+    LoadState load = c.load->snapshot();  // c.mu is held
+    tail.procs_running = load.running;
+    tail.procs_blocked = load.blocked;
     return render_stat(times, **host_stat, tail);
 }
 
@@ -277,7 +276,21 @@ void ViewEngine::prune_stat_records() {
 
 // ---- loadavg --------------------------------------------------------------
 
+std::shared_ptr<SharedLoad> ViewEngine::load_of(Container& c) {
+    std::lock_guard lock(c.mu);
+    return c.load;
+}
+
 void ViewEngine::sample_load(Container& c) {
+    auto shared = load_of(c);
+    // Another view of the same cgroup (a pid namespace's, or its init's
+    // per-container files) sampled it just now: a second sample would count
+    // one interval twice.
+    auto recently_sampled = [&] {
+        const LoadState now = shared->snapshot();
+        return now.seeded && monotonic_ms() - now.sampled_ms < LoadSampler::kIntervalMs / 2;
+    };
+    if (recently_sampled()) return;
     std::string tasks;
     {
         std::lock_guard lock(c.mu);
@@ -311,31 +324,30 @@ void ViewEngine::sample_load(Container& c) {
             if (auto nspid = parse_status_nspid(*status); nspid && !nspid->empty()) last_pid = nspid->back();
         }
     }
-    std::lock_guard lock(c.mu);
-    if (!c.load.seeded) {
-        c.load.average.seed(running + blocked);
-        c.load.seeded = true;
+    std::lock_guard lock(shared->mu);
+    LoadState& load = shared->state;
+    if (!load.seeded) {
+        load.average.seed(running + blocked);
+        load.seeded = true;
+    } else if (monotonic_ms() - load.sampled_ms < LoadSampler::kIntervalMs / 2) {
+        return;  // the other view's sample landed while this one scanned
     } else {
-        c.load.average.sample(running + blocked);
+        load.average.sample(running + blocked);
     }
-    c.load.running = running;
-    c.load.total = total;
-    c.load.last_pid = last_pid;
-    c.load.blocked = blocked;
-    c.load.sampled_ms = monotonic_ms();
+    load.running = running;
+    load.total = total;
+    load.last_pid = last_pid;
+    load.blocked = blocked;
+    load.sampled_ms = monotonic_ms();
 }
 
 Result<std::string> ViewEngine::loadavg(Container& c) {
     if (!options_.loadavg) return host_file(ProcFile::loadavg);
-    bool seeded;
-    {
-        std::lock_guard lock(c.mu);
-        seeded = c.load.seeded;
-    }
-    if (!seeded) sample_load(c);
-    std::lock_guard lock(c.mu);
-    if (!c.load.seeded) return host_file(ProcFile::loadavg);
-    return render_loadavg(c.load.average.fixed(), c.load.running, c.load.total, c.load.last_pid);
+    auto shared = load_of(c);
+    if (!shared->snapshot().seeded) sample_load(c);
+    const LoadState load = shared->snapshot();
+    if (!load.seeded) return host_file(ProcFile::loadavg);
+    return render_loadavg(load.average.fixed(), load.running, load.total, load.last_pid);
 }
 
 // ---- sysinfo(2) ------------------------------------------------------------
@@ -347,21 +359,17 @@ Result<SysinfoInputs> ViewEngine::sysinfo_inputs(Container& c) {
     if (!host) return host.error();
     auto host_stat = host_.stat();
     if (!host_stat) return host_stat.error();
-    bool seeded;
-    {
-        std::lock_guard lock(c.mu);
-        seeded = c.load.seeded;
-    }
-    if (!seeded) sample_load(c);
+    if (!load_of(c)->snapshot().seeded) sample_load(c);
     SysinfoInputs in;
     std::lock_guard lock(c.mu);
+    const LoadState load = c.load->snapshot();
     auto facts = memory_facts_locked(c);
     in.memory = facts ? meminfo_amounts(**host, *facts, MemoryOptions{options_.swap}) : host_meminfo_amounts(**host);
     in.uptime_seconds = container_clock(host_.uptime_seconds(), (*host_stat)->btime, c.init_start_ticks, c.boottime_offset)
                             .uptime_seconds;
-    in.tasks = c.load.total;
-    if (options_.loadavg && c.load.seeded) {
-        in.avenrun = c.load.average.fixed();
+    in.tasks = load.total;
+    if (options_.loadavg && load.seeded) {
+        in.avenrun = load.average.fixed();
     } else {
         // /proc/loadavg shows the host's then: so does sysinfo (its loads are avenrun << 5, exactly).
         struct sysinfo own{};

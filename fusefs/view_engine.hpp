@@ -51,7 +51,8 @@ public:
     // is unreadable.
     Result<SysinfoInputs> sysinfo_inputs(Container& container);
 
-    // Takes one load sample of the container (the sampler thread, every 5 s).
+    // Takes one load sample of the container's cgroup (the sampler thread,
+    // every 5 s), unless another view of that cgroup took one in the last 2.5 s.
     void sample_load(Container& container);
 
     // Keep each container's /proc/stat baseline and capacity integral in
@@ -64,6 +65,8 @@ public:
     [[nodiscard]] const ViewOptions& options() const { return options_; }
 
 private:
+    // The container's load (its cgroup's, shared), taken under its lock.
+    static std::shared_ptr<SharedLoad> load_of(Container& c);
     Result<std::string> meminfo_or_swaps(ProcFile file, Container& c);
     Result<std::string> cpuinfo(Container& c);
     Result<std::string> stat_or_uptime(ProcFile file, Container& c);

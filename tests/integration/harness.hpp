@@ -131,11 +131,12 @@ public:
     std::string sysinfo_latency(int count);
     void sysinfo_flood(int processes);
     [[nodiscard]] pid_t host_pid() const { return init_pid_; }
+    // Until the helper waits for the init and the init for a command (≤ 1 s):
+    // nothing of the container's own is runnable (a load sample counts 0).
+    void wait_until_idle() const;
 
 private:
     std::string request(const std::string& command);
-    // Until the helper waits for the init and the init for a command (≤ 1 s).
-    void wait_until_idle() const;
     // Why the container stopped answering: how its init ended, if it did.
     std::string gone_reason();
     int sock_ = -1;

@@ -201,6 +201,32 @@ TEST_CASE("a second procviewfs leaves a live sysinfo listener to the first") {
     CHECK(parse_sysinfo(c.sysinfo(1)).totalram == 160 * MiB);
 }
 
+// A container's `uptime` (sysinfo) and its bound /proc/loadavg (the init's
+// per-container file) are two views of one cgroup: one load average. The
+// file seeds it while the container is idle; sysinfo asked right after the
+// container gets busy must continue that average, not seed its own from the
+// busy moment (1.00 against the file's 0.00: what the v2 lane caught).
+TEST_CASE("sysinfo and the per-container loadavg of one container share one load average") {
+    SKIP_UNLESS_SUPPORTED();
+    ListenerDir ld;
+    Daemon d({"--sysinfo-listener", ld.socket()});
+    TestCgroup cg(unique_name("sysinfo-load"));
+    cg.set_memory(128 * MiB);
+    Container c(cg);
+    REQUIRE(c.notify_sysinfo(ld.socket(), "load") == "");
+    c.wait_until_idle();
+    const std::string file = d.file("containers/pid-" + std::to_string(c.host_pid()) + "/proc/loadavg");
+    CHECK(parse_loadavg(read_proc_text(file)).avg[0] < 0.5);  // seeded idle
+    c.busy(1);
+    sleep_ms(1100);  // past the file's window: the next read renders anew
+    Loadavg shown = parse_loadavg(read_proc_text(file));
+    Sysinfo s = parse_sysinfo(c.sysinfo(1));
+    c.idle();
+    MESSAGE("file " << shown.avg[0] << " " << shown.avg[1] << " " << shown.avg[2] << ", sysinfo " << s.loads[0]);
+    for (int i = 0; i < 3; ++i)
+        CHECK(std::fabs(static_cast<double>(s.loads[i]) / 65536.0 - shown.avg[i]) < 0.02);
+}
+
 // The per-container instance runs with the main one's config file: started
 // first, it must not take the listener, or the main instance (and so every
 // container's sysinfo) would be refused it.
