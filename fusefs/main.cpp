@@ -482,7 +482,13 @@ int run(const DaemonOptions& options) {
     d.log = log;
     d.foreground = options.foreground;
     auto connection = connect(options, lock.ok(), *log);
-    if (!connection) return 1;
+    if (!connection) {
+        // Refused before serving (the mountpoint is someone else's): holding
+        // the lock means no procviewfs serves there, so its file goes too,
+        // as --unmount removes it, rather than stay behind for every refusal.
+        if (lock) remove_instance_lock(cfg.mountpoint, std::move(*lock));
+        return 1;
+    }
     d.connection = std::move(*connection);
     return serve(d, Parts{options, *sources->registry, engine, fs, containers, agent.get(), stop_signals, ready_fd}, lock);
 }

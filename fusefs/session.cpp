@@ -184,11 +184,11 @@ void make_init_replay(std::string& init_request) {
     std::memcpy(init_request.data() + offsetof(fuse_in_header, unique), &unique, sizeof unique);
 }
 
-namespace {
-
 std::string instance_lock_path(const std::string& mountpoint) {
     return std::string(kRunDir) + "/" + mountpoint_hash(mountpoint) + ".lock";
 }
+
+namespace {
 
 // Whether `fd` is still the file at `path` (not unlinked by remove_instance_lock after we opened it).
 bool still_linked_at(int fd, const std::string& path) {

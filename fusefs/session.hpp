@@ -26,6 +26,9 @@ struct FuseConnection {
     bool resend = false;
 };
 
+// /run/procview/<hash>.lock: the instance lock's file for `mountpoint`.
+std::string instance_lock_path(const std::string& mountpoint);
+
 // One instance per mountpoint: an flock on /run/procview/<hash>.lock.
 // With wait, blocks up to timeout_ms. EWOULDBLOCK: another instance (named
 // in the message) holds it. The lock is only ever taken on the file that is

@@ -386,6 +386,8 @@ TEST_CASE("a mountpoint used by another filesystem is refused with a clear messa
     CHECK(WEXITSTATUS(rc) != 0);
     CHECK(text.find("in use") != std::string::npos);
     CHECK(text.find("tmpfs") != std::string::npos);
+    // A refusal leaves nothing under /run/procview (before: a lock file per refused start).
+    CHECK(::access(procview::instance_lock_path(dir).c_str(), F_OK) != 0);
     ::umount2(dir.c_str(), MNT_DETACH);
     ::rmdir(dir.c_str());
     ::unlink(out.c_str());
@@ -480,4 +482,5 @@ TEST_CASE("a bind mount of a non-empty directory is refused with a clear message
     CHECK(text.find("is in use: a non-empty directory (") != std::string::npos);
     CHECK(text.find(below_tmp + " of a `") != std::string::npos);
     CHECK(std::ifstream(mountpoint + "/somebodys-file").good());  // not hidden
+    CHECK(::access(procview::instance_lock_path(mountpoint).c_str(), F_OK) != 0);
 }
